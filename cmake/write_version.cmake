@@ -1,0 +1,13 @@
+execute_process(COMMAND git -C ${SRC} describe --always --dirty --tags
+                OUTPUT_VARIABLE describe OUTPUT_STRIP_TRAILING_WHITESPACE
+                ERROR_QUIET RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0 OR describe STREQUAL "")
+  set(describe "unknown")
+endif()
+set(content "#pragma once\n#define PIPEKIT_VERSION \"${PROJECT_VERSION}\"\n#define PIPEKIT_GIT_DESCRIBE \"${describe}\"\n")
+if(EXISTS ${OUT})
+  file(READ ${OUT} old)
+endif()
+if(NOT "${old}" STREQUAL "${content}")
+  file(WRITE ${OUT} "${content}")
+endif()

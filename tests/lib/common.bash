@@ -1,0 +1,115 @@
+# Shared bats helpers: load with `load ../lib/common` from tests/cli or
+# tests/integration. Servers are real: kmock for Kafka (or the cluster in
+# KAFKA_BROKERS when set), Debian's PostgreSQL started in a temp directory.
+
+bats_load_library bats-support 2>/dev/null || load /usr/lib/bats/bats-support/load
+bats_load_library bats-assert 2>/dev/null || load /usr/lib/bats/bats-assert/load
+
+PIPEKIT_ROOT=${PIPEKIT_ROOT:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
+PIPEKIT_BUILD=${PIPEKIT_BUILD:-$PIPEKIT_ROOT/build}
+export PATH="$PIPEKIT_BUILD/bin:$PATH"
+SAMPLES=$PIPEKIT_ROOT/tests/data
+
+# ---- Kafka -----------------------------------------------------------------
+# start_kmock [kmock args...]: starts kmock (unless KAFKA_BROKERS points at a
+# real cluster) and exports BROKERS and KMOCK_CMD (a FIFO taking kmock commands).
+start_kmock() {
+  if [ -n "${KAFKA_BROKERS:-}" ]; then
+    BROKERS=$KAFKA_BROKERS
+    export BROKERS
+    return 0
+  fi
+  KMOCK_DIR=$(mktemp -d "${BATS_FILE_TMPDIR:-/tmp}/kmock.XXXXXX")
+  mkfifo "$KMOCK_DIR/cmd"
+  kmock -q --commands "$KMOCK_DIR/cmd" --bootstrap-file "$KMOCK_DIR/bootstrap" "$@" \
+    >"$KMOCK_DIR/stdout" 2>"$KMOCK_DIR/stderr" 3>&- &
+  KMOCK_PID=$!
+  local i
+  for i in $(seq 1 100); do
+    [ -s "$KMOCK_DIR/bootstrap" ] && break
+    kill -0 "$KMOCK_PID" 2>/dev/null || { cat "$KMOCK_DIR/stderr" >&2; return 1; }
+    sleep 0.05
+  done
+  BROKERS=$(cat "$KMOCK_DIR/bootstrap")
+  KMOCK_CMD=$KMOCK_DIR/cmd
+  export BROKERS KMOCK_CMD KMOCK_PID KMOCK_DIR
+}
+
+stop_kmock() {
+  if [ -n "${KMOCK_PID:-}" ]; then
+    kill "$KMOCK_PID" 2>/dev/null || true
+    wait "$KMOCK_PID" 2>/dev/null || true
+    KMOCK_PID=
+  fi
+}
+
+# kmock_cmd "broker down 1": sends a fault-injection command to kmock.
+kmock_cmd() {
+  [ -n "${KMOCK_CMD:-}" ] || skip "needs kmock fault injection (KAFKA_BROKERS is a real cluster)"
+  echo "$*" >"$KMOCK_CMD"
+  sleep 0.1
+}
+
+# new_topic NAME PARTITIONS: a fresh topic (kmock: created; real cluster:
+# auto-created on first use, so pick unique names).
+new_topic() {
+  local name=$1 parts=${2:-1}
+  if [ -n "${KMOCK_CMD:-}" ]; then
+    echo "topic create $name $parts" >"$KMOCK_CMD"
+    sleep 0.2
+  fi
+}
+
+# Skips a test that needs kmock (fault injection) when on a real cluster.
+require_kmock() {
+  [ -z "${KAFKA_BROKERS:-}" ] || skip "needs kmock (KAFKA_BROKERS is a real cluster)"
+}
+
+# ---- PostgreSQL ------------------------------------------------------------
+# start_postgres: initdb + start a private server; exports PGHOST (a socket
+# directory), PGPORT, PGUSER, PGDATABASE, PG_DIR. Runs the server as the
+# `postgres` user when the tests run as root (initdb refuses root).
+pg_bin() { echo "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"; }
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+as_pg_owner() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+start_postgres() {
+  local bin
+  bin=$(pg_bin)
+  PG_DIR=$(mktemp -d /tmp/pipekit-pg.XXXXXX)
+  chmod 755 "$PG_DIR"
+  [ "$(id -u)" -eq 0 ] && chown postgres: "$PG_DIR"
+  PGPORT=$(free_port)
+  as_pg_owner "$bin/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --no-sync >"$PG_DIR/initdb.log" 2>&1 \
+    || { cat "$PG_DIR/initdb.log" >&2; return 1; }
+  as_pg_owner "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \
+    -o "-p $PGPORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    start >/dev/null || { cat "$PG_DIR/server.log" >&2; return 1; }
+  PGHOST=$PG_DIR PGUSER=postgres PGDATABASE=postgres
+  export PGHOST PGPORT PGUSER PGDATABASE PG_DIR
+}
+
+restart_postgres() {
+  as_pg_owner "$(pg_bin)/pg_ctl" -D "$PG_DIR/data" -m fast -w restart >/dev/null
+}
+
+stop_postgres() {
+  [ -n "${PG_DIR:-}" ] || return 0
+  as_pg_owner "$(pg_bin)/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+  rm -rf "$PG_DIR"
+  PG_DIR=
+}
+
+psql_q() { psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
+
+# ---- data --------------------------------------------------------------------
+# make_users N FILE: N randomuser-shaped records (~1 KB each), deterministic.
+make_users() {
+  python3 "$PIPEKIT_ROOT/tests/lib/make_users.py" "$1" >"$2"
+}

@@ -1,0 +1,62 @@
+#pragma once
+// Rejected records, one place for every tool (kpub, jvalidate, pgload,
+// cqlload): --rejects FILE, --max-rejects N, --max-reject-rate P%,
+// --quiet-rejects. A reject line is NDJSON that can be fixed and fed back:
+//   {"line":12,"reason":"invalid JSON: ...",<extra fields>,"record":<original>}
+// `record` is the original line embedded as JSON when it parses, else a string.
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "pipekit/ndjson.hpp"
+#include "pipekit/stats.hpp"
+
+namespace pipekit {
+
+struct RejectOptions {
+  std::string path;                 // --rejects FILE; empty: reasons go to stderr
+  std::optional<uint64_t> max_rejects;   // --max-rejects N
+  std::optional<double> max_reject_rate; // --max-reject-rate P% (0..100)
+  bool quiet = false;               // --quiet-rejects: count only
+  bool append = false;              // --rejects-append
+};
+
+// man fragment: man/fragments/reject-options.roff
+void add_reject_options(CLI::App& app, RejectOptions& opts);
+
+class RejectSink {
+ public:
+  RejectSink(const RejectOptions& opts, Stats& stats);
+  ~RejectSink();
+
+  // Writes one reject and counts it (stats.rejected). `extra_fields` is
+  // either empty or JSON object members without braces, e.g.
+  // "\"sqlstate\":\"23505\"". `original_is_json` says whether `original` is
+  // known to be valid JSON (embedded as is) or not (embedded as a string).
+  void reject(uint64_t line_no, std::string_view original, bool original_is_json,
+              std::string_view reason, std::string_view extra_fields = {});
+  // Pushes written rejects to the file (write(2)); call before acknowledging.
+  void flush();
+  // Also fdatasync()s the file.
+  void sync();
+
+  uint64_t count() const { return count_; }
+  // True when the rejects so far exceed --max-rejects / --max-reject-rate,
+  // given `records` records seen in all. Without either limit: any reject is
+  // too many when there is no --rejects file (nothing was routed), none is
+  // when there is.
+  bool over_limit(uint64_t records) const;
+  std::string limit_description() const;
+
+ private:
+  const RejectOptions& opts_;
+  Stats& stats_;
+  std::unique_ptr<OutputWriter> out_;
+  uint64_t count_ = 0;
+  uint64_t logged_ = 0;
+};
+
+}  // namespace pipekit

@@ -1,0 +1,103 @@
+#include "pipekit/rejects.hpp"
+
+#include <fmt/format.h>
+
+#include "pipekit/errors.hpp"
+#include "pipekit/json.hpp"
+#include "pipekit/log.hpp"
+
+namespace pipekit {
+
+void add_reject_options(CLI::App& app, RejectOptions& opts) {
+  app.add_option("--rejects", opts.path,
+                 "Write rejected records, with the reason, to FILE as NDJSON (default: reasons on stderr)")
+      ->type_name("FILE");
+  app.add_flag("--rejects-append", opts.append, "Append to the --rejects file instead of truncating it");
+  app.add_option_function<uint64_t>("--max-rejects", [&opts](const uint64_t& n) { opts.max_rejects = n; },
+                                    "Exit 1 when more than N records are rejected")
+      ->type_name("N");
+  app.add_option_function<std::string>(
+         "--max-reject-rate",
+         [&opts](const std::string& s) {
+           std::string num = s;
+           if (!num.empty() && num.back() == '%') num.pop_back();
+           double v = -1;
+           try {
+             v = std::stod(num);
+           } catch (const std::exception&) {
+           }
+           if (v < 0 || v > 100) throw CLI::ValidationError("--max-reject-rate", "expected a percentage 0..100, e.g. 5%");
+           opts.max_reject_rate = v;
+         },
+         "Exit 1 when more than P% of the records are rejected")
+      ->type_name("P%");
+  app.add_flag("--quiet-rejects", opts.quiet, "Only count rejects: no reasons on stderr");
+}
+
+RejectSink::RejectSink(const RejectOptions& opts, Stats& stats) : opts_(opts), stats_(stats) {
+  if (!opts.path.empty()) out_ = std::make_unique<OutputWriter>(OutputWriter::open(opts.path, opts.append));
+}
+
+RejectSink::~RejectSink() {
+  try {
+    flush();
+  } catch (...) {
+  }
+}
+
+void RejectSink::reject(uint64_t line_no, std::string_view original, bool original_is_json,
+                        std::string_view reason, std::string_view extra_fields) {
+  ++count_;
+  stats_.rejected++;
+  if (out_) {
+    std::string line = fmt::format("{{\"line\":{},\"reason\":", line_no);
+    json::append_string(line, reason);
+    if (!extra_fields.empty()) {
+      line.push_back(',');
+      line.append(extra_fields);
+    }
+    line += ",\"record\":";
+    if (original_is_json) line.append(original);
+    else json::append_string(line, original);
+    line += "}\n";
+    out_->write(line);
+  } else if (!opts_.quiet) {
+    // No rejects file: say why on stderr (capped, so a bad feed cannot flood it).
+    if (++logged_ <= 100) log::warn("line {}: rejected: {}", line_no, reason);
+    else if (logged_ == 101) log::warn("more rejects follow; reasons no longer shown (use --rejects FILE)");
+  }
+}
+
+void RejectSink::flush() {
+  if (out_) out_->flush();
+}
+
+void RejectSink::sync() {
+  if (out_) out_->sync();
+}
+
+bool RejectSink::over_limit(uint64_t records) const {
+  if (count_ == 0) return false;
+  bool limited = false;
+  if (opts_.max_rejects) {
+    limited = true;
+    if (count_ > *opts_.max_rejects) return true;
+  }
+  if (opts_.max_reject_rate) {
+    limited = true;
+    double rate = records ? 100.0 * static_cast<double>(count_) / static_cast<double>(records) : 100.0;
+    if (rate > *opts_.max_reject_rate) return true;
+  }
+  if (limited) return false;
+  return opts_.path.empty();
+}
+
+std::string RejectSink::limit_description() const {
+  if (opts_.max_rejects && opts_.max_reject_rate)
+    return fmt::format("--max-rejects {} / --max-reject-rate {}%", *opts_.max_rejects, *opts_.max_reject_rate);
+  if (opts_.max_rejects) return fmt::format("--max-rejects {}", *opts_.max_rejects);
+  if (opts_.max_reject_rate) return fmt::format("--max-reject-rate {}%", *opts_.max_reject_rate);
+  return "no --rejects file (any reject fails the run)";
+}
+
+}  // namespace pipekit

@@ -10,7 +10,8 @@ int main(int argc, char** argv) {
   add_common_options(app, opts.common);
   app.add_option("-t,--topic", opts.topic, "Topic to publish to (required)")->type_name("TOPIC");
   kafka::add_options(app, opts.kafka);
-  auto* key = app.add_option("-k,--key", opts.key_path,
+  auto* key = app.add_option_function<std::string>(
+                      "-k,--key", [&opts](const std::string& p) { opts.key_path = p; },
                              "Message key from this field of the record: a dotted path (login.uuid) or a "
                              "JSON pointer (/login/uuid); a record without it is rejected")
                   ->type_name("PATH");

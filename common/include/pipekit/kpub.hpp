@@ -19,7 +19,7 @@ struct Options {
   kafka::Options kafka;
   RejectOptions rejects;
   std::string topic;                      // -t (required unless --dump-config)
-  std::string key_path;                   // -k: dotted path or JSON pointer
+  std::optional<std::string> key_path;    // -k: dotted path or JSON pointer
   std::optional<std::string> key_fixed;   // --key-fixed
   std::vector<std::string> headers;       // -H name=value, in order
   int32_t partition = -1;                 // -p; -1: the partitioner decides

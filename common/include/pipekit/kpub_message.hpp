@@ -39,7 +39,7 @@ struct Message {
 };
 
 struct BuilderConfig {
-  std::string key_path;                  // -k, empty: none
+  std::optional<std::string> key_path;   // -k
   std::optional<std::string> key_fixed;  // --key-fixed
   bool envelope = false;
   bool keep_topic = false;

@@ -256,7 +256,11 @@ class Publisher {
 
 kafka::Properties effective_properties(const Options& opts) {
   kafka::Properties props = kafka::resolve(opts.kafka, default_properties());
-  if (!opts.compression.empty()) props.emplace_back("compression.codec", opts.compression);
+  if (!opts.compression.empty()) {
+    // -z is a flag: it beats -X compression.codec / compression.type.
+    std::erase_if(props, [](const auto& p) { return p.first == "compression.codec" || p.first == "compression.type"; });
+    props.emplace_back("compression.codec", opts.compression);
+  }
   return props;
 }
 
@@ -265,8 +269,11 @@ kafka::Properties effective_properties(const Options& opts) {
 int run(const Options& opts, RunContext& ctx) {
   kafka::Properties props = effective_properties(opts);
   if (opts.kafka.dump_config) {
+    // Validate with librdkafka, then print what kpub sets (not librdkafka's
+    // hundred defaults): the settings that decide its behaviour.
+    rd_kafka_conf_destroy(kafka::make_conf(props));
     OutputWriter out(STDOUT_FILENO);
-    out.write(kafka::dump_conf(kafka::make_conf(props)));
+    out.write(kafka::dump(props));
     out.flush();
     return 0;
   }

@@ -20,7 +20,7 @@ HeaderList parse_header_flags(const std::vector<std::string>& flags) {
 }
 
 MessageBuilder::MessageBuilder(const BuilderConfig& config) : config_(config) {
-  if (!config_.key_path.empty()) key_path_ = json::Path(config_.key_path);
+  if (config_.key_path) key_path_ = json::Path(*config_.key_path);  // throws on ""
 }
 
 bool MessageBuilder::build(std::string_view line, Message& msg, std::string& reason) {

@@ -61,3 +61,14 @@ load ../lib/common
     assert_output --partial -- "$f"
   done
 }
+
+@test "an unwritable --failed or --rejects file, or unreadable input, is a local I/O error (exit 4)" {
+  run kpub -t x -b 127.0.0.1:1 --failed /nonexistent/dir/failed </dev/null
+  assert_failure 4
+  assert_output --partial "cannot open /nonexistent/dir/failed"
+  run kpub -t x -b 127.0.0.1:1 --rejects /nonexistent/dir/rejects </dev/null
+  assert_failure 4
+  run kpub -t x -b 127.0.0.1:1 </
+  assert_failure 4
+  assert_output --partial "reading input"
+}

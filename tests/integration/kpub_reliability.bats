@@ -165,3 +165,12 @@ JSON
   run read_back other
   assert_output '{"a":[1,2]}'
 }
+
+@test "undelivered records that cannot be written to --failed are not silently dropped (exit 4)" {
+  require_kmock
+  new_topic "$T" 1
+  kmock_cmd "broker down 1"
+  run kpub -b "$BROKERS" -t "$T" -X message.timeout.ms=1000 --failed /dev/full < <(head -20 "$USERS")
+  assert_failure 4
+  assert_output --partial "No space left on device"
+}

@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   app.add_option("-H,--header", opts.headers, "Add a header to every message (repeatable)")
       ->type_name("NAME=VALUE")
       ->take_all();
-  app.add_option("-p,--partition", opts.partition, "Publish to this partition (default: by key, or spread)")
+  auto* partition = app.add_option("-p,--partition", opts.partition, "Publish to this partition (default: by key, or spread)")
       ->type_name("N")
       ->check(CLI::NonNegativeNumber);
   app.add_option("-z,--compression", opts.compression, "Compression codec (default: none)")
@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
   app.add_flag("--keep-topic", opts.keep_topic, "With --envelope: publish to the envelope's topic, not -t")
       ->needs(env);
   app.add_flag("--keep-partition", opts.keep_partition, "With --envelope: publish to the envelope's partition")
-      ->needs(env);
+      ->needs(env)
+      ->excludes(partition);
   app.add_flag("--keep-timestamp", opts.keep_timestamp, "With --envelope: keep the envelope's timestamp")
       ->needs(env);
   add_reject_options(app, opts.rejects);

@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <exception>
 #include <memory>
+#include <utility>
 
 #include "pipekit/errors.hpp"
 #include "pipekit/kpub_message.hpp"
@@ -122,7 +124,7 @@ class Publisher {
       rd_kafka_error_destroy(error);
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         ++queue_full_waits_;
-        rd_kafka_poll(rk_.get(), 50);
+        poll(50);
         continue;
       }
       // Not taken by librdkafka: the headers are still ours.
@@ -135,18 +137,22 @@ class Publisher {
       return;
     }
     ++accepted_;
-    if (accepted_ % kPollEvery == 0) rd_kafka_poll(rk_.get(), 0);
+    if (accepted_ % kPollEvery == 0) poll(0);
   }
 
-  void serve() { rd_kafka_poll(rk_.get(), 0); }
+  void serve() { poll(0); }
 
   // Waits until every accepted message is delivered or has failed (at most
   // message.timeout.ms after it was accepted).
   void drain() {
     uint64_t waiting = in_flight();
     if (waiting > 0) log::debug("flushing {} message(s) in flight", waiting);
-    while (in_flight() > 0) rd_kafka_flush(rk_.get(), 200);
+    while (in_flight() > 0) {
+      rd_kafka_flush(rk_.get(), 200);
+      rethrow_from_callbacks();
+    }
     rd_kafka_flush(rk_.get(), 1000);
+    rethrow_from_callbacks();
   }
 
   void finish_files() {
@@ -163,6 +169,22 @@ class Publisher {
   uint64_t queue_full_waits() const { return queue_full_waits_; }
 
  private:
+  // Serves delivery reports, errors and logs (the callbacks run here, on
+  // this thread).
+  void poll(int timeout_ms) {
+    rd_kafka_poll(rk_.get(), timeout_ms);
+    rethrow_from_callbacks();
+  }
+
+  // An exception must not unwind through librdkafka's C frames: the
+  // callbacks park it here and it is rethrown once poll returns.
+  void rethrow_from_callbacks() {
+    if (pending_) std::rethrow_exception(std::exchange(pending_, nullptr));
+  }
+  void park_exception() {
+    if (!pending_) pending_ = std::current_exception();
+  }
+
   rd_kafka_headers_t* make_headers(const Message& msg) const {
     size_t count = flag_headers_.size() + (msg.headers ? msg.headers->size() : 0);
     if (count == 0) return nullptr;
@@ -222,10 +244,23 @@ class Publisher {
   }
 
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
-    static_cast<Publisher*>(opaque)->delivered(m);
+    auto* self = static_cast<Publisher*>(opaque);
+    try {
+      self->delivered(m);
+    } catch (...) {
+      self->park_exception();  // e.g. --failed cannot be written: disk full
+    }
   }
 
-  static void on_error(rd_kafka_t* rk, int err, const char* reason, void*) {
+  static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+    try {
+      report_error(rk, err, reason);
+    } catch (...) {
+      static_cast<Publisher*>(opaque)->park_exception();
+    }
+  }
+
+  static void report_error(rd_kafka_t* rk, int err, const char* reason) {
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
       char buf[512];
       rd_kafka_fatal_error(rk, buf, sizeof buf);
@@ -237,8 +272,11 @@ class Publisher {
     }
   }
 
-  static void on_log(const rd_kafka_t*, int level, const char* fac, const char* buf) {
-    log::debug("librdkafka[{}] {}: {}", level, fac, buf);
+  static void on_log(const rd_kafka_t*, int level, const char* fac, const char* buf) noexcept {
+    try {
+      log::debug("librdkafka[{}] {}: {}", level, fac, buf);
+    } catch (...) {
+    }
   }
 
   const Options& opts_;
@@ -252,6 +290,7 @@ class Publisher {
   uint64_t logged_failures_ = 0, queue_full_waits_ = 0;
   std::string first_error_;
   std::string line_buf_;
+  std::exception_ptr pending_;
 };
 
 kafka::Properties effective_properties(const Options& opts) {
@@ -319,9 +358,13 @@ int run(const Options& opts, RunContext& ctx) {
       pub.produce(msg, line.number);
     }
   } catch (...) {
-    // An input error still delivers what was accepted before it.
-    pub.drain();
-    pub.finish_files();
+    // An input error still delivers what was accepted before it; the input
+    // error is the one reported.
+    try {
+      pub.drain();
+      pub.finish_files();
+    } catch (...) {
+    }
     throw;
   }
   ctx.stats.bytes.store(reader.bytes_read(), std::memory_order_relaxed);

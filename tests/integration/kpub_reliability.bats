@@ -174,3 +174,27 @@ JSON
   assert_failure 4
   assert_output --partial "No space left on device"
 }
+
+@test "a second SIGTERM while kpub waits on an unreachable broker exits at once" {
+  require_kmock
+  new_topic "$T" 1
+  head -1 "$USERS" | kpub -q -b "$BROKERS" -t "$T"
+  kmock_cmd "broker down 1"
+  mkfifo "$BATS_TEST_TMPDIR/in"
+  { head -10 "$USERS"; exec sleep 30; } >"$BATS_TEST_TMPDIR/in" &
+  GEN_PID=$!
+  kpub -b "$BROKERS" -t "$T" -X message.timeout.ms=60000 <"$BATS_TEST_TMPDIR/in" 2>"$BATS_TEST_TMPDIR/err" &
+  pid=$!
+  sleep 1
+  kill -TERM "$pid"
+  sleep 1
+  kill -0 "$pid"   # still waiting for the broker: the first signal does not drop anything
+  start=$SECONDS
+  kill -TERM "$pid"
+  rc=0
+  wait "$pid" || rc=$?
+  [ "$rc" -eq 143 ]
+  [ $((SECONDS - start)) -le 2 ]
+  run cat "$BATS_TEST_TMPDIR/err"
+  assert_output --partial "delivering the 10 message(s) in flight"
+}

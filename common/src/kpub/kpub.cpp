@@ -368,7 +368,9 @@ int run(const Options& opts, RunContext& ctx) {
     throw;
   }
   ctx.stats.bytes.store(reader.bytes_read(), std::memory_order_relaxed);
-  if (stopped) log::info("stopping on signal: delivering the {} message(s) in flight", pub.in_flight());
+  if (stopped)
+    log::info("stopping on signal: delivering the {} message(s) in flight (a second signal exits at once)",
+              pub.in_flight());
   pub.drain();
   pub.finish_files();
   rejects.flush();

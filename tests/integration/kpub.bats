@@ -100,9 +100,13 @@ read_back() {
   run kpub -b "$BROKERS" -t "$T" --max-rejects 1 --rejects "$BATS_TEST_TMPDIR/r" <"$SAMPLES/kpub/mixed.ndjson"
   assert_failure 1
   assert_output --partial "over the limit (--max-rejects 1)"
+  run kpub -b "$BROKERS" -t "$T" --max-reject-rate 10% --rejects "$BATS_TEST_TMPDIR/r" <"$SAMPLES/kpub/mixed.ndjson"
+  assert_failure 1
+  run kpub -b "$BROKERS" -t "$T" --max-reject-rate 25% --rejects "$BATS_TEST_TMPDIR/r" <"$SAMPLES/kpub/mixed.ndjson"
+  assert_success
   # CRLF stripped, blank line skipped, last line without newline published
   [ "$(read_back "$T" | grep -c $'\r')" -eq 0 ]
-  [ "$(read_back "$T" | wc -l)" -eq 21 ]
+  [ "$(read_back "$T" | wc -l)" -eq 35 ]
 }
 
 @test "--key-fixed and repeated -H: every message has them (kcat -J)" {

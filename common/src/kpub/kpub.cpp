@@ -375,8 +375,8 @@ int run(const Options& opts, RunContext& ctx) {
   pub.finish_files();
   rejects.flush();
 
-  log::info("published {}, rejected {}, failed {} to topic {}", pub.delivered(), rejects.count(), pub.failed(),
-            opts.topic);
+  log::info("published {}, rejected {}, failed {}{}", pub.delivered(), rejects.count(), pub.failed(),
+            opts.keep_topic ? " (to the envelopes' topics)" : " to topic " + opts.topic);
   if (pub.queue_full_waits() > 0) log::debug("waited on a full queue {} time(s)", pub.queue_full_waits());
   if (pub.failed() > 0) {
     std::string what = fmt::format("{} record(s) not delivered (first error: {}){}", pub.failed(),

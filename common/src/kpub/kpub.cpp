@@ -239,7 +239,7 @@ class Publisher {
     std::string_view value(static_cast<const char*>(m->payload), m->len);
     rd_kafka_headers_t* hdrs = nullptr;
     if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) hdrs = nullptr;
-    record_failure(m->err, tag >> 1, rd_kafka_topic_name(m->rkt), opts_.partition >= 0 ? m->partition : -1,
+    record_failure(m->err, tag >> 1, rd_kafka_topic_name(m->rkt), opts_.partition >= 0 || opts_.keep_partition ? m->partition : -1,
                    m->key ? &key : nullptr, header_views(hdrs), m->payload ? &value : nullptr, tag & 1);
   }
 

@@ -152,3 +152,14 @@ read_back() {
   assert_success
   assert_output --partial "published 0, rejected 0, failed 0"
 }
+
+@test "kpub FILE reads the file instead of stdin; a missing FILE is exit 4" {
+  new_topic "$T" 1
+  run kpub -b "$BROKERS" -t "$T" "$USERS" </dev/null
+  assert_success
+  assert_output --partial "published 3000"
+  cmp "$USERS" <(read_back "$T")
+  run kpub -b "$BROKERS" -t "$T" "$BATS_TEST_TMPDIR/nonexistent"
+  assert_failure 4
+  assert_output --partial "cannot open"
+}

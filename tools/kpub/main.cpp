@@ -46,5 +46,6 @@ int main(int argc, char** argv) {
   app.add_option("--max-line-bytes", opts.max_line_bytes, "Longer lines are rejected")
       ->type_name("SIZE")
       ->capture_default_str();
+  app.add_option("FILE", opts.input, "Read NDJSON from FILE instead of stdin (- for stdin)")->type_name("FILE");
   return run_tool(app, argc, argv, opts.common, [&](RunContext& ctx) { return kpub::run(opts, ctx); });
 }

@@ -30,6 +30,7 @@ struct Options {
   bool keep_timestamp = false;            // --envelope: with the envelope's timestamp
   std::string failed_path;                // --failed FILE
   std::string max_line_bytes = "16MiB";   // --max-line-bytes
+  std::string input = "-";                // FILE, "-": stdin
 };
 
 // The producer settings kpub starts from (before -F, -X, -b, -z): documented

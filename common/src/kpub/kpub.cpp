@@ -322,13 +322,21 @@ int run(const Options& opts, RunContext& ctx) {
   uint64_t max_line = parse_size_bytes(opts.max_line_bytes);
   if (max_line == 0) throw UsageError("--max-line-bytes must be at least 1");
 
+  int fd = open_input(opts.input);  // before connecting: a missing file is exit 4 at once
+  struct CloseInput {
+    int fd;
+    ~CloseInput() {
+      if (fd != STDIN_FILENO) ::close(fd);
+    }
+  } close_input{fd};
+
   MessageBuilder builder(BuilderConfig{opts.key_path, opts.key_fixed, opts.envelope, opts.keep_topic,
                                        opts.keep_partition, opts.keep_timestamp});
   RejectSink rejects(opts.rejects, ctx.stats);
   Publisher pub(opts, ctx, std::move(props));
   ctx.stats.set("failed", 0);
 
-  LineReader reader(STDIN_FILENO, max_line);
+  LineReader reader(fd, max_line);
   Line line;
   Message msg;
   std::string reason;

@@ -4,7 +4,7 @@
 int main(int argc, char** argv) {
   using namespace pipekit;
   kpub::Options opts;
-  CLI::App app{"Publish NDJSON from stdin to a Kafka topic, one message per line.\n"
+  CLI::App app{"Publish NDJSON from stdin (or FILE) to a Kafka topic, one message per line.\n"
                "Each line must be valid JSON; bad lines are rejected with their line number.",
                "kpub"};
   add_common_options(app, opts.common);
@@ -46,6 +46,6 @@ int main(int argc, char** argv) {
   app.add_option("--max-line-bytes", opts.max_line_bytes, "Longer lines are rejected")
       ->type_name("SIZE")
       ->capture_default_str();
-  app.add_option("FILE", opts.input, "Read NDJSON from FILE instead of stdin (- for stdin)")->type_name("FILE");
+  app.add_option("FILE", opts.input, "Read NDJSON from FILE instead of stdin (- for stdin)")->type_name("");
   return run_tool(app, argc, argv, opts.common, [&](RunContext& ctx) { return kpub::run(opts, ctx); });
 }

@@ -198,3 +198,17 @@ JSON
   run cat "$BATS_TEST_TMPDIR/err"
   assert_output --partial "delivering the 10 message(s) in flight"
 }
+
+@test "transient produce errors are retried by the idempotent producer: nothing lost, doubled or reordered" {
+  require_kmock
+  new_topic "$T" 1
+  head -1 "$USERS" >"$BATS_TEST_TMPDIR/in"
+  kpub -q -b "$BROKERS" -t "$T" <"$BATS_TEST_TMPDIR/in"
+  kmock_cmd "error Produce NOT_LEADER_FOR_PARTITION 3"
+  kmock_cmd "error Produce REQUEST_TIMED_OUT 2"
+  sed -n '2,1500p' "$USERS" >>"$BATS_TEST_TMPDIR/in"
+  run kpub -b "$BROKERS" -t "$T" -X linger.ms=1 < <(sed -n '2,1500p' "$USERS")
+  assert_success
+  assert_output --partial "published 1499, rejected 0, failed 0"
+  cmp "$BATS_TEST_TMPDIR/in" <(read_back "$T")
+}

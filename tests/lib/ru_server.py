@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A stand-in for the randomuser.me API, for tests and benchmarks.
 
-ru_server.py --port-file FILE [--log FILE] [--data DIR]
+ru_server.py --port-file FILE [--log FILE] [--data DIR] [--tls-cert PEM --tls-key PEM]
 
 Binds 127.0.0.1 on a free port and writes the port to FILE (atomically).
 Serves API-shaped responses (make_response.py: page P of seed S holds the same
@@ -124,12 +124,19 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--log")
+    ap.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM, key included or --tls-key)")
+    ap.add_argument("--tls-key")
     ap.add_argument("--data", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "rufetch"))
     args = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
     srv.log_path = args.log
     srv.data_dir = args.data
+    if args.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     tmp = args.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write(str(srv.server_address[1]))

@@ -116,6 +116,9 @@ Client::Client(Options opts) : opts_(std::move(opts)), impl_(std::make_unique<Im
   curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  // Credentials for a mirror come from ~/.netrc (or $NETRC), never argv.
+  curl_easy_setopt(c, CURLOPT_NETRC, static_cast<long>(CURL_NETRC_OPTIONAL));
+  if (const char* netrc = env("NETRC")) curl_easy_setopt(c, CURLOPT_NETRC_FILE, netrc);
   if (!opts_.user_agent.empty()) curl_easy_setopt(c, CURLOPT_USERAGENT, opts_.user_agent.c_str());
   // The curl tool's CA conventions; libcurl itself only knows its built-in paths.
   if (const char* ca = env("CURL_CA_BUNDLE")) curl_easy_setopt(c, CURLOPT_CAINFO, ca);
@@ -168,6 +171,7 @@ Result Client::get_once(const std::string& url, const Check& check) {
         break;
       case CURLE_SSL_CACERT_BADFILE:
       case CURLE_SSL_CERTPROBLEM:
+      case CURLE_PEER_FAILED_VERIFICATION:  // the server is not who it says: do not retry
         f.retryable = false;
         f.code = ExitCode::usage;
         break;

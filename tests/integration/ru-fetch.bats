@@ -322,3 +322,22 @@ RF=(ru-fetch --retry-delay 20ms)
   [[ "$stderr" != *s3cret* ]]
   [[ "$stderr" == *"http://***@127.0.0.1"* ]]
 }
+
+@test "--every: a reader that goes away between polls ends ru-fetch quietly, without waiting for the next poll" {
+  start=$(date +%s%N)
+  run bash -c 'set -o pipefail; ru-fetch -q --url "$RU_URL/api/" --every 20s | head -1 | wc -l'
+  assert_success
+  assert_output "1"
+  [ $(( ($(date +%s%N) - start) / 1000000 )) -lt 5000 ]
+}
+
+@test "mirror credentials come from a netrc file, never argv; a 401 is not retried (exit 2)" {
+  run --separate-stderr env NETRC=/dev/null ru-fetch --url "$RU_URL/auth=user:pw/api/"
+  assert_failure 2
+  [ "$(requests)" -eq 1 ]
+  [[ "$stderr" == *"HTTP 401 Unauthorized"* ]]
+  printf 'machine 127.0.0.1\nlogin user\npassword pw\n' >"$BATS_TEST_TMPDIR/netrc"
+  run --separate-stderr env NETRC="$BATS_TEST_TMPDIR/netrc" ru-fetch --url "$RU_URL/auth=user:pw/api/" -n 2 -v
+  assert_success
+  [ "${#lines[@]}" -eq 2 ]
+}

@@ -19,6 +19,7 @@ chosen by the path so tests stay independent:
                           for an HTTP-date 1 s ahead, or "none")
   /file=NAME/             serve DIR/NAME as is instead of generated users
   /pretty/                indent the JSON as the API's docs show it
+  /auth=USER:PASS/        401 unless the request carries these basic credentials
 
 Each request is appended to the --log file as one line: PATH?QUERY.
 """
@@ -69,6 +70,12 @@ class Handler(BaseHTTPRequestHandler):
         d = directives(url.path)
         q = {k: v[-1] for k, v in parse_qs(url.query).items()}
         mode = d.get("mode", "ok")
+        if "auth" in d:
+            import base64
+            want = "Basic " + base64.b64encode(d["auth"].encode()).decode()
+            if self.headers.get("Authorization") != want:
+                return self.send(401, json.dumps({"error": "credentials required"}),
+                                 headers=[("WWW-Authenticate", 'Basic realm="mirror"')])
         if "times" in d:
             key = d.get("key", url.path)
             with lock:

@@ -224,3 +224,30 @@ TEST(RuFetchPlan, RefusesWhatTheApiWouldIgnore) {
   o.password = "special,upper,lower,number,1-64";
   EXPECT_NO_THROW(make_plan(o));
 }
+
+TEST(RuFetchPacing, WindowBudgetKeepsUnderTheLimit) {
+  WindowBudget b(18'000, 300'000);
+  // Three 5000-user pages fit at once; the fourth waits for the first to leave.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(b.wait_ms(i * 10, 5000), 0);
+    b.add(i * 10, 5000);
+  }
+  EXPECT_EQ(b.in_window(), 15'000u);
+  EXPECT_EQ(b.wait_ms(100, 3000), 0);
+  EXPECT_EQ(b.wait_ms(100, 5000), 300'000 - 100);
+  // Later, the first page has left the window.
+  EXPECT_EQ(b.wait_ms(300'000, 5000), 0);
+  EXPECT_EQ(b.in_window(), 10'000u);
+  b.add(300'000, 5000);
+  // Now 15,000 in the window (added at 10, 20, 300000): 8,000 more fit once
+  // the page added at 10 leaves; 13,000 more once the one at 20 leaves too.
+  EXPECT_EQ(b.wait_ms(300'001, 8000), 300'010 - 300'001);
+  EXPECT_EQ(b.wait_ms(300'001, 13'000), 300'020 - 300'001);
+  // 100 users every 5 s (--every 5s --results 100) never waits: 6,000 per window.
+  WindowBudget live(18'000, 300'000);
+  for (int64_t t = 0; t < 3'600'000; t += 5000) {
+    ASSERT_EQ(live.wait_ms(t, 100), 0);
+    live.add(t, 100);
+  }
+  EXPECT_EQ(live.in_window(), 6'000u);
+}

@@ -18,10 +18,10 @@ int main(int argc, char** argv) {
   app.add_option("--gender", o.gender, "Only male or female users (not with --seed)")
       ->type_name("male|female")->group(api);
   app.add_option("--nat", o.nat, "Nationalities, comma-separated or repeated (AU,BR,CA,...,US)")
-      ->expected(1)->type_name("LIST")->group(api);
+      ->allow_extra_args(false)->type_name("LIST")->group(api);
   app.add_option("--inc", o.inc, "Only these fields (gender,name,location,email,login,registered,dob,phone,cell,id,picture,nat)")
-      ->expected(1)->type_name("FIELDS")->group(api);
-  app.add_option("--exc", o.exc, "All fields but these")->expected(1)->type_name("FIELDS")->group(api);
+      ->allow_extra_args(false)->type_name("FIELDS")->group(api);
+  app.add_option("--exc", o.exc, "All fields but these")->allow_extra_args(false)->type_name("FIELDS")->group(api);
   app.add_option("--password", o.password, "Password charsets and length, e.g. upper,lower,number,8-16")
       ->type_name("SPEC")->group(api);
   app.add_option("--api-version", o.api_version, "API version, e.g. 1.4 (default: the API's current one)")

@@ -5,6 +5,7 @@
 #include <simdjson.h>
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -108,6 +109,28 @@ void append_flat(std::string& out, simdjson::dom::element user, std::string_view
 std::string iso8601(std::string_view date);
 // UTC now as 2026-11-21T05:51:57.123Z.
 std::string utc_now_iso();
+
+// At most `budget` users in any window of `window_ms` (the public API's
+// per-address limit). Times are milliseconds on any monotonic clock.
+class WindowBudget {
+ public:
+  WindowBudget(uint64_t budget, int64_t window_ms) : budget_(budget), window_ms_(window_ms) {}
+  // How long to wait from `now` before `users` more fit (0: at once).
+  int64_t wait_ms(int64_t now, uint64_t users);
+  void add(int64_t now, uint64_t users);
+  uint64_t in_window() const { return total_; }
+
+ private:
+  void expire(int64_t now);
+  uint64_t budget_;
+  int64_t window_ms_;
+  std::deque<std::pair<int64_t, uint64_t>> sent_;
+  uint64_t total_ = 0;
+};
+// The public API allows one address about 20,000 users per 5 minutes; by
+// default ru-fetch keeps 10% under that.
+inline constexpr uint64_t kApiBudgetUsers = 18'000;
+inline constexpr int64_t kApiWindowMs = 5 * 60 * 1000;
 
 int run(const Options& opts, RunContext& ctx);
 

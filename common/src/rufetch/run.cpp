@@ -1,10 +1,10 @@
 // ru-fetch's loop: pace, request (with retries), validate, write a whole page,
 // flush, repeat until --count, --duration, a stop request or, without
 // --every/--count, after one response.
+#include <poll.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <deque>
 
 #include "pipekit/log.hpp"
 #include "pipekit/ndjson.hpp"
@@ -17,14 +17,38 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using ms = std::chrono::milliseconds;
 
-// The public API allows one address about 20,000 users per 5 minutes; by
-// default ru-fetch keeps 10% under that, over a sliding window.
-constexpr int64_t kApiWindowMs = 5 * 60 * 1000;
-constexpr uint64_t kApiBudget = 18'000;
+int64_t mono_ms() {
+  return std::chrono::duration_cast<ms>(Clock::now().time_since_epoch()).count();
+}
 
+// How a wait ended.
+enum class Woke { elapsed, stopped, output_closed };
+
+// Sleeps until `until`, waking early on a stop request, or when the reader
+// of stdout went away (POLLERR on a pipe's write end): a live source that
+// writes every few minutes should not linger after `| head -3` exits.
+Woke wait_until(Clock::time_point until) {
+  while (!stop_requested()) {
+    auto left = std::chrono::duration_cast<ms>(until - Clock::now()).count();
+    if (left <= 0) return Woke::elapsed;
+    struct pollfd fds[2] = {{stop_fd(), POLLIN, 0}, {STDOUT_FILENO, 0, 0}};
+    int n = ::poll(fds, 2, static_cast<int>(std::min<int64_t>(left, 1'000)));
+    if (n > 0 && (fds[1].revents & (POLLERR | POLLHUP))) return Woke::output_closed;
+  }
+  return Woke::stopped;
+}
+
+bool wait_or_throw(Clock::time_point until) {
+  Woke w = wait_until(until);
+  if (w == Woke::output_closed) throw PipeClosed();
+  return w == Woke::elapsed;
+}
+
+// Request pacing: --rate's minimum interval, or by default against the
+// public API, the sliding window of users.
 class Pacer {
  public:
-  explicit Pacer(const Plan& plan) : plan_(plan) {}
+  explicit Pacer(const Plan& plan) : plan_(plan), budget_(kApiBudgetUsers, kApiWindowMs) {}
 
   // Waits until a request of `users` may start. False when a stop request or
   // the deadline came first.
@@ -32,44 +56,27 @@ class Pacer {
     Clock::time_point at = Clock::now();
     if (plan_.min_interval_ms > 0 && last_)
       at = std::max(at, *last_ + std::chrono::microseconds(static_cast<int64_t>(plan_.min_interval_ms * 1000)));
-    if (plan_.api_budget) {
-      // Forget what left the window; wait for enough of the rest to leave.
-      auto now = Clock::now();
-      while (!sent_.empty() && sent_.front().first + ms(kApiWindowMs) <= now) {
-        in_window_ -= sent_.front().second;
-        sent_.pop_front();
-      }
-      uint64_t total = in_window_;
-      for (const auto& [t, n] : sent_) {
-        if (total + users <= kApiBudget) break;
-        total -= n;
-        at = std::max(at, t + ms(kApiWindowMs));
-      }
-    }
-    auto wait_ms = std::chrono::duration_cast<ms>(at - Clock::now()).count();
-    if (wait_ms > 0) {
+    if (plan_.api_budget) at = std::max(at, Clock::now() + ms(budget_.wait_ms(mono_ms(), users)));
+    auto wait = std::chrono::duration_cast<ms>(at - Clock::now()).count();
+    if (wait > 0) {
       if (deadline && at > *deadline) {
-        http::sleep_interruptible(std::chrono::duration_cast<ms>(*deadline - Clock::now()).count());
+        wait_or_throw(*deadline);
         return false;
       }
-      if (wait_ms > 2000)
+      if (wait > 2000)
         log::info("pacing: next request in {:.0f} s (the API allows about 20,000 users per 5 minutes; "
-                  "--rate sets the pace)", wait_ms / 1000.0);
-      if (!http::sleep_interruptible(wait_ms)) return false;
+                  "--rate sets the pace)", wait / 1000.0);
+      if (!wait_or_throw(at)) return false;
     }
     last_ = Clock::now();
-    if (plan_.api_budget) {
-      sent_.emplace_back(*last_, users);
-      in_window_ += users;
-    }
+    if (plan_.api_budget) budget_.add(mono_ms(), users);
     return true;
   }
 
  private:
   const Plan& plan_;
   std::optional<Clock::time_point> last_;
-  std::deque<std::pair<Clock::time_point, uint64_t>> sent_;
-  uint64_t in_window_ = 0;
+  WindowBudget budget_;
 };
 
 std::string short_url(const std::string& url) {
@@ -155,14 +162,44 @@ int run(const Options& opts, RunContext& ctx) {
     }
     auto next = poll_start + ms(plan.every_ms);
     if (deadline && next >= *deadline) {
-      http::sleep_interruptible(std::chrono::duration_cast<ms>(*deadline - Clock::now()).count());
+      wait_or_throw(*deadline);
       break;
     }
-    if (!http::sleep_interruptible(std::chrono::duration_cast<ms>(next - Clock::now()).count())) break;
+    if (!wait_or_throw(next)) break;
   }
   out.flush();
   if (stop_requested()) log::info("stopped by signal {} after {} users", stop_signal(), written);
   return static_cast<int>(ExitCode::ok);
+}
+
+}  // namespace pipekit::rufetch
+
+namespace pipekit::rufetch {
+
+void WindowBudget::expire(int64_t now) {
+  while (!sent_.empty() && sent_.front().first + window_ms_ <= now) {
+    total_ -= sent_.front().second;
+    sent_.pop_front();
+  }
+}
+
+int64_t WindowBudget::wait_ms(int64_t now, uint64_t users) {
+  expire(now);
+  // Wait for the oldest requests to leave the window until `users` fit.
+  uint64_t total = total_;
+  int64_t at = now;
+  for (const auto& [t, n] : sent_) {
+    if (total + users <= budget_) break;
+    total -= n;
+    at = t + window_ms_;
+  }
+  return at - now;
+}
+
+void WindowBudget::add(int64_t now, uint64_t users) {
+  expire(now);
+  sent_.emplace_back(now, users);
+  total_ += users;
 }
 
 }  // namespace pipekit::rufetch

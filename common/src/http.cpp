@@ -18,6 +18,8 @@ namespace {
 std::once_flag g_curl_init;
 
 struct Transfer {
+  CURL* curl = nullptr;
+  bool sized = false;
   std::string body;
   std::string content_type;
   std::optional<std::string> retry_after;
@@ -28,6 +30,14 @@ struct Transfer {
 size_t on_body(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   size_t len = size * n;
+  if (!t->sized) {
+    // Size the buffer once from Content-Length: no regrowth, no copies.
+    t->sized = true;
+    curl_off_t total = -1;
+    curl_easy_getinfo(t->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &total);
+    if (total > 0 && static_cast<uint64_t>(total) <= t->max_body)
+      t->body.reserve(static_cast<size_t>(total) + kPadding);
+  }
   if (t->body.size() + len > t->max_body) {
     t->too_large = true;
     return 0;  // aborts the transfer with CURLE_WRITE_ERROR
@@ -92,6 +102,7 @@ std::string status_text(long status) {
 
 struct Client::Impl {
   CURL* curl = nullptr;
+  std::string spare;  // a body buffer handed back by recycle()
   char errbuf[CURL_ERROR_SIZE] = {0};
 };
 
@@ -135,7 +146,10 @@ Result Client::get_once(const std::string& url, const Check& check) {
   result.attempts = 1;
   CURL* c = impl_->curl;
   Transfer t;
+  t.curl = c;
   t.max_body = opts_.max_body_bytes;
+  t.body = std::move(impl_->spare);
+  t.body.clear();
   t.body.reserve(1 << 16);
   impl_->errbuf[0] = 0;
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
@@ -221,6 +235,8 @@ Result Client::get_once(const std::string& url, const Check& check) {
   result.response = std::move(r);
   return result;
 }
+
+void Client::recycle(std::string&& body) { impl_->spare = std::move(body); }
 
 Result Client::get(const std::string& url, const Check& check) {
   int attempts = 0;

@@ -153,6 +153,7 @@ int run(const Options& opts, RunContext& ctx) {
       out.flush();  // a live source: records leave as soon as they arrive
       written += page_result.written;
       if (plan.paged) ++page;
+      client.recycle(std::move(res.response->body));
     }
 
     if (plan.count && written >= plan.count) break;

@@ -88,6 +88,16 @@ usage_error() {  # usage_error "message part" ru-fetch args...
 null" ]
 }
 
+@test "flat records agree with the project's own flat definition (make_users.py --shape flat)" {
+  run --separate-stderr ru-fetch --url "file://$PIPEKIT_ROOT/examples/sample/randomuser-500.json" --shape flat
+  assert_success
+  diff <(echo "$output") <(python3 "$PIPEKIT_ROOT/tests/lib/make_users.py" 500 --seed demo --shape flat)
+}
+
+@test "the demo sample is what tests/lib/make_response.py makes (regenerable)" {
+  diff <(python3 "$PIPEKIT_ROOT/tests/lib/make_response.py" 500 --seed demo) "$PIPEKIT_ROOT/examples/sample/randomuser-500.json"
+}
+
 @test "the demo sample: 500 users, --count cuts it" {
   run --separate-stderr ru-fetch --url "file://$PIPEKIT_ROOT/examples/sample/randomuser-500.json" --shape flat
   assert_success

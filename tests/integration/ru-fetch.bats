@@ -300,7 +300,7 @@ RF=(ru-fetch --retry-delay 20ms)
   [ "$(requests)" -eq 1 ]
 }
 
-@test "https: an unknown CA is refused (exit 2, not retried); CURL_CA_BUNDLE makes it trusted" {
+@test "https: an unknown CA is refused (exit 2, not retried); CURL_CA_BUNDLE makes it trusted; HTTPS_PROXY/NO_PROXY apply" {
   command -v openssl >/dev/null || skip "no openssl"
   stop_ru_server
   d=$BATS_TEST_TMPDIR
@@ -314,6 +314,16 @@ RF=(ru-fetch --retry-delay 20ms)
   run --separate-stderr env CURL_CA_BUNDLE="$d/cert.pem" ru-fetch --url "$url/api/" --results 2
   assert_success
   [ "${#lines[@]}" -eq 2 ]
+  # HTTPS_PROXY is honoured for https URLs (a dead proxy: nothing reaches the
+  # server), and NO_PROXY bypasses it.
+  : >"$RU_LOG"
+  proxy=http://127.0.0.1:$(free_port)
+  run --separate-stderr env CURL_CA_BUNDLE="$d/cert.pem" HTTPS_PROXY="$proxy" ru-fetch --url "$url/api/" --retries 0
+  assert_failure 3
+  [ "$(requests)" -eq 0 ]
+  run --separate-stderr env CURL_CA_BUNDLE="$d/cert.pem" HTTPS_PROXY="$proxy" NO_PROXY=127.0.0.1 ru-fetch --url "$url/api/"
+  assert_success
+  [ "$(requests)" -eq 1 ]
 }
 
 @test "credentials in the URL never appear in messages" {

@@ -119,3 +119,10 @@ null" ]
   [ -z "$stderr" ]
   jq -e '.records_out == 3 and .exit_code == 0' "$BATS_TEST_TMPDIR/s.json" >/dev/null
 }
+
+@test "stdout that cannot be written: exit 4 with a message" {
+  [ -w /dev/full ] || skip "no /dev/full"
+  run --separate-stderr bash -c "ru-fetch --url 'file://$FIX/mixed.json' >/dev/full"
+  assert_failure 4
+  [[ "$stderr" == *"writing output"* ]]
+}

@@ -351,3 +351,17 @@ RF=(ru-fetch --retry-delay 20ms)
   assert_success
   [ "${#lines[@]}" -eq 2 ]
 }
+
+@test "SIGINT during a retry's backoff stops at once, exit 0; a second signal is not needed" {
+  ru-fetch --url "$RU_URL/mode=500/api/" --retry-delay 20s >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+  RF_PID=$!
+  for i in $(seq 50); do grep -q "retry 1/4" "$BATS_TEST_TMPDIR/err" && break; sleep 0.1; done
+  start=$(date +%s%N)
+  kill -INT "$RF_PID"
+  rc=0; wait "$RF_PID" || rc=$?
+  RF_PID=
+  [ "$rc" -eq 0 ]
+  [ $(( ($(date +%s%N) - start) / 1000000 )) -lt 2000 ]
+  grep -q "stopped by signal 2" "$BATS_TEST_TMPDIR/err"
+  [ "$(requests)" -eq 1 ]
+}

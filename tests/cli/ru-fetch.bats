@@ -126,3 +126,23 @@ null" ]
   assert_failure 4
   [[ "$stderr" == *"writing output"* ]]
 }
+
+@test "file:// is read once: --count only cuts it, and says when the file holds fewer" {
+  run --separate-stderr ru-fetch --url "file://$FIX/mixed.json" --count 10
+  assert_success
+  [ "${#lines[@]}" -eq 3 ]
+  [[ "$stderr" == *"holds 3 users, fewer than --count 10"* ]]
+}
+
+@test "file:// with no usable response: exit 4 at once, nothing written, the first bytes shown" {
+  printf '<html><body>saved the wrong page</body></html>\n' >"$BATS_TEST_TMPDIR/bad.json"
+  run --separate-stderr ru-fetch --url "file://$BATS_TEST_TMPDIR/bad.json"
+  assert_failure 4
+  assert_output ""
+  [[ "$stderr" == *"bad.json: not valid JSON"*"body: <html><body>saved the wrong page"* ]]
+  [[ "$stderr" != *retry* ]]
+  printf '{"results":[]}' >"$BATS_TEST_TMPDIR/empty.json"
+  run --separate-stderr ru-fetch --url "file://$BATS_TEST_TMPDIR/empty.json"
+  assert_failure 4
+  [[ "$stderr" == *"the API answered with no results"* ]]
+}

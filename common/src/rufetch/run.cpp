@@ -108,6 +108,8 @@ int run(const Options& opts, RunContext& ctx) {
   uint64_t written = 0, failures = 0;
   int page = plan.first_page;
   std::string lines;
+  // A saved response knows nothing of what was asked: no short-page check.
+  const size_t expected = plan.file ? 1 : static_cast<size_t>(plan.page_size);
 
   while (!stop_requested()) {
     if (deadline && Clock::now() >= *deadline) break;
@@ -122,12 +124,19 @@ int run(const Options& opts, RunContext& ctx) {
     http::Result res = client.get(url, [&](const http::Response& r) -> std::optional<http::Failure> {
       lines.clear();
       fetched_at = utc_now_iso();
-      page_result = parser.parse(r.body, r.body.capacity(), plan.page_size, limit, lines, fetched_at);
+      page_result = parser.parse(r.body, r.body.capacity(), expected, limit, lines, fetched_at);
       if (page_result.error.empty()) return std::nullopt;
       // Retried like a 5xx: the API does this during outages and rate limits.
+      // A saved file will not get better: a bad input file, at once.
       http::Failure f;
-      f.message = fmt::format("GET {}: {} (HTTP {}{}); body: {}", short_url(r.url), page_result.error, r.status,
-                              r.content_type.empty() ? "" : ", " + r.content_type, http::body_excerpt(r.body));
+      if (plan.file) {
+        f.retryable = false;
+        f.code = ExitCode::io;
+      }
+      std::string status = plan.file ? "" : fmt::format(" (HTTP {}{})", r.status,
+                                                        r.content_type.empty() ? "" : ", " + r.content_type);
+      f.message = fmt::format("GET {}: {}{}; body: {}", short_url(r.url), page_result.error, status,
+                              http::body_excerpt(r.body));
       return f;
     });
     stats.add("requests", res.attempts);
@@ -157,6 +166,12 @@ int run(const Options& opts, RunContext& ctx) {
     }
 
     if (plan.count && written >= plan.count) break;
+    if (plan.file && plan.every_ms == 0) {
+      // A saved response is a finite source: reading it again would repeat it.
+      if (res.response && plan.count)
+        log::warn("{} holds {} users, fewer than --count {}", short_url(url), written, plan.count);
+      if (res.response) break;
+    }
     if (plan.every_ms == 0) {
       if (plan.count == 0) break;  // one request
       continue;                    // next page at once (paced)
@@ -171,36 +186,6 @@ int run(const Options& opts, RunContext& ctx) {
   out.flush();
   if (stop_requested()) log::info("stopped by signal {} after {} users", stop_signal(), written);
   return static_cast<int>(ExitCode::ok);
-}
-
-}  // namespace pipekit::rufetch
-
-namespace pipekit::rufetch {
-
-void WindowBudget::expire(int64_t now) {
-  while (!sent_.empty() && sent_.front().first + window_ms_ <= now) {
-    total_ -= sent_.front().second;
-    sent_.pop_front();
-  }
-}
-
-int64_t WindowBudget::wait_ms(int64_t now, uint64_t users) {
-  expire(now);
-  // Wait for the oldest requests to leave the window until `users` fit.
-  uint64_t total = total_;
-  int64_t at = now;
-  for (const auto& [t, n] : sent_) {
-    if (total + users <= budget_) break;
-    total -= n;
-    at = t + window_ms_;
-  }
-  return at - now;
-}
-
-void WindowBudget::add(int64_t now, uint64_t users) {
-  expire(now);
-  sent_.emplace_back(now, users);
-  total_ += users;
 }
 
 }  // namespace pipekit::rufetch

@@ -171,6 +171,11 @@ TEST(RuFetchPlan, CountPagesWithAGeneratedSeedUnlessGenderIsSet) {
   p = make_plan(small);
   EXPECT_EQ(p.page_size, 30);
   EXPECT_FALSE(p.paged);
+  // Polling: one user per poll unless --results says otherwise.
+  small.every = "5s";
+  p = make_plan(small);
+  EXPECT_EQ(p.page_size, 1);
+  EXPECT_EQ(p.every_ms, 5000);
 }
 
 TEST(RuFetchPlan, UrlsAndPacing) {

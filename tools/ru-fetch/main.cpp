@@ -10,7 +10,7 @@ int main(int argc, char** argv) {
   add_common_options(app, o.common);
 
   auto* api = "API query";
-  app.add_option("-n,--results", o.results, "Users per request, 1..5000 (default 1, or --count up to 5000)")
+  app.add_option("-n,--results", o.results, "Users per request, 1..5000 (default 1; with --count and no --every, up to 5000)")
       ->type_name("N")->group(api);
   app.add_option("--page", o.page, "First page to fetch (needs --seed)")->type_name("N")->group(api);
   app.add_option("-s,--seed", o.seed, "Seed: the same seed and page always give the same users")

@@ -138,9 +138,11 @@ Plan make_plan(const Options& o) {
                                  "Use --count for more.", kMaxResults, *o.results));
   if (o.count && *o.count == 0) throw UsageError("--count must be at least 1");
   plan.count = o.count.value_or(0);
-  plan.page_size = o.results ? *o.results
-                   : plan.count ? static_cast<int>(std::min<uint64_t>(plan.count, kMaxResults))
-                                : 1;
+  // Without --results: the API's default of 1, but --count alone (no --every)
+  // asks for its users in as few requests as possible.
+  plan.page_size = o.results                     ? *o.results
+                   : plan.count && o.every.empty() ? static_cast<int>(std::min<uint64_t>(plan.count, kMaxResults))
+                                                   : 1;
   if (!o.gender.empty()) {
     std::string g = lower(o.gender);
     if (g != "male" && g != "female") throw UsageError("--gender must be male or female (got '" + o.gender + "')");

@@ -114,6 +114,15 @@ RF=(ru-fetch --retry-delay 20ms)
   [[ "$stderr" == *"failed_requests 3, requests 3"* ]]
 }
 
+@test "--count: the API fails on page 2 for good; page 1 stays written, exit 3, the summary counts the failures" {
+  run --separate-stderr "${RF[@]}" --url "$RU_URL/mode=500/after=1/api/" --count 6 --results 3 --seed f --retries 1
+  assert_failure 3
+  [ "${#lines[@]}" -eq 3 ]
+  diff <(echo "$output") <(python3 "$PIPEKIT_ROOT/tests/lib/make_response.py" 3 --seed f | jq -c '.results[]')
+  [[ "$stderr" == *"page=2&seed=f: HTTP 500"*"(gave up after 2 attempts)"* ]]
+  [[ "$stderr" == *"in 3, out 3, rejected 0, failed_requests 2, requests 3"* ]]
+}
+
 @test "429 with Retry-After: waits what the server asks, not the backoff" {
   start=$(date +%s%N)
   run --separate-stderr "${RF[@]}" --url "$RU_URL/mode=429/retry_after=1/times=1/api/" --results 2

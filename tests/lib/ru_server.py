@@ -13,7 +13,8 @@ chosen by the path so tests stay independent:
                           fewer than asked), truncated (JSON cut in half),
                           html, shape (JSON without results[]), notjson
   /times=N/               misbehave only on the first N requests, then ok
-  /key=NAME/              the counter for times= (default: the whole path)
+  /after=N/               be ok for the first N requests, then misbehave
+  /key=NAME/              the counter for times=/after= (default: the whole path)
   /delay=MS/              for slow (default 3000)
   /retry_after=S/         for 429: a Retry-After header (S seconds, or "date"
                           for an HTTP-date 1 s ahead, or "none")
@@ -76,12 +77,14 @@ class Handler(BaseHTTPRequestHandler):
             if self.headers.get("Authorization") != want:
                 return self.send(401, json.dumps({"error": "credentials required"}),
                                  headers=[("WWW-Authenticate", 'Basic realm="mirror"')])
-        if "times" in d:
+        if "times" in d or "after" in d:
             key = d.get("key", url.path)
             with lock:
                 counters[key] = counters.get(key, 0) + 1
                 n = counters[key]
-            if n > int(d["times"]):
+            if "times" in d and n > int(d["times"]):
+                mode = "ok"
+            if "after" in d and n <= int(d["after"]):
                 mode = "ok"
         results = int(q.get("results", "1"))
         if mode == "slow":

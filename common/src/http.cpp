@@ -198,6 +198,17 @@ Result Client::get_once(const std::string& url, const Check& check) {
 
   Response r;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+  if (log::enabled(log::Level::debug)) {
+    long version = 0;
+    double secs = 0;
+    curl_easy_getinfo(c, CURLINFO_HTTP_VERSION, &version);
+    curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &secs);
+    const char* v = version == CURL_HTTP_VERSION_2_0 ? "HTTP/2"
+                    : version == CURL_HTTP_VERSION_3 ? "HTTP/3"
+                    : version == CURL_HTTP_VERSION_1_0 ? "HTTP/1.0"
+                    : version ? "HTTP/1.1" : "file";
+    log::debug("{}: {} {}, {} bytes in {:.3f} s", where, v, r.status, t.body.size(), secs);
+  }
   const char* scheme = nullptr;
   curl_easy_getinfo(c, CURLINFO_SCHEME, &scheme);
   if (r.status == 0 && scheme && strcasecmp(scheme, "file") == 0) r.status = 200;

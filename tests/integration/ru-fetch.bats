@@ -374,3 +374,20 @@ RF=(ru-fetch --retry-delay 20ms)
   grep -q "stopped by signal 2" "$BATS_TEST_TMPDIR/err"
   [ "$(requests)" -eq 1 ]
 }
+
+@test "HTTP/2 over TLS when the server offers it (nghttpd)" {
+  command -v nghttpd >/dev/null || skip "nghttpd (Debian nghttp2-server) not installed"
+  command -v openssl >/dev/null || skip "no openssl"
+  d=$BATS_TEST_TMPDIR
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/key.pem" -out "$d/cert.pem" -days 1 \
+    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+  port=$(free_port)
+  nghttpd -a 127.0.0.1 -d "$FIX" "$port" "$d/key.pem" "$d/cert.pem" >/dev/null 2>&1 3>&- &
+  h2=$!
+  for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+  run --separate-stderr env CURL_CA_BUNDLE="$d/cert.pem" ru-fetch --url "https://127.0.0.1:$port/mixed.json" --shape flat -vv
+  kill "$h2"; wait "$h2" 2>/dev/null || true
+  assert_success
+  diff <(echo "$output") "$FIX/mixed.flat.ndjson"
+  [[ "$stderr" == *"HTTP/2 200"* ]]
+}

@@ -158,6 +158,7 @@ class Loader {
   std::deque<SavedLine> samples_;           // lines read ahead for --create inference
   std::vector<std::string> sample_values_;  // their records (envelope values)
   void next_input_or_done();
+  bool more_input() const { return !input_done_ || !samples_.empty(); }
 
   simdjson::dom::parser parser_;
   simdjson::dom::parser value_parser_;
@@ -374,7 +375,7 @@ bool Loader::read_some() {
   size_t room_records = concurrency_ * static_cast<size_t>(o_.batch_size);
   Line line;
   int n = 0;
-  while (!input_done_ && fatal_.empty() && !stop_requested() && in_flight_ + ready_.size() < concurrency_ &&
+  while (more_input() && fatal_.empty() && !stop_requested() && in_flight_ + ready_.size() < concurrency_ &&
          grouped_ < room_records && n < 256) {
     if (!samples_.empty()) {
       SavedLine s = std::move(samples_.front());
@@ -687,12 +688,12 @@ int Loader::run() {
   setup();
   while (true) {
     bool stopping = stop_requested() || !fatal_.empty();
-    bool input_open = !input_done_ && !stopping;
+    bool input_open = more_input() && !stopping;
     bool room = in_flight_ + ready_.size() < concurrency_;
     bool idle_input = false;
     if (input_open && room) idle_input = !read_some();
     // Nothing more is coming right now: send what is grouped.
-    if (idle_input || input_done_ || stopping || grouped_ >= concurrency_ * static_cast<size_t>(o_.batch_size) ||
+    if (idle_input || !more_input() || stopping || grouped_ >= concurrency_ * static_cast<size_t>(o_.batch_size) ||
         (ready_.empty() && in_flight_ == 0))
       flush_groups();
     pump();
@@ -705,12 +706,12 @@ int Loader::run() {
       delayed_.clear();
       if (in_flight_ == 0) break;
     }
-    bool done_input = input_done_ || stop_requested();
+    bool done_input = !more_input() || stop_requested();
     if (done_input && ready_.empty() && delayed_.empty() && groups_.empty() && in_flight_ == 0) break;
     int timeout = 200;
     if (!delayed_.empty()) timeout = static_cast<int>(std::clamp<int64_t>(delayed_.begin()->first - cql::now_ms(), 0, 200));
     if (!ready_.empty() && in_flight_ < concurrency_) timeout = std::min(timeout, 10);  // waiting for a connection
-    bool want_input = !input_done_ && fatal_.empty() && !stop_requested() &&
+    bool want_input = !input_done_ && samples_.empty() && fatal_.empty() && !stop_requested() &&
                       in_flight_ + ready_.size() < concurrency_ && idle_input;
     if (input_open && room && !idle_input) timeout = 0;  // more to read at once
     session_->poll(timeout, want_input ? input_fds_[input_index_] : -1, POLLIN);

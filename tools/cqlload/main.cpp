@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
   app.add_option("--map", o.maps,
                  "Fill COLUMN from PATH (a.b or /a/b, or @topic @partition @offset @key @timestamp with "
                  "--envelope); repeatable. Default: same-named top-level fields")
-      ->group(tgt)->type_name("COLUMN=PATH");
+      ->group(tgt)->type_name("COLUMN=PATH")->allow_extra_args(false);
   app.add_flag("--envelope", o.envelope, "Input lines are envelopes: load their value, ack their coordinates")
       ->group(tgt);
   app.add_flag("--create", o.create, "Create the keyspace and table if missing (needs --primary-key)")->group(tgt);

@@ -170,6 +170,7 @@ class Loader {
   std::deque<std::unique_ptr<Request>> ready_;
   std::multimap<int64_t, std::unique_ptr<Request>> delayed_;
   size_t in_flight_ = 0;
+  size_t max_in_flight_ = 0;
   std::string fatal_;
   bool fatal_usage_ = false;
   uint64_t undelivered_ = 0;
@@ -490,11 +491,12 @@ void Loader::handle_record(uint64_t line_no, std::string_view text, simdjson::do
       return;
     }
     spans[i] = {start + 4, rec->values.size()};
+    if (rec->values.size() == start + 4 && static_cast<int8_t>(rec->values[start]) < 0) spans[i] = {1, 0};  // null/unset
   }
   std::vector<std::string_view> parts;
   for (int i : pk_binds_) {
     auto [b, e] = spans[static_cast<size_t>(i)];
-    if (e < b) {  // unset: 4 bytes of length only
+    if (e < b) {  // unset
       reject(*rec, fmt::format("missing partition key column {}", bind_names_[static_cast<size_t>(i)]),
              "\"column\":" + json::quote(bind_names_[static_cast<size_t>(i)]));
       return;
@@ -575,6 +577,10 @@ bool Loader::send(std::unique_ptr<Request>& req) {
     }
   };
   ++in_flight_;
+  if (in_flight_ > max_in_flight_) {
+    max_in_flight_ = in_flight_;
+    ctx_.stats.set("max_in_flight", max_in_flight_);
+  }
   conn->send(encoder, [this, shared, conn](cql::Response& r) { on_response(shared, conn, r); });
   return true;
 }

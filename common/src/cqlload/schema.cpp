@@ -292,8 +292,10 @@ bool wait_schema_agreement(cql::Session& s, int timeout_ms) {
       }, 5000);
       if (!r.transport_ok || r.opcode != static_cast<uint8_t>(cql::Opcode::result)) continue;
       auto res = cql::decode_result(r.body);
-      if (res.kind == cql::ResultKind::rows && !res.rows.rows.empty() && res.rows.rows[0][0])
-        versions.insert(*res.rows.rows[0][0]);
+      if (res.kind != cql::ResultKind::rows || res.rows.rows.empty()) continue;
+      const auto& cols = res.rows.meta.columns;
+      for (size_t k = 0; k < cols.size(); ++k)
+        if (cols[k].name == "schema_version" && res.rows.rows[0][k]) versions.insert(*res.rows.rows[0][k]);
     }
     if (versions.size() <= 1) return true;
     if (cql::now_ms() > deadline) return false;

@@ -320,3 +320,12 @@ JSON
   run cqlread "$KS.created_users"
   [ "${#lines[@]}" -eq 20 ]
 }
+
+@test "the test peer itself, checked with the Python driver as its client" {
+  require_peer
+  echo 'peer-PW' >"$BATS_TEST_TMPDIR/pw"
+  start_cqlpeer --user checker --password-file "$BATS_TEST_TMPDIR/pw"
+  run timeout 60 /usr/bin/python3 "$CQL_TOOLS/check_peer.py" "$CQL" checker peer-PW "$PEER_CMD"
+  assert_success
+  assert_output --partial "checked with the Python driver: ok"
+}

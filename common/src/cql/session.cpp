@@ -468,6 +468,7 @@ void Session::open() {
     split_host(spec, opts_.port, host, port);
     conns_.push_back(std::make_unique<Connection>(host, port, tls_ctx_, opts_));
     last_attempt_ms_.push_back(now_ms());
+    reconnect_delay_ms_.push_back(500);
     try {
       conns_.back()->open();
       log::debug("connected to {}", conns_.back()->name());
@@ -564,14 +565,18 @@ short Session::poll(int timeout_ms, int extra_fd, short extra_events) {
   // connect timeout; a refused port answers at once).
   int64_t now = now_ms();
   for (size_t i = 0; i < conns_.size(); ++i) {
-    if (conns_[i]->alive() || now - last_attempt_ms_[i] < 1000) continue;
+    if (conns_[i]->alive() || now < last_attempt_ms_[i] + reconnect_delay_ms_[i]) continue;
     last_attempt_ms_[i] = now;
     try {
       conns_[i]->open();
+      reconnect_delay_ms_[i] = 500;
       log::info("{}: reconnected", conns_[i]->name());
     } catch (const UsageError&) {
       throw;
     } catch (const Error& e) {
+      // A node that stays down is tried less and less often (up to 30 s):
+      // each attempt can block up to the connect timeout.
+      reconnect_delay_ms_[i] = std::min<int64_t>(30000, reconnect_delay_ms_[i] * 2);
       log::debug("{}", e.what());
     }
   }
@@ -592,8 +597,13 @@ short Session::poll(int timeout_ms, int extra_fd, short extra_events) {
       if (fds[k].revents) conns_[idx[k]]->handle(fds[k].revents);
     if (extra_fd >= 0) extra = fds[extra_at].revents;
   }
+  // Timeouts are checked every 50 ms, not on every wake-up: the scan is over
+  // every stream id.
   now = now_ms();
-  for (auto& c : conns_) c->expire(now);
+  if (now - last_expire_ms_ >= 50) {
+    last_expire_ms_ = now;
+    for (auto& c : conns_) c->expire(now);
+  }
   return extra;
 }
 

@@ -133,6 +133,8 @@ class Session {
   SSL_CTX* tls_ctx_ = nullptr;
   std::vector<std::unique_ptr<Connection>> conns_;
   std::vector<int64_t> last_attempt_ms_;
+  std::vector<int64_t> reconnect_delay_ms_;
+  int64_t last_expire_ms_ = 0;
   std::vector<std::pair<int64_t, size_t>> ring_;  // token -> connection index, sorted
   size_t next_ = 0;
 };

@@ -3,6 +3,12 @@
 
 CQL_TOOLS=$PIPEKIT_ROOT/tests/cql
 
+# Extra cqlload flags for a real cluster with PasswordAuthenticator: set
+# CQL_USER (and CQL_PASSWORD) along with CQL_HOSTS.
+cql_auth_args() {
+  if [ -n "${CQL_HOSTS:-}" ] && [ -n "${CQL_USER:-}" ]; then echo "--user $CQL_USER"; fi
+}
+
 # start_cqlpeer [peer args...]: exports CQL (the --hosts value), and with the
 # peer PEER_DIR, PEER_PID, PEER_CMD (a FIFO of peer commands).
 start_cqlpeer() {

@@ -370,6 +370,7 @@ class Peer:
 
     def prepare(self, q):
         self.stats['prepares'] += 1
+        self.stats['last_prepare'] = q
         m = re.match(r'^\s*insert\s+into\s+(?:(%s)\.)?(%s)\s*\((.*?)\)\s*values\s*\(([?,\s]*)\)\s*(using\s+ttl\s+\d+)?\s*;?\s*$'
                      % (NAME, NAME), q, re.I | re.S)
         if m:
@@ -611,7 +612,7 @@ class Conn(asyncio.Protocol):
                 sid = b.short_bytes()
                 vals = [b.value() for _ in range(b.short())]
                 entries.append((sid, vals))
-            b.short()  # consistency
+            peer.stats['consistency'] = b.short()
             for sid, _ in entries:
                 fault = self.fault(sid, 'UNLOGGED_BATCH' if kind == 1 else 'BATCH')
                 if fault: return fault
@@ -661,7 +662,7 @@ class Conn(asyncio.Protocol):
 
     def query_values(self, b):
         if b.p >= len(b.d): return []
-        b.short()  # consistency
+        self.peer.stats['consistency'] = b.short()
         flags = b.byte()
         values = []
         if flags & 0x01:

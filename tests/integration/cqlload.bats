@@ -381,3 +381,33 @@ JSON
   assert_success
   [ "$(cqlread "$KS.created_users" | wc -l)" -eq 3000 ]
 }
+
+@test "--ttl and --consistency reach the server; several input files load in order" {
+  require_peer
+  start_cqlpeer
+  make_users_flat 10 "$BATS_TEST_TMPDIR/a.ndjson"
+  python3 "$PIPEKIT_ROOT/tests/lib/make_users.py" 20 --shape flat | tail -n 10 >"$BATS_TEST_TMPDIR/b.ndjson"
+  run cqlload --hosts "$CQL" --keyspace "$KS" -t created_users --create --schema "$SCHEMA" --primary-key id \
+    --ttl 3600 --consistency local_one "$BATS_TEST_TMPDIR/a.ndjson" "$BATS_TEST_TMPDIR/b.ndjson"
+  assert_success
+  assert_output --partial "in 20, out 20"
+  stats=$(peer_stats)
+  [[ "$(jq -r .last_prepare <<<"$stats")" == *"USING TTL 3600" ]]
+  [ "$(jq .consistency <<<"$stats")" -eq 10 ]   # LOCAL_ONE
+  [ "$(cqlread "$KS.created_users" | wc -l)" -eq 20 ]
+}
+
+@test "a line longer than --max-line-bytes is a reject, not a crash; stdout stays empty" {
+  start_cqlpeer
+  load_users 2 -q
+  { head -n 1 "$BATS_TEST_TMPDIR/users.ndjson"
+    printf '{"id":"66666666-6666-4666-8666-666666666666","email":"%s"}\n' "$(head -c 3000 /dev/zero | tr '\0' x)"
+  } >"$BATS_TEST_TMPDIR/long.ndjson"
+  cqlload --hosts "$CQL" $(cql_auth_args) --keyspace "$KS" -t created_users --max-line-bytes 1KiB \
+    --rejects "$BATS_TEST_TMPDIR/rej.ndjson" "$BATS_TEST_TMPDIR/long.ndjson" >"$BATS_TEST_TMPDIR/stdout" 2>"$BATS_TEST_TMPDIR/stderr"
+  [ ! -s "$BATS_TEST_TMPDIR/stdout" ]
+  run cat "$BATS_TEST_TMPDIR/stderr"
+  assert_output --partial "in 2, out 1, rejected 1"
+  run jq -r .reason "$BATS_TEST_TMPDIR/rej.ndjson"
+  assert_output --partial "line too long"
+}

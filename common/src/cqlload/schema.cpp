@@ -261,7 +261,7 @@ std::vector<std::pair<std::string, std::string>> columns_from_samples(const std:
 
 std::string create_table_cql(const std::string& ks, const std::string& table,
                              const std::vector<std::pair<std::string, std::string>>& columns,
-                             const PrimaryKey& pk, int64_t) {
+                             const PrimaryKey& pk) {
   std::set<std::string> names;
   for (const auto& c : columns) names.insert(c.first);
   for (const auto* part : {&pk.partition, &pk.clustering})

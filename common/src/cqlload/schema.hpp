@@ -32,7 +32,7 @@ std::vector<std::pair<std::string, std::string>> columns_from_samples(const std:
 
 std::string create_table_cql(const std::string& ks, const std::string& table,
                              const std::vector<std::pair<std::string, std::string>>& columns,
-                             const PrimaryKey& pk, int64_t ttl_default = 0);
+                             const PrimaryKey& pk);
 
 // Waits until every reachable node reports the same schema_version (up to
 // timeout_ms); returns false on time-out.

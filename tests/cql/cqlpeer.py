@@ -518,7 +518,10 @@ class Conn(asyncio.Protocol):
             self.pending -= 1
             if seq < self.last_answered: self.peer.stats['out_of_order'] += 1
             self.last_answered = max(self.last_answered, seq)
-        self.transport.write(struct.pack('>BBhBi', 0x84, 0, stream, opcode, len(body)) + body)
+        flags = 0
+        if self.peer.args.warn and opcode == OP_RESULT and self.ready and self.authenticated:
+            flags, body = 0x08, w_string_list([self.peer.args.warn]) + body  # the warning flag
+        self.transport.write(struct.pack('>BBhBi', 0x84, flags, stream, opcode, len(body)) + body)
 
     def error(self, stream, code, message, extra=b'', seq=None):
         self.send(stream, OP_ERROR, w_int(code) + w_string(message) + extra, seq)
@@ -685,6 +688,7 @@ def main():
     ap.add_argument('--commands', help='a FIFO or file of commands')
     ap.add_argument('--dump', help='write every row as NDJSON to FILE at exit')
     ap.add_argument('--default-keyspace', default='')
+    ap.add_argument('--warn', help='attach this warning to every RESULT (the frame warning flag)')
     args = ap.parse_args()
     peer = Peer(args)
     peer.current_keyspace = args.default_keyspace

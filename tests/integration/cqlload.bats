@@ -411,3 +411,12 @@ JSON
   run jq -r .reason "$BATS_TEST_TMPDIR/rej.ndjson"
   assert_output --partial "line too long"
 }
+
+@test "a server warning attached to every answer is logged once" {
+  require_peer
+  start_cqlpeer --warn "Batch for [ks.t] is of size 6.2KiB, exceeding specified threshold"
+  run load_users 30 --concurrency 4
+  assert_success
+  assert_output --partial "out 30"
+  [ "$(grep -c 'server warning: Batch for' <<<"$output")" -eq 1 ]
+}

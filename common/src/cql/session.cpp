@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <set>
 
 #include "pipekit/cql/types.hpp"
 #include "pipekit/errors.hpp"
@@ -343,7 +344,9 @@ void Connection::read_input() {
         Reader r(body);
         if (h.flags & 0x02) r.raw(16);
         if (h.flags & 0x08) {
-          for (auto& w : r.string_list()) log::warn("{}: server warning: {}", name_, w);
+          // A server may attach the same warning to every answer: say it once.
+          for (auto& w : r.string_list())
+            if (warned_.insert(w).second) log::warn("{}: server warning: {}", name_, w);
         }
         if (h.flags & 0x04) {
           uint16_t n2 = r.u16();

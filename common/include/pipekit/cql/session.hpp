@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -101,6 +102,7 @@ class Connection {
   std::vector<Pending> pending_;   // indexed by stream id
   std::vector<int16_t> free_ids_;
   size_t in_flight_ = 0;
+  std::set<std::string> warned_;  // server warnings already logged
 };
 
 class Session {

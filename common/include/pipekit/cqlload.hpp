@@ -1,0 +1,55 @@
+#pragma once
+// cqlload: NDJSON records into a Cassandra table over CQL native protocol v4,
+// with prepared INSERTs, many requests in flight, unlogged batches grouped by
+// partition key, retries, rejects and acknowledgements.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pipekit/cli.hpp"
+#include "pipekit/rejects.hpp"
+
+namespace pipekit::cqlload {
+
+struct Options {
+  CommonOptions common;
+  RejectOptions rejects;
+  std::vector<std::string> inputs;      // files; empty or "-": stdin
+  std::string hosts;                    // --hosts h1,h2[:port] (else CQL_HOSTS)
+  int port = 9042;
+  std::string keyspace;
+  std::string table;                    // "table" or "keyspace.table"
+  std::string user;
+  std::string password_file;            // else CQL_PASSWORD
+  std::vector<std::string> maps;        // column=path
+  bool envelope = false;
+  bool create = false;
+  std::string schema_file;
+  std::string primary_key;              // "id" or "(a, b), c"
+  std::string replication = "{'class': 'SimpleStrategy', 'replication_factor': 1}";
+  std::string consistency = "LOCAL_QUORUM";
+  int64_t ttl = 0;
+  int concurrency = 64;
+  int batch_size = 8;
+  std::string routing = "token";        // token | round-robin
+  std::string ack;
+  int retries = 8;
+  bool tls = false;
+  std::string ca_file;
+  std::string connect_timeout = "5s";
+  std::string request_timeout = "12s";
+  std::string max_line_bytes = "16MiB";
+  int infer_records = 100;              // --create without --schema
+};
+
+int run(const Options& opts, RunContext& ctx);
+
+// Helpers shared with the tests.
+// "((a, b), c)" or "a,b" -> partition key columns and clustering columns.
+struct PrimaryKey {
+  std::vector<std::string> partition, clustering;
+};
+PrimaryKey parse_primary_key(const std::string& spec);  // throws UsageError
+std::string quote_ident(const std::string& name);        // "name" with "" doubled
+
+}  // namespace pipekit::cqlload

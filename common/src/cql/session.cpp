@@ -1,0 +1,613 @@
+#include "pipekit/cql/session.hpp"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <set>
+
+#include "pipekit/cql/types.hpp"
+#include "pipekit/errors.hpp"
+#include "pipekit/log.hpp"
+#include "pipekit/signals.hpp"
+
+namespace pipekit::cql {
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+namespace {
+std::string tls_error() {
+  unsigned long e = ERR_get_error();
+  if (!e) return "TLS error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  ERR_clear_error();
+  return buf;
+}
+
+// "host", "host:port", "[v6]:port", "v6"
+void split_host(const std::string& spec, int default_port, std::string& host, int& port) {
+  port = default_port;
+  host = spec;
+  if (!spec.empty() && spec[0] == '[') {
+    auto close = spec.find(']');
+    if (close == std::string::npos) throw UsageError("bad host '" + spec + "'");
+    host = spec.substr(1, close - 1);
+    if (close + 1 < spec.size() && spec[close + 1] == ':') port = std::stoi(spec.substr(close + 2));
+    return;
+  }
+  auto colon = spec.find(':');
+  if (colon != std::string::npos && spec.find(':', colon + 1) == std::string::npos) {
+    host = spec.substr(0, colon);
+    try {
+      port = std::stoi(spec.substr(colon + 1));
+    } catch (const std::exception&) {
+      throw UsageError("bad port in host '" + spec + "'");
+    }
+  }
+}
+}  // namespace
+
+// ---- Connection -----------------------------------------------------------------
+Connection::Connection(std::string host, int port, SSL_CTX* tls, const SessionOptions& opts)
+    : host_(std::move(host)), port_(port), tls_ctx_(tls), opts_(opts) {
+  name_ = (host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_) + ":" + std::to_string(port_);
+}
+
+Connection::~Connection() {
+  if (ssl_) SSL_free(ssl_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool Connection::has_capacity() const {
+  return alive() && in_flight_ < static_cast<size_t>(opts_.max_in_flight) && !free_ids_.empty();
+}
+
+void Connection::connect_tcp() {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_family = AF_UNSPEC;
+  addrinfo* res = nullptr;
+  int rc = getaddrinfo(host_.c_str(), std::to_string(port_).c_str(), &hints, &res);
+  if (rc != 0) throw ServiceError(name_ + ": cannot resolve host: " + gai_strerror(rc));
+  std::string last = "no address";
+  int64_t deadline = now_ms() + opts_.connect_timeout_ms;
+  for (addrinfo* ai = res; ai; ai = ai->ai_next) {
+    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) continue;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
+      last = strerror(errno);
+      ::close(fd);
+      continue;
+    }
+    pollfd p{fd, POLLOUT, 0};
+    int left = static_cast<int>(std::max<int64_t>(0, deadline - now_ms()));
+    int n;
+    do n = ::poll(&p, 1, left);
+    while (n < 0 && errno == EINTR && !stop_requested());
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (n <= 0) {
+      last = n == 0 ? "connect timed out" : strerror(errno);
+    } else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err) {
+      last = strerror(err ? err : errno);
+    } else {
+      fd_ = fd;
+      freeaddrinfo(res);
+      return;
+    }
+    ::close(fd);
+  }
+  freeaddrinfo(res);
+  throw ServiceError(name_ + ": cannot connect: " + last);
+}
+
+void Connection::tls_handshake() {
+  ssl_ = SSL_new(tls_ctx_);
+  if (!ssl_) throw ServiceError(name_ + ": " + tls_error());
+  SSL_set_fd(ssl_, fd_);
+  // Check the certificate names this host (an IP address or a DNS name).
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
+  if (X509_VERIFY_PARAM_set1_ip_asc(param, host_.c_str()) != 1) {
+    X509_VERIFY_PARAM_set1_host(param, host_.c_str(), 0);
+    SSL_set_tlsext_host_name(ssl_, host_.c_str());
+  }
+  int64_t deadline = now_ms() + opts_.connect_timeout_ms;
+  for (;;) {
+    int rc = SSL_connect(ssl_);
+    if (rc == 1) return;
+    int err = SSL_get_error(ssl_, rc);
+    short ev = err == SSL_ERROR_WANT_READ ? POLLIN : err == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+    if (!ev) {
+      long verify = SSL_get_verify_result(ssl_);
+      std::string why = verify != X509_V_OK ? X509_verify_cert_error_string(verify) : tls_error();
+      throw ServiceError(name_ + ": TLS handshake failed: " + why);
+    }
+    pollfd p{fd_, ev, 0};
+    int left = static_cast<int>(deadline - now_ms());
+    if (left <= 0 || ::poll(&p, 1, left) == 0) throw ServiceError(name_ + ": TLS handshake timed out");
+  }
+}
+
+void Connection::open() {
+  if (ssl_) {
+    SSL_free(ssl_);
+    ssl_ = nullptr;
+  }
+  out_.clear();
+  out_sent_ = 0;
+  in_.clear();
+  in_used_ = 0;
+  pending_.assign(32768, Pending{});
+  free_ids_.clear();
+  for (int i = 32767; i >= 0; --i) free_ids_.push_back(static_cast<int16_t>(i));
+  in_flight_ = 0;
+  connect_tcp();
+  try {
+    if (tls_ctx_) tls_handshake();
+    startup();
+  } catch (...) {
+    fail("set-up failed");
+    throw;
+  }
+}
+
+void Connection::startup() {
+  Response r = call([](std::string& o, int16_t s) { encode_startup(o, s, {{"CQL_VERSION", "3.0.0"}, {"DRIVER_NAME", "pipekit cqlload"}}); },
+                    opts_.connect_timeout_ms);
+  if (!r.transport_ok) throw ServiceError(name_ + ": " + r.transport_error);
+  auto op = static_cast<Opcode>(r.opcode);
+  if (op == Opcode::ready) return;
+  if (op == Opcode::error) {
+    auto e = decode_error(r.body);
+    if (e.code == errc::protocol)
+      throw ServiceError(name_ + ": the server does not speak protocol v4: " + e.message);
+    throw ServiceError(name_ + ": STARTUP refused: " + e.describe());
+  }
+  if (op != Opcode::authenticate) throw ServiceError(name_ + ": unexpected " + opcode_name(r.opcode) + " to STARTUP");
+  std::string authenticator = decode_authenticate(r.body);
+  if (opts_.user.empty())
+    throw UsageError(name_ + ": the server requires authentication (" + authenticator +
+                     "): give --user and a password (--password-file or CQL_PASSWORD)");
+  std::string token = plain_token(opts_.user, opts_.password);
+  Response a = call([&](std::string& o, int16_t s) { encode_auth_response(o, s, token); }, opts_.connect_timeout_ms);
+  std::fill(token.begin(), token.end(), '\0');
+  if (!a.transport_ok) throw ServiceError(name_ + ": " + a.transport_error);
+  switch (static_cast<Opcode>(a.opcode)) {
+    case Opcode::auth_success: return;
+    case Opcode::error: {
+      auto e = decode_error(a.body);
+      if (e.code == errc::bad_credentials)
+        throw UsageError(name_ + ": authentication failed for user '" + opts_.user + "': " + e.message);
+      throw ServiceError(name_ + ": authentication error: " + e.describe());
+    }
+    case Opcode::auth_challenge:
+      throw UsageError(name_ + ": the authenticator " + authenticator + " sent a challenge; only SASL PLAIN is supported");
+    default: throw ServiceError(name_ + ": unexpected " + opcode_name(a.opcode) + " to AUTH_RESPONSE");
+  }
+}
+
+void Connection::send(const Encoder& enc, Callback cb) {
+  if (!alive() || free_ids_.empty()) {
+    Response r;
+    r.transport_ok = false;
+    r.transport_error = name_ + ": " + (alive() ? "no free stream id" : "connection is down");
+    cb(r);
+    return;
+  }
+  int16_t id = free_ids_.back();
+  free_ids_.pop_back();
+  ++in_flight_;
+  auto& p = pending_[static_cast<size_t>(id)];
+  p.cb = std::move(cb);
+  p.deadline_ms = now_ms() + opts_.request_timeout_ms;
+  p.orphaned = false;
+  if (out_sent_ == out_.size()) {
+    out_.clear();
+    out_sent_ = 0;
+  }
+  enc(out_, id);
+  flush_output();
+}
+
+Response Connection::call(const Encoder& enc, int timeout_ms) {
+  std::optional<Response> got;
+  send(enc, [&](Response& r) { got = std::move(r); });
+  int64_t deadline = now_ms() + timeout_ms;
+  while (!got) {
+    if (!alive()) break;
+    int left = static_cast<int>(deadline - now_ms());
+    if (left <= 0) {
+      fail("request timed out");
+      break;
+    }
+    pollfd p{fd_, wanted_events(), 0};
+    int n = ::poll(&p, 1, std::min(left, 200));
+    if (n < 0 && errno != EINTR) {
+      fail(strerror(errno));
+      break;
+    }
+    if (n > 0) handle(p.revents);
+  }
+  if (!got) {
+    Response r;
+    r.transport_ok = false;
+    r.transport_error = name_ + ": connection lost";
+    return r;
+  }
+  return std::move(*got);
+}
+
+short Connection::wanted_events() const {
+  short ev = POLLIN;
+  if (out_sent_ < out_.size()) ev |= POLLOUT;
+  return ev;
+}
+
+ssize_t Connection::io_read(char* buf, size_t n) {
+  if (ssl_) {
+    int rc = SSL_read(ssl_, buf, static_cast<int>(n));
+    if (rc > 0) return rc;
+    int err = SSL_get_error(ssl_, rc);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return 0;
+    return -1;
+  }
+  for (;;) {
+    ssize_t rc = ::read(fd_, buf, n);
+    if (rc > 0) return rc;
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+    return -1;
+  }
+}
+
+ssize_t Connection::io_write(const char* buf, size_t n) {
+  if (ssl_) {
+    int rc = SSL_write(ssl_, buf, static_cast<int>(std::min<size_t>(n, 1 << 30)));
+    if (rc > 0) return rc;
+    int err = SSL_get_error(ssl_, rc);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return 0;
+    return -1;
+  }
+  for (;;) {
+    ssize_t rc = ::send(fd_, buf, n, MSG_NOSIGNAL);
+    if (rc >= 0) return rc;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+    return -1;
+  }
+}
+
+void Connection::flush_output() {
+  while (alive() && out_sent_ < out_.size()) {
+    ssize_t n = io_write(out_.data() + out_sent_, out_.size() - out_sent_);
+    if (n < 0) {
+      fail(std::string("write failed: ") + (ssl_ ? tls_error() : strerror(errno)));
+      return;
+    }
+    if (n == 0) return;
+    out_sent_ += static_cast<size_t>(n);
+  }
+  if (out_sent_ == out_.size()) {
+    out_.clear();
+    out_sent_ = 0;
+  }
+}
+
+void Connection::read_input() {
+  for (;;) {
+    if (in_.size() - in_used_ < 65536) in_.resize(in_used_ + 262144);
+    ssize_t n = io_read(in_.data() + in_used_, in_.size() - in_used_);
+    if (n < 0) {
+      fail("connection closed by the server");
+      return;
+    }
+    if (n == 0) break;
+    in_used_ += static_cast<size_t>(n);
+    // Dispatch every complete frame.
+    size_t pos = 0;
+    while (alive() && in_used_ - pos >= kHeaderSize) {
+      FrameHeader h = parse_header(reinterpret_cast<const uint8_t*>(in_.data() + pos));
+      if ((h.version & 0x7F) != kVersion || !(h.version & 0x80)) {
+        fail(fmt::format("protocol error: response version byte 0x{:02x}", h.version));
+        return;
+      }
+      if (h.flags & 0x01) {
+        fail("the server compressed a frame although no compression was negotiated");
+        return;
+      }
+      if (h.length > kMaxFrameBody) {
+        fail("protocol error: frame too large");
+        return;
+      }
+      if (in_used_ - pos < kHeaderSize + h.length) break;
+      std::string_view body(in_.data() + pos + kHeaderSize, h.length);
+      // Flags: tracing (0x02), custom payload (0x04), warning (0x08) come
+      // before the body proper; skip them.
+      try {
+        Reader r(body);
+        if (h.flags & 0x02) r.raw(16);
+        if (h.flags & 0x08) {
+          // A server may attach the same warning to every answer: say it once.
+          for (auto& w : r.string_list())
+            if (warned_.insert(w).second) log::warn("{}: server warning: {}", name_, w);
+        }
+        if (h.flags & 0x04) {
+          uint16_t n2 = r.u16();
+          for (uint16_t i = 0; i < n2; ++i) {
+            r.string();
+            r.bytes();
+          }
+        }
+        body = body.substr(body.size() - r.remaining());
+      } catch (const ProtocolError& e) {
+        fail(std::string("protocol error: ") + e.what());
+        return;
+      }
+      pos += kHeaderSize + h.length;
+      dispatch(h, body);
+    }
+    if (!alive()) return;
+    if (pos) {
+      std::memmove(in_.data(), in_.data() + pos, in_used_ - pos);
+      in_used_ -= pos;
+    }
+  }
+}
+
+void Connection::dispatch(const FrameHeader& h, std::string_view body) {
+  if (h.stream < 0) return;  // server events (stream -1): not registered, ignore
+  auto idx = static_cast<size_t>(h.stream);
+  auto& p = pending_[idx];
+  if (!p.cb) {
+    fail(fmt::format("protocol error: response on unused stream {}", h.stream));
+    return;
+  }
+  Callback cb = std::move(p.cb);
+  p.cb = nullptr;
+  bool orphaned = p.orphaned;
+  free_ids_.push_back(h.stream);
+  if (orphaned) return;  // already failed as timed out
+  --in_flight_;
+  Response r;
+  r.opcode = h.opcode;
+  r.body.assign(body);
+  cb(r);
+}
+
+void Connection::handle(short revents) {
+  if (!alive()) return;
+  if (revents & (POLLIN | POLLHUP | POLLERR)) read_input();
+  if (alive() && (revents & POLLOUT)) flush_output();
+  if (alive() && ssl_ && SSL_pending(ssl_)) read_input();
+}
+
+size_t Connection::expire(int64_t now) {
+  if (!alive() || in_flight_ == 0) return 0;
+  size_t n = 0;
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    auto& p = pending_[i];
+    if (!p.cb || p.orphaned || p.deadline_ms > now) continue;
+    // The stream id stays taken until the late answer arrives.
+    p.orphaned = true;
+    --in_flight_;
+    ++n;
+    Callback cb = p.cb;
+    Response r;
+    r.transport_ok = false;
+    r.transport_error = fmt::format("{}: no answer within {} ms", name_, opts_.request_timeout_ms);
+    cb(r);
+  }
+  return n;
+}
+
+void Connection::fail(const std::string& why) {
+  if (fd_ < 0) return;
+  if (ssl_) {
+    SSL_free(ssl_);
+    ssl_ = nullptr;
+  }
+  ::close(fd_);
+  fd_ = -1;
+  log::debug("{}: connection down: {}", name_, why);
+  // Fail the callbacks after the state is consistent: they may send elsewhere.
+  std::vector<Callback> cbs;
+  for (auto& p : pending_) {
+    if (p.cb && !p.orphaned) cbs.push_back(std::move(p.cb));
+    p.cb = nullptr;
+  }
+  in_flight_ = 0;
+  free_ids_.clear();
+  for (auto& cb : cbs) {
+    Response r;
+    r.transport_ok = false;
+    r.transport_error = name_ + ": " + why;
+    cb(r);
+  }
+}
+
+// ---- Session --------------------------------------------------------------------
+Session::Session(SessionOptions opts) : opts_(std::move(opts)) {}
+
+Session::~Session() {
+  conns_.clear();
+  if (tls_ctx_) SSL_CTX_free(tls_ctx_);
+}
+
+void Session::open() {
+  if (opts_.hosts.empty()) throw UsageError("no Cassandra hosts: give --hosts or set CQL_HOSTS");
+  if (opts_.tls) {
+    tls_ctx_ = SSL_CTX_new(TLS_client_method());
+    if (!tls_ctx_) throw ServiceError(tls_error());
+    SSL_CTX_set_min_proto_version(tls_ctx_, TLS1_2_VERSION);
+    SSL_CTX_set_verify(tls_ctx_, SSL_VERIFY_PEER, nullptr);
+    if (!opts_.ca_file.empty()) {
+      if (SSL_CTX_load_verify_locations(tls_ctx_, opts_.ca_file.c_str(), nullptr) != 1)
+        throw UsageError("cannot load the CA file " + opts_.ca_file + ": " + tls_error());
+    } else {
+      SSL_CTX_set_default_verify_paths(tls_ctx_);
+    }
+  }
+  std::string last;
+  for (const auto& spec : opts_.hosts) {
+    std::string host;
+    int port;
+    split_host(spec, opts_.port, host, port);
+    conns_.push_back(std::make_unique<Connection>(host, port, tls_ctx_, opts_));
+    last_attempt_ms_.push_back(now_ms());
+    reconnect_delay_ms_.push_back(500);
+    try {
+      conns_.back()->open();
+      log::debug("connected to {}", conns_.back()->name());
+    } catch (const UsageError&) {
+      throw;
+    } catch (const Error& e) {
+      last = e.what();
+      log::warn("{}", e.what());
+    }
+  }
+  if (alive() == 0) throw ServiceError(conns_.size() == 1 ? last : "no Cassandra host answered; last error: " + last);
+}
+
+size_t Session::alive() const {
+  size_t n = 0;
+  for (auto& c : conns_) n += c->alive();
+  return n;
+}
+
+size_t Session::in_flight() const {
+  size_t n = 0;
+  for (auto& c : conns_) n += c->in_flight();
+  return n;
+}
+
+Connection& Session::any() {
+  for (auto& c : conns_)
+    if (c->alive()) return *c;
+  for (size_t i = 0; i < conns_.size(); ++i) {
+    try {
+      last_attempt_ms_[i] = now_ms();
+      conns_[i]->open();
+      return *conns_[i];
+    } catch (const ServiceError&) {
+    }
+  }
+  throw ServiceError("no Cassandra host is reachable");
+}
+
+bool Session::load_ring() {
+  ring_.clear();
+  for (size_t i = 0; i < conns_.size(); ++i) {
+    auto& c = *conns_[i];
+    if (!c.alive()) continue;
+    Response r = c.call([](std::string& o, int16_t s) {
+      encode_query(o, s, "SELECT partitioner, tokens FROM system.local", Consistency::one);
+    }, opts_.request_timeout_ms);
+    if (!r.transport_ok || r.opcode != static_cast<uint8_t>(Opcode::result)) return false;
+    Result res = decode_result(r.body);
+    if (res.kind != ResultKind::rows || res.rows.rows.empty()) return false;
+    const auto& row = res.rows.rows[0];
+    const auto& cols = res.rows.meta.columns;
+    for (size_t k = 0; k < cols.size() && k < row.size(); ++k) {
+      if (cols[k].name == "partitioner" && row[k] && row[k]->find("Murmur3Partitioner") == std::string::npos) {
+        ring_.clear();
+        return false;
+      }
+      if (cols[k].name == "tokens" && row[k] && cols[k].type.id == TypeId::set) {
+        Reader tr(*row[k]);
+        int32_t n = tr.i32();
+        for (int32_t j = 0; j < n; ++j) {
+          auto b = tr.bytes();
+          if (!b) continue;
+          try {
+            ring_.emplace_back(std::stoll(std::string(*b)), i);
+          } catch (const std::exception&) {
+            ring_.clear();
+            return false;
+          }
+        }
+      }
+    }
+  }
+  std::sort(ring_.begin(), ring_.end());
+  return !ring_.empty();
+}
+
+Connection* Session::pick(std::optional<int64_t> token) {
+  if (token && !ring_.empty()) {
+    auto it = std::lower_bound(ring_.begin(), ring_.end(), std::make_pair(*token, size_t{0}));
+    if (it == ring_.end()) it = ring_.begin();
+    Connection* c = conns_[it->second].get();
+    if (c->has_capacity()) return c;
+  }
+  for (size_t k = 0; k < conns_.size(); ++k) {
+    Connection* c = conns_[next_++ % conns_.size()].get();
+    if (c->has_capacity()) return c;
+  }
+  return nullptr;
+}
+
+short Session::poll(int timeout_ms, int extra_fd, short extra_events) {
+  // Reconnect dead nodes at most once a second (blocking, bounded by the
+  // connect timeout; a refused port answers at once).
+  int64_t now = now_ms();
+  for (size_t i = 0; i < conns_.size(); ++i) {
+    if (conns_[i]->alive() || now < last_attempt_ms_[i] + reconnect_delay_ms_[i]) continue;
+    last_attempt_ms_[i] = now;
+    try {
+      conns_[i]->open();
+      reconnect_delay_ms_[i] = 500;
+      log::info("{}: reconnected", conns_[i]->name());
+    } catch (const UsageError&) {
+      throw;
+    } catch (const Error& e) {
+      // A node that stays down is tried less and less often (up to 30 s):
+      // each attempt can block up to the connect timeout.
+      reconnect_delay_ms_[i] = std::min<int64_t>(30000, reconnect_delay_ms_[i] * 2);
+      log::debug("{}", e.what());
+    }
+  }
+  std::vector<pollfd> fds;
+  std::vector<size_t> idx;
+  for (size_t i = 0; i < conns_.size(); ++i) {
+    if (!conns_[i]->alive()) continue;
+    fds.push_back({conns_[i]->fd(), conns_[i]->wanted_events(), 0});
+    idx.push_back(i);
+  }
+  size_t extra_at = fds.size();
+  if (extra_fd >= 0) fds.push_back({extra_fd, extra_events, 0});
+  if (stop_fd() >= 0 && !stop_requested()) fds.push_back({stop_fd(), POLLIN, 0});
+  int n = ::poll(fds.data(), fds.size(), timeout_ms);
+  short extra = 0;
+  if (n > 0) {
+    for (size_t k = 0; k < idx.size(); ++k)
+      if (fds[k].revents) conns_[idx[k]]->handle(fds[k].revents);
+    if (extra_fd >= 0) extra = fds[extra_at].revents;
+  }
+  // Timeouts are checked every 50 ms, not on every wake-up: the scan is over
+  // every stream id.
+  now = now_ms();
+  if (now - last_expire_ms_ >= 50) {
+    last_expire_ms_ = now;
+    for (auto& c : conns_) c->expire(now);
+  }
+  return extra;
+}
+
+}  // namespace pipekit::cql

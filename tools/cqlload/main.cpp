@@ -1,0 +1,65 @@
+// cqlload: NDJSON records into a Cassandra table (CQL native protocol v4).
+#include "pipekit/cqlload.hpp"
+
+int main(int argc, char** argv) {
+  using namespace pipekit;
+  cqlload::Options o;
+  CLI::App app{"Load NDJSON records into a Cassandra (or ScyllaDB) table over CQL native protocol v4:\n"
+               "prepared INSERTs, many requests in flight, unlogged batches per partition key,\n"
+               "retries with backoff, rejects with the server's reason, acknowledgements.",
+               "cqlload"};
+  add_common_options(app, o.common);
+  app.add_option("inputs", o.inputs, "NDJSON input files (default: stdin)")->type_name("FILE...");
+  auto* conn = "Connection";
+  app.add_option("--hosts", o.hosts, "Contact points h1,h2[:port] (env CQL_HOSTS)")->group(conn)->type_name("HOSTS");
+  app.add_option("--port", o.port, "Native protocol port")->capture_default_str()->group(conn);
+  app.add_option("--user", o.user, "User for PasswordAuthenticator (SASL PLAIN)")->group(conn)->type_name("NAME");
+  app.add_option("--password-file", o.password_file,
+                 "Read the password from the first line of FILE (else env CQL_PASSWORD)")
+      ->group(conn)->type_name("FILE");
+  app.add_flag("--tls", o.tls, "Connect with TLS, verifying the server's certificate")->group(conn);
+  app.add_option("--ca-file", o.ca_file, "Trust the CA certificates in FILE (PEM; implies --tls)")
+      ->group(conn)->type_name("FILE");
+  app.add_option("--connect-timeout", o.connect_timeout, "Time allowed to connect and authenticate")
+      ->capture_default_str()->group(conn)->type_name("DURATION");
+  app.add_option("--request-timeout", o.request_timeout, "Time allowed for one request before it is retried")
+      ->capture_default_str()->group(conn)->type_name("DURATION");
+  auto* tgt = "Target";
+  app.add_option("--keyspace", o.keyspace, "Keyspace")->group(tgt)->type_name("NAME");
+  app.add_option("-t,--table", o.table, "Table (or keyspace.table)")->group(tgt)->type_name("NAME");
+  app.add_option("--map", o.maps,
+                 "Fill COLUMN from PATH (a.b or /a/b, or @topic @partition @offset @key @timestamp with "
+                 "--envelope); repeatable. Default: same-named top-level fields")
+      ->group(tgt)->type_name("COLUMN=PATH")->allow_extra_args(false);
+  app.add_flag("--envelope", o.envelope, "Input lines are envelopes: load their value, ack their coordinates")
+      ->group(tgt);
+  app.add_flag("--create", o.create, "Create the keyspace and table if missing (needs --primary-key)")->group(tgt);
+  app.add_option("--schema", o.schema_file, "With --create: column types from this JSON Schema")
+      ->group(tgt)->type_name("FILE");
+  app.add_option("--primary-key", o.primary_key, "With --create: PRIMARY KEY, e.g. id or \"(nat, id), ts\"")
+      ->group(tgt)->type_name("KEY");
+  app.add_option("--replication", o.replication, "With --create: the keyspace's replication map")
+      ->capture_default_str()->group(tgt)->type_name("MAP");
+  app.add_option("--infer-records", o.infer_records,
+                 "With --create and no --schema: learn the columns from up to N first records")
+      ->capture_default_str()->group(tgt);
+  auto* wr = "Writes";
+  app.add_option("--consistency", o.consistency, "Consistency level of the writes")
+      ->capture_default_str()->group(wr)->type_name("LEVEL");
+  app.add_option("--ttl", o.ttl, "Rows expire after SECONDS (0: never)")->capture_default_str()->group(wr)
+      ->type_name("SECONDS");
+  app.add_option("--concurrency", o.concurrency, "Requests in flight at once")->capture_default_str()->group(wr);
+  app.add_option("--batch-size", o.batch_size,
+                 "Up to N records with the same partition key per unlogged BATCH (1: no batches)")
+      ->capture_default_str()->group(wr);
+  app.add_option("--routing", o.routing, "token (to the node owning the partition) or round-robin")
+      ->capture_default_str()->group(wr)->type_name("POLICY");
+  app.add_option("--retries", o.retries, "Retries of a failing request (backoff) before exit 3")
+      ->capture_default_str()->group(wr);
+  app.add_option("--ack", o.ack, "Write an ack line per envelope once written or rejected (FIFO or file)")
+      ->group(wr)->type_name("PATH");
+  app.add_option("--max-line-bytes", o.max_line_bytes, "Longer lines are rejected")->capture_default_str()
+      ->type_name("SIZE");
+  add_reject_options(app, o.rejects);
+  return run_tool(app, argc, argv, o.common, [&](RunContext& ctx) { return cqlload::run(o, ctx); });
+}

@@ -1,0 +1,196 @@
+// The keyword checks that run on the hot path, over simdjson elements.
+#include "keywords.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace pipekit::jsonschema::detail {
+
+std::string escape_token(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out += c;
+  }
+  return out;
+}
+
+std::string Ctx::instance_location() const {
+  std::string s;
+  for (const auto& p : path) {
+    s += '/';
+    s += p;
+  }
+  return s;
+}
+
+void Ctx::fail(const Kw& kw, std::string message) {
+  if (errors) errors->push_back({instance_location(), kw.location, kw.keyword, std::move(message)});
+}
+
+void Ctx::fail_at(std::string location, std::string keyword, std::string message) {
+  if (errors) errors->push_back({instance_location(), std::move(location), std::move(keyword), std::move(message)});
+}
+
+bool Node::check(dom::element e, Ctx& c, Ann* a) const {
+  if (bool_value >= 0) {
+    if (bool_value) {
+      // `true` evaluates everything it is applied to (for unevaluated*).
+      return true;
+    }
+    c.fail_at(location, "false", "no value is allowed here (the schema is false)");
+    return false;
+  }
+  bool pushed = false;
+  if (c.dynamic && (c.scope.empty() || c.scope.back() != res)) {
+    c.scope.push_back(res);
+    pushed = true;
+  }
+  Ann local;
+  Ann* use = has_uneval ? &local : a;
+  bool ok = true;
+  for (const auto& k : kws) {
+    if (!k->check(e, c, use)) {
+      ok = false;
+      if (!c.errors) break;
+    }
+  }
+  if (pushed) c.scope.pop_back();
+  if (ok && has_uneval && a) a->merge(local);
+  return ok;
+}
+
+// --- Regex -----------------------------------------------------------------
+
+namespace {
+// Decodes UTF-8 into code points; invalid bytes become U+FFFD.
+void widen(std::string_view s, std::wstring& out) {
+  out.clear();
+  out.reserve(s.size());
+  size_t i = 0, n = s.size();
+  while (i < n) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      out.push_back(static_cast<wchar_t>(c));
+      ++i;
+      continue;
+    }
+    int len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+    if (len == 0 || i + static_cast<size_t>(len) > n) {
+      out.push_back(0xFFFD);
+      ++i;
+      continue;
+    }
+    uint32_t cp = c & (0x7F >> len);
+    for (int k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    out.push_back(static_cast<wchar_t>(cp));
+    i += len;
+  }
+}
+}  // namespace
+
+Regex::Regex(const std::string& pattern) : source(pattern) {
+  std::wstring w;
+  widen(pattern, w);
+  re = std::wregex(w, std::regex::ECMAScript);
+}
+
+bool Regex::search(std::string_view s, std::wstring& buf) const {
+  widen(s, buf);
+  return std::regex_search(buf, re);
+}
+
+size_t utf8_length(std::string_view s) {
+  size_t n = 0;
+  for (char c : s)
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+// --- Equality ----------------------------------------------------------------
+
+namespace {
+bool number_of(dom::element e, long double& out) {
+  switch (e.type()) {
+    case dom::element_type::INT64: out = static_cast<long double>(int64_t(e)); return true;
+    case dom::element_type::UINT64: out = static_cast<long double>(uint64_t(e)); return true;
+    case dom::element_type::DOUBLE: out = static_cast<long double>(double(e)); return true;
+    default: return false;
+  }
+}
+bool number_of(const nlohmann::json& j, long double& out) {
+  if (j.is_number_unsigned()) out = static_cast<long double>(j.get<uint64_t>());
+  else if (j.is_number_integer()) out = static_cast<long double>(j.get<int64_t>());
+  else if (j.is_number_float()) out = static_cast<long double>(j.get<double>());
+  else return false;
+  return true;
+}
+}  // namespace
+
+bool equal(dom::element a, const nlohmann::json& b) {
+  long double x, y;
+  if (number_of(a, x)) return number_of(b, y) && x == y;
+  switch (a.type()) {
+    case dom::element_type::NULL_VALUE: return b.is_null();
+    case dom::element_type::BOOL: return b.is_boolean() && bool(a) == b.get<bool>();
+    case dom::element_type::STRING:
+      return b.is_string() && std::string_view(a) == b.get_ref<const std::string&>();
+    case dom::element_type::ARRAY: {
+      if (!b.is_array()) return false;
+      dom::array arr = a;
+      size_t i = 0;
+      for (auto v : arr) {
+        if (i >= b.size() || !equal(v, b[i])) return false;
+        ++i;
+      }
+      return i == b.size();
+    }
+    case dom::element_type::OBJECT: {
+      if (!b.is_object()) return false;
+      dom::object obj = a;
+      size_t n = 0;
+      for (auto [k, v] : obj) {
+        auto it = b.find(std::string(k));
+        if (it == b.end() || !equal(v, *it)) return false;
+        ++n;
+      }
+      return n == b.size();
+    }
+    default: return false;
+  }
+}
+
+bool equal(dom::element a, dom::element b) {
+  long double x, y;
+  if (number_of(a, x)) return number_of(b, y) && x == y;
+  if (a.type() != b.type()) return false;
+  switch (a.type()) {
+    case dom::element_type::NULL_VALUE: return true;
+    case dom::element_type::BOOL: return bool(a) == bool(b);
+    case dom::element_type::STRING: return std::string_view(a) == std::string_view(b);
+    case dom::element_type::ARRAY: {
+      dom::array x1 = a, y1 = b;
+      auto i = x1.begin(), j = y1.begin();
+      for (; i != x1.end() && j != y1.end(); ++i, ++j)
+        if (!equal(*i, *j)) return false;
+      return i == x1.end() && j == y1.end();
+    }
+    case dom::element_type::OBJECT: {
+      dom::object x1 = a, y1 = b;
+      size_t n = 0, m = 0;
+      for (auto [k, v] : x1) {
+        auto other = y1.at_key(k);
+        if (other.error() || !equal(v, other.value())) return false;
+        ++n;
+      }
+      for ([[maybe_unused]] auto kv : y1) ++m;
+      return n == m;
+    }
+    default: return false;
+  }
+}
+
+}  // namespace pipekit::jsonschema::detail

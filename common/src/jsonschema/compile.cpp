@@ -98,6 +98,20 @@ struct Validator::Impl {
         "{}#{}/$schema: unknown draft \"{}\" (jvalidate supports 2020-12, 2019-09 and draft-07)", doc, ptr, s));
   }
 
+  // A custom meta-schema may leave out the validation vocabulary (then
+  // type, minimum, ... are not checked) or add format-assertion.
+  void apply_vocabulary(const json& n, Resource* r) {
+    auto it = n.find("$schema");
+    if (it == n.end() || !it->is_string() || draft_of_uri(*it)) return;
+    auto meta = index.find(strip_empty_fragment(*it));
+    if (meta == index.end() || !meta->second->is_object()) return;
+    auto vocab = meta->second->find("$vocabulary");
+    if (vocab == meta->second->end() || !vocab->is_object()) return;
+    r->validation_vocab = vocab->contains("https://json-schema.org/draft/2020-12/vocab/validation") ||
+                          vocab->contains("https://json-schema.org/draft/2019-09/vocab/validation");
+    r->format_assertion = vocab->contains("https://json-schema.org/draft/2020-12/vocab/format-assertion");
+  }
+
   void add(json doc, const std::string& uri, Draft dflt) {
     std::string u = strip_empty_fragment(uri);
     if (index.count(u)) return;
@@ -107,6 +121,7 @@ struct Validator::Impl {
     doc_drafts[u] = d;
     resources.push_back(Resource{u, &root_json});
     index[u] = &root_json;
+    if (root_json.is_object()) apply_vocabulary(root_json, &resources.back());
     walk(root_json, u, d, u, "", &resources.back());
     // The document's own $id, if any, now names it too.
     if (root_json.is_object()) {
@@ -137,6 +152,7 @@ struct Validator::Impl {
         if (res->node != &n) {  // an embedded resource (a document root is registered already)
           resources.push_back(Resource{base, &n});
           res = &resources.back();
+          apply_vocabulary(n, res);
         }
         if (!index.count(base)) index[base] = &n;
         doc_drafts[base] = draft;
@@ -348,7 +364,10 @@ struct Validator::Impl {
       if (t->is_object() && ra != t->end() && ra->is_boolean() && ra->get<bool>()) k->dynamic = dynamic = true;
     }
 
-    if (has("type")) {
+    // Validation-vocabulary keywords, unless a custom meta-schema left it out.
+    const bool validation = info.res->validation_vocab;
+    auto has_v = [&](const char* k) { return validation && s.contains(k); };
+    if (has_v("type")) {
       auto* k = add_kw<TypeKw>(node, info, "type");
       auto add_type = [&](const json& t) {
         if (!t.is_string()) bad(info, "type", "must be a type name or an array of them");
@@ -369,7 +388,7 @@ struct Validator::Impl {
       else
         add_type(s["type"]);
     }
-    if (has("enum")) {
+    if (has_v("enum")) {
       if (!s["enum"].is_array()) bad(info, "enum", "must be an array");
       auto* k = add_kw<EnumKw>(node, info, "enum");
       k->all_strings = true;
@@ -379,7 +398,7 @@ struct Validator::Impl {
         else k->all_strings = false;
       }
     }
-    if (has("const")) add_kw<ConstKw>(node, info, "const")->value = s["const"];
+    if (has_v("const")) add_kw<ConstKw>(node, info, "const")->value = s["const"];
 
     auto number = [&](const char* kw) -> long double {
       const json& v = s[kw];
@@ -394,11 +413,11 @@ struct Validator::Impl {
       k->op = op;
       k->text = s[kw].dump();
     };
-    if (has("minimum")) limit("minimum", LimitKw::ge);
-    if (has("maximum")) limit("maximum", LimitKw::le);
-    if (has("exclusiveMinimum")) limit("exclusiveMinimum", LimitKw::gt);
-    if (has("exclusiveMaximum")) limit("exclusiveMaximum", LimitKw::lt);
-    if (has("multipleOf")) {
+    if (has_v("minimum")) limit("minimum", LimitKw::ge);
+    if (has_v("maximum")) limit("maximum", LimitKw::le);
+    if (has_v("exclusiveMinimum")) limit("exclusiveMinimum", LimitKw::gt);
+    if (has_v("exclusiveMaximum")) limit("exclusiveMaximum", LimitKw::lt);
+    if (has_v("multipleOf")) {
       auto* k = add_kw<MultipleOfKw>(node, info, "multipleOf");
       k->divisor = number("multipleOf");
       if (k->divisor <= 0) bad(info, "multipleOf", "must be greater than 0");
@@ -409,31 +428,31 @@ struct Validator::Impl {
       }
     }
     for (const char* kw : {"minLength", "maxLength"})
-      if (has(kw)) {
+      if (has_v(kw)) {
         auto* k = add_kw<LengthKw>(node, info, kw);
         k->limit = non_negative(s, info, kw);
         k->is_max = kw[1] == 'a';
       }
-    if (has("pattern")) {
+    if (has_v("pattern")) {
       if (!s["pattern"].is_string()) bad(info, "pattern", "must be a string");
       add_kw<PatternKw>(node, info, "pattern")->re = regex(s["pattern"].get<std::string>(), info, "pattern");
     }
-    if (has("format") && opts.assert_formats && s["format"].is_string() &&
+    if (has("format") && (opts.assert_formats || info.res->format_assertion) && s["format"].is_string() &&
         known_format(s["format"].get_ref<const std::string&>()))
       add_kw<FormatKw>(node, info, "format")->format = s["format"].get<std::string>();
 
     for (const char* kw : {"minItems", "maxItems", "minProperties", "maxProperties"})
-      if (has(kw)) {
+      if (has_v(kw)) {
         auto* k = add_kw<CountKw>(node, info, kw);
         k->limit = non_negative(s, info, kw);
         k->is_max = kw[1] == 'a';
         k->objects = std::string_view(kw).find("Properties") != std::string_view::npos;
       }
-    if (has("uniqueItems")) {
+    if (has_v("uniqueItems")) {
       if (!s["uniqueItems"].is_boolean()) bad(info, "uniqueItems", "must be a boolean");
       if (s["uniqueItems"].get<bool>()) add_kw<UniqueItemsKw>(node, info, "uniqueItems");
     }
-    if (has("required")) {
+    if (has_v("required")) {
       if (!s["required"].is_array()) bad(info, "required", "must be an array of strings");
       auto* k = add_kw<RequiredKw>(node, info, "required");
       for (const auto& v : s["required"]) {
@@ -450,7 +469,7 @@ struct Validator::Impl {
       }
       return out;
     };
-    if (d != Draft::draft7 && has("dependentRequired")) {
+    if (d != Draft::draft7 && has_v("dependentRequired")) {
       if (!s["dependentRequired"].is_object()) bad(info, "dependentRequired", "must be an object");
       auto* k = add_kw<DependentRequiredKw>(node, info, "dependentRequired");
       for (auto& [name, v] : s["dependentRequired"].items())

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <locale>
 
 namespace pipekit::jsonschema::detail {
 
@@ -92,10 +93,59 @@ void widen(std::string_view s, std::wstring& out) {
 }
 }  // namespace
 
+namespace {
+// ECMA-262 \p{...}/\P{...} for letters: std::regex has no property escapes,
+// so they become POSIX classes that a UTF-8 locale evaluates with glibc's
+// Unicode tables. Other properties are a compile error. Returns whether the
+// pattern used any.
+bool translate_properties(const std::wstring& in, std::wstring& out) {
+  bool used = false, in_class = false;
+  out.clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    wchar_t c = in[i];
+    if (c == L'\\' && i + 2 < in.size() && (in[i + 1] == L'p' || in[i + 1] == L'P') && in[i + 2] == L'{') {
+      size_t close = in.find(L'}', i + 3);
+      if (close == std::wstring::npos) throw std::regex_error(std::regex_constants::error_brace);
+      std::wstring name = in.substr(i + 3, close - i - 3);
+      const wchar_t* cls = nullptr;
+      if (name == L"L" || name == L"Letter") cls = L"alpha";
+      else if (name == L"Lu" || name == L"Uppercase_Letter") cls = L"upper";
+      else if (name == L"Ll" || name == L"Lowercase_Letter") cls = L"lower";
+      if (!cls) throw std::regex_error(std::regex_constants::error_ctype);
+      bool negated = in[i + 1] == L'P';
+      if (in_class) {
+        if (negated) throw std::regex_error(std::regex_constants::error_ctype);
+        out += std::wstring(L"[:") + cls + L":]";
+      } else {
+        out += std::wstring(negated ? L"[^[:" : L"[[:") + cls + L":]]";
+      }
+      used = true;
+      i = close;
+    } else if (c == L'\\' && i + 1 < in.size()) {
+      out += c;
+      out += in[++i];
+    } else {
+      if (c == L'[' && !in_class) in_class = true;
+      else if (c == L']' && in_class) in_class = false;
+      out += c;
+    }
+  }
+  return used;
+}
+}  // namespace
+
 Regex::Regex(const std::string& pattern) : source(pattern) {
-  std::wstring w;
+  std::wstring w, translated;
   widen(pattern, w);
-  re = std::wregex(w, std::regex::ECMAScript);
+  if (translate_properties(w, translated)) {
+    // Only here: a UTF-8 locale would also widen \w and \d beyond ASCII.
+    try {
+      re.imbue(std::locale("C.UTF-8"));
+    } catch (const std::runtime_error&) {
+      throw std::regex_error(std::regex_constants::error_ctype);
+    }
+  }
+  re.assign(translated, std::regex::ECMAScript);
 }
 
 bool Regex::search(std::string_view s, std::wstring& buf) const {

@@ -25,6 +25,9 @@ struct Resource {
   const nlohmann::json* node = nullptr;
   std::unordered_map<std::string, const nlohmann::json*> dynamic_anchors;
   bool recursive_anchor = false;
+  // From a custom meta-schema's $vocabulary: which vocabularies apply.
+  bool validation_vocab = true;
+  bool format_assertion = false;
   std::unordered_map<std::string, const Node*> dyn_nodes;  // compiled dynamic anchors
   const Node* recursive_node = nullptr;
 };

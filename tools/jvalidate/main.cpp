@@ -12,9 +12,11 @@ int main(int argc, char** argv) {
   app.add_option("-s,--schema", opts.schemas,
                  "Schema file (repeatable: the first is the root, the others resolve $ref)")
       ->type_name("FILE")
+      ->allow_extra_args(false)  // one FILE per --schema: later words are inputs
       ->required();
   app.add_option("--ref-dir", opts.ref_dirs, "Resolve $ref from the *.json schemas in DIR (repeatable)")
-      ->type_name("DIR");
+      ->type_name("DIR")
+      ->allow_extra_args(false);
   app.add_flag("--envelope", opts.envelope, "Read envelopes and validate their value; output them whole");
   app.add_option("--ack", opts.ack, "Acknowledge each rejected envelope on PATH once its reject is written")
       ->type_name("PATH");

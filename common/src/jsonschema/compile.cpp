@@ -122,7 +122,14 @@ struct Validator::Impl {
     resources.push_back(Resource{u, &root_json});
     index[u] = &root_json;
     if (root_json.is_object()) apply_vocabulary(root_json, &resources.back());
-    walk(root_json, u, d, u, "", &resources.back());
+    // Error locations name a document by its $id when it has one.
+    std::string name = u;
+    if (root_json.is_object()) {
+      auto id = root_json.find("$id");
+      if (id != root_json.end() && id->is_string() && (d != Draft::draft7 || !root_json.contains("$ref")))
+        name = strip_empty_fragment(resolve_uri(u, *id));
+    }
+    walk(root_json, u, d, name, "", &resources.back());
     // The document's own $id, if any, now names it too.
     if (root_json.is_object()) {
       auto it = root_json.find("$id");
@@ -606,9 +613,9 @@ void Validator::add_document(json doc, const std::string& uri) {
 void Validator::compile(const std::string& uri) {
   auto& im = *impl_;
   std::string u = strip_empty_fragment(uri);
-  im.root_doc = u.substr(0, u.find('#'));
   const json* target = im.lookup(u, im.opts.default_draft, u);
   if (!target) throw UsageError(fmt::format("no schema at {}", uri));
+  im.root_doc = im.infos.at(target).doc;
   im.root_draft = im.infos.at(target).draft;
   im.root = im.compile(target);
   if (im.dynamic) im.compile_dynamic_anchors();

@@ -137,7 +137,11 @@ std::unique_ptr<jsonschema::Validator> load_schemas(const Options& opts) {
     std::sort(files.begin(), files.end());
     for (const auto& f : files) v->add_document(read_schema_file(f, "schema"), jsonschema::file_uri(f.string()));
   }
-  v->compile(jsonschema::file_uri(opts.schemas.front()));
+  try {
+    v->compile(jsonschema::file_uri(opts.schemas.front()));
+  } catch (const UsageError& e) {
+    throw UsageError(fmt::format("schema {}: {}", opts.schemas.front(), e.what()));
+  }
   return v;
 }
 

@@ -3,7 +3,9 @@
 // compiled on demand and memoized by JSON node, so recursion terminates.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <deque>
+#include <functional>
 
 #include "applicators.hpp"
 #include "pipekit/errors.hpp"
@@ -588,6 +590,47 @@ struct Validator::Impl {
     return node;
   }
 
+  // Subschemas applied to the same instance location ($ref, allOf, ...).
+  static void inplace_children(const Kw* k, std::vector<const Node*>& out) {
+    if (auto* r = dynamic_cast<const RefKw*>(k)) out.push_back(r->target);
+    else if (auto* a = dynamic_cast<const AllOfKw*>(k)) out.insert(out.end(), a->nodes.begin(), a->nodes.end());
+    else if (auto* b = dynamic_cast<const AnyOfKw*>(k)) out.insert(out.end(), b->nodes.begin(), b->nodes.end());
+    else if (auto* o = dynamic_cast<const OneOfKw*>(k)) out.insert(out.end(), o->nodes.begin(), o->nodes.end());
+    else if (auto* n = dynamic_cast<const NotKw*>(k)) out.push_back(n->node);
+    else if (auto* i = dynamic_cast<const IfKw*>(k)) {
+      for (const Node* x : {i->if_node, i->then_node, i->else_node})
+        if (x) out.push_back(x);
+    } else if (auto* d = dynamic_cast<const DependentSchemasKw*>(k)) {
+      for (const auto& [name, x] : d->deps) out.push_back(x);
+    }
+  }
+
+  // A cycle of in-place applicators ({"$ref": "#"}, or a -> b -> a) would
+  // recurse forever without moving into the record: refuse it at compile time.
+  void check_cycles() {
+    std::unordered_map<const Node*, int> state;  // 1: on the path, 2: done
+    std::vector<const Node*> path;
+    std::function<void(const Node*)> visit = [&](const Node* n) {
+      int& st = state[n];
+      if (st == 2) return;
+      if (st == 1) {
+        std::string chain;
+        auto from = std::find(path.begin(), path.end(), n);
+        for (auto it = from; it != path.end(); ++it) chain += (*it)->location + " -> ";
+        chain += n->location;
+        throw UsageError(fmt::format("{}: infinite $ref cycle that never moves into the record: {}", n->location, chain));
+      }
+      st = 1;
+      path.push_back(n);
+      std::vector<const Node*> kids;
+      for (const auto& k : n->kws) inplace_children(k.get(), kids);
+      for (const Node* c : kids) visit(c);
+      path.pop_back();
+      state[n] = 2;
+    };
+    for (const auto& n : nodes) visit(n.get());
+  }
+
   // Compiles every dynamic anchor of every known resource, so $dynamicRef can
   // jump to any of them at run time.
   void compile_dynamic_anchors() {
@@ -619,6 +662,7 @@ void Validator::compile(const std::string& uri) {
   im.root_draft = im.infos.at(target).draft;
   im.root = im.compile(target);
   if (im.dynamic) im.compile_dynamic_anchors();
+  im.check_cycles();
 }
 
 bool Validator::valid(simdjson::dom::element instance) const {

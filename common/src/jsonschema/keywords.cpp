@@ -45,6 +45,18 @@ bool Node::check(dom::element e, Ctx& c, Ann* a) const {
     c.fail_at(location, "false", "no value is allowed here (the schema is false)");
     return false;
   }
+  // Static cycles are refused at compile time; this catches the rest (a
+  // $dynamicRef loop) before the stack runs out: the record is invalid.
+  constexpr int kMaxDepth = 2000;
+  if (c.depth >= kMaxDepth) {
+    c.fail_at(location, "$ref", "schema recursion deeper than 2000 levels: a reference cycle?");
+    return false;
+  }
+  struct Depth {
+    int& d;
+    explicit Depth(int& x) : d(x) { ++d; }
+    ~Depth() { --d; }
+  } depth_guard(c.depth);
   bool pushed = false;
   if (c.dynamic && (c.scope.empty() || c.scope.back() != res)) {
     c.scope.push_back(res);

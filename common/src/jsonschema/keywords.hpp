@@ -72,6 +72,7 @@ struct Ctx {
   std::vector<std::string> path;  // escaped JSON pointer tokens (error mode only)
   bool dynamic = false;           // some $dynamicRef/$recursiveRef needs `scope`
   bool assert_formats = false;
+  int depth = 0;                      // nested schema checks (a guard for $dynamicRef loops)
   dom::parser* key_parser = nullptr;  // to validate property names as strings
   std::wstring wbuf;                  // regex scratch
   std::string instance_location() const;

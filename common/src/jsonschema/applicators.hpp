@@ -77,6 +77,14 @@ struct ErrorDivert {
   ~ErrorDivert() { c.errors = saved; }
 };
 
+// A `false` subschema's error reads better as the keyword that applied it
+// ("additionalProperties", not "false").
+inline void rename(Error& e, const std::string& keyword, const std::string& location, const char* message) {
+  e.keyword = keyword;
+  e.keyword_location = location;
+  e.message = message;
+}
+
 struct TypeKw : Kw {
   unsigned mask = 0;
   std::string names;
@@ -293,7 +301,7 @@ struct DependentSchemasKw : Kw {
 struct ObjectKw : Kw {
   std::vector<std::pair<std::string, const Node*>> props;
   std::unordered_map<std::string_view, const Node*> prop_index;  // when many
-  std::string props_location, patterns_location, additional_location;
+  std::string additional_location;
   std::vector<std::pair<std::unique_ptr<Regex>, const Node*>> patterns;
   const Node* additional = nullptr;
   bool has_props = false, has_patterns = false;
@@ -337,7 +345,8 @@ struct ObjectKw : Kw {
         if (!additional->check(v, c, nullptr)) {
           ok = false;
           if (!c.errors) return false;
-          if (additional->bool_value == 0) c.errors->back().message = "additional property is not allowed";
+          if (additional->bool_value == 0) rename(c.errors->back(), "additionalProperties", additional_location,
+                                                  "additional property is not allowed");
         }
       }
       if (a && matched) a->props.push_back(k);
@@ -390,6 +399,7 @@ struct ItemsKw : Kw {
         if (!node->check(v, c, nullptr)) {
           ok = false;
           if (!c.errors) return false;
+          if (node->bool_value == 0) rename(c.errors->back(), keyword, location, "no item is allowed here");
         }
       }
       ++i;
@@ -600,7 +610,8 @@ struct UnevaluatedPropertiesKw : Kw {
       if (!node->check(v, c, nullptr)) {
         ok = false;
         if (!c.errors) return false;
-        if (node->bool_value == 0) c.errors->back().message = "unevaluated property is not allowed";
+        if (node->bool_value == 0)
+          rename(c.errors->back(), keyword, location, "unevaluated property is not allowed");
       } else {
         a->props.push_back(k);
       }
@@ -621,7 +632,7 @@ struct UnevaluatedItemsKw : Kw {
         if (!node->check(v, c, nullptr)) {
           ok = false;
           if (!c.errors) return false;
-          if (node->bool_value == 0) c.errors->back().message = "unevaluated item is not allowed";
+          if (node->bool_value == 0) rename(c.errors->back(), keyword, location, "unevaluated item is not allowed");
         }
       }
       ++i;

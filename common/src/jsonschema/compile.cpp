@@ -518,7 +518,10 @@ struct Validator::Impl {
         for (auto& [pattern, v] : s["patternProperties"].items())
           k->patterns.emplace_back(regex(pattern, info, "patternProperties"), compile(&v));
       }
-      if (has("additionalProperties")) k->additional = sub(s, "additionalProperties", info);
+      if (has("additionalProperties")) {
+        k->additional = sub(s, "additionalProperties", info);
+        k->additional_location = where(info, "/additionalProperties");
+      }
     }
     if (has("propertyNames")) add_kw<PropertyNamesKw>(node, info, "propertyNames")->node = sub(s, "propertyNames", info);
 

@@ -87,6 +87,18 @@ std::string parse_error_reason(std::string_view text, simdjson::error_code err) 
   return fmt::format("invalid JSON: {}", simdjson::error_message(err));
 }
 
+// An envelope too broken to use may still say where it came from; acking its
+// reject keeps the consumer's commits from stalling behind it.
+std::optional<Ack> coordinates_of(simdjson::dom::element root) {
+  simdjson::dom::object obj;
+  if (root.get(obj)) return std::nullopt;
+  std::string_view topic;
+  int64_t partition = -1, offset = -1;
+  if (obj["topic"].get(topic) || obj["partition"].get(partition) || obj["offset"].get(offset)) return std::nullopt;
+  if (topic.empty() || partition < 0 || offset < 0 || partition > INT32_MAX) return std::nullopt;
+  return Ack{std::string(topic), static_cast<int32_t>(partition), offset};
+}
+
 std::string errors_field(const std::vector<jsonschema::Error>& errors, size_t max) {
   std::string out = "\"errors\":[";
   size_t n = std::min(errors.size(), max);
@@ -167,6 +179,14 @@ int run(const Options& opts, RunContext& ctx) {
   std::string extra;
   for (const char* c : {"valid", "invalid", "malformed"}) stats.set(c, 0);
 
+  // A rejected envelope is acknowledged once its reject line is flushed to the
+  // rejects file (never when there is no file: the record would be lost).
+  auto ack_reject = [&](const std::string& topic, int32_t partition, int64_t offset) {
+    if (!acks.enabled() || opts.rejects.path.empty()) return;
+    rejects.flush();
+    acks.ack(topic, partition, offset);
+  };
+
   std::vector<std::string> inputs = opts.inputs.empty() ? std::vector<std::string>{"-"} : opts.inputs;
   bool stopped = false;
   for (const auto& input : inputs) {
@@ -204,12 +224,14 @@ int run(const Options& opts, RunContext& ctx) {
         } catch (const std::invalid_argument& e) {
           rejects.reject(line.number, line.text, true, fmt::format("not an envelope: {}", e.what()));
           stats.add("malformed");
+          if (auto c = coordinates_of(instance)) ack_reject(c->topic, c->partition, c->offset);
           continue;
         }
         auto value = value_parser.parse(env.value);
         if (value.error()) {  // the envelope's value is always JSON text; be safe anyway
           rejects.reject(line.number, line.text, true, parse_error_reason(env.value, value.error()));
           stats.add("malformed");
+          if (env.has_coordinates()) ack_reject(env.topic, env.partition, env.offset);
           continue;
         }
         instance = value.value();
@@ -226,10 +248,7 @@ int run(const Options& opts, RunContext& ctx) {
       rejects.reject(line.number, line.text, true, reason_of(errors), extra);
       stats.add("invalid");
       stats.add("invalid." + (errors.empty() ? std::string("schema") : errors.front().keyword));
-      if (acks.enabled() && opts.envelope && env.has_coordinates() && !opts.rejects.path.empty()) {
-        rejects.flush();  // the reject is written before its record is acknowledged
-        acks.ack(env.topic, env.partition, env.offset);
-      }
+      if (opts.envelope && env.has_coordinates()) ack_reject(env.topic, env.partition, env.offset);
     }
     if (fd != STDIN_FILENO) ::close(fd);
   }

@@ -98,6 +98,26 @@ TEST(JsonSchema, DynamicRefExtendsARecursiveSchema) {
   EXPECT_EQ(r.errors.back().instance_location, "/kids/0/extra");
 }
 
+TEST(JsonSchema, RecursiveRefIn2019_09) {
+  auto v = std::make_unique<Validator>();
+  v->add_document(json::parse(R"({"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://x.test/t",
+      "$recursiveAnchor":true,"type":"object",
+      "properties":{"kids":{"type":"array","items":{"$recursiveRef":"#"}}}})"), "https://x.test/t");
+  v->add_document(json::parse(R"({"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://x.test/s",
+      "$recursiveAnchor":true,"$ref":"t","properties":{"name":{"type":"string"}}})"), "https://x.test/s");
+  v->compile("https://x.test/s");
+  EXPECT_EQ(v->draft(), Draft::draft2019_09);
+  EXPECT_TRUE(check(*v, R"({"name":"a","kids":[{"name":"b","kids":[]}]})").valid);
+  auto r = check(*v, R"({"name":"a","kids":[{"name":5}]})");
+  ASSERT_FALSE(r.valid);
+  EXPECT_EQ(r.errors.back().instance_location, "/kids/0/name");
+  // items as an array and additionalItems, as in 2019-09
+  auto t = compile(R"({"$schema":"https://json-schema.org/draft/2019-09/schema",
+                       "items":[{"type":"integer"}],"additionalItems":false})");
+  EXPECT_TRUE(check(*t, "[1]").valid);
+  EXPECT_FALSE(check(*t, "[1,2]").valid);
+}
+
 TEST(JsonSchema, CompileErrorsPointToTheProblem) {
   EXPECT_EQ(compile_error("{}"), "");
   EXPECT_NE(compile_error(R"({"properties":{"x":{"pattern":"(a"}}})").find("#/properties/x/pattern: invalid regular"),

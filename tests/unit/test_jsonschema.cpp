@@ -130,6 +130,8 @@ TEST(JsonSchema, CompileErrorsPointToTheProblem) {
   EXPECT_NE(compile_error(R"({"type":"strin"})").find("unknown type \"strin\""), std::string::npos);
   EXPECT_NE(compile_error(R"({"$ref":"#"})").find("infinite $ref cycle"), std::string::npos);
   EXPECT_NE(compile_error(R"({"items":[{}]})").find("use prefixItems"), std::string::npos);
+  EXPECT_NE(compile_error(R"({"properties":{"a":5}})").find("#/properties/a: a schema must be an object or a boolean"),
+            std::string::npos);
   // recursion through a property is fine: it moves into the record
   EXPECT_EQ(compile_error(R"({"properties":{"next":{"$ref":"#"}}})"), "");
 }

@@ -141,11 +141,12 @@ struct Validator::Impl {
 
   void walk(const json& n, std::string base, Draft draft, const std::string& doc, const std::string& ptr,
             Resource* res) {
-    if (n.is_boolean()) {
+    if (!n.is_object()) {
+      // booleans are schemas; anything else is recorded so that compiling it
+      // can say where the non-schema is
       infos.emplace(&n, Info{base, draft, doc, ptr, res});
       return;
     }
-    if (!n.is_object()) return;
     bool ref_only = draft == Draft::draft7 && n.contains("$ref");  // draft-07: $ref hides its siblings
     auto id = n.find("$id");
     if (id != n.end() && id->is_string() && !ref_only) {
@@ -203,8 +204,7 @@ struct Validator::Impl {
       auto it = n.find(k);
       if (it != n.end() && it->is_object())
         for (auto& [name, sub] : it->items())
-          if (sub.is_object() || sub.is_boolean())
-            walk(sub, base, draft, doc, ptr + "/" + k + "/" + escape_token(name), res);
+          walk(sub, base, draft, doc, ptr + "/" + k + "/" + escape_token(name), res);
     }
   }
 

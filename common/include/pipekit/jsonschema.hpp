@@ -69,6 +69,8 @@ class Validator {
 };
 
 // Format checks (exposed for tests). Unknown formats return true.
+using FormatCheck = bool (*)(std::string_view);
+FormatCheck format_checker(std::string_view format);  // nullptr when not asserted
 bool check_format(std::string_view format, std::string_view value);
 // True when jvalidate asserts this format under --assert-formats.
 bool known_format(std::string_view format);

@@ -175,6 +175,7 @@ struct LengthKw : Kw {
     std::string_view s = e;
     // Bytes bound code points from above, so most maxLength checks need no counting.
     if (is_max && s.size() <= limit) return true;
+    if (!is_max && s.size() / 4 >= limit) return true;  // a code point is at most 4 bytes
     size_t n = utf8_length(s);
     bool ok = is_max ? n <= limit : n >= limit;
     if (ok) return true;
@@ -196,9 +197,10 @@ struct PatternKw : Kw {
 
 struct FormatKw : Kw {
   std::string format;
+  FormatCheck fn = nullptr;  // resolved once, at compile time
   bool check(dom::element e, Ctx& c, Ann*) const override {
     if (e.type() != dom::element_type::STRING) return true;
-    if (check_format(format, std::string_view(e))) return true;
+    if (fn(std::string_view(e))) return true;
     if (c.errors) c.fail(*this, fmt::format("not a valid {}", format));
     return false;
   }

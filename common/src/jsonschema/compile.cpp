@@ -448,7 +448,11 @@ struct Validator::Impl {
     }
     if (has("format") && (opts.assert_formats || info.res->format_assertion) && s["format"].is_string() &&
         known_format(s["format"].get_ref<const std::string&>()))
-      add_kw<FormatKw>(node, info, "format")->format = s["format"].get<std::string>();
+    {
+      auto* k = add_kw<FormatKw>(node, info, "format");
+      k->format = s["format"].get<std::string>();
+      k->fn = format_checker(k->format);
+    }
 
     for (const char* kw : {"minItems", "maxItems", "minProperties", "maxProperties"})
       if (has_v(kw)) {

@@ -261,15 +261,25 @@ bool email(std::string_view s, bool intl) {
 bool unreserved(char c) { return alpha(c) || digit(c) || c == '-' || c == '.' || c == '_' || c == '~'; }
 bool sub_delim(char c) { return std::string_view("!$&'()*+,;=").find(c) != std::string_view::npos; }
 
-// Checks that s[from, to) holds only pchar-ish characters plus `extra`.
+// unreserved / sub-delims, as a table: this runs for every URI character.
+struct UriTable {
+  bool ok[256] = {};
+  UriTable() {
+    for (int c = 0; c < 256; ++c) ok[c] = unreserved(static_cast<char>(c)) || sub_delim(static_cast<char>(c));
+  }
+};
+const UriTable kUriChars;
+
+// Checks that s holds only unreserved, sub-delims, %XX, plus `extra`.
 bool chars_ok(std::string_view s, std::string_view extra, bool intl) {
   for (size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
+    if (kUriChars.ok[static_cast<unsigned char>(c)]) continue;
     if (c == '%') {
       if (i + 2 >= s.size()) return false;
       if (!hex(s[i + 1]) || !hex(s[i + 2])) return false;
       i += 2;
-    } else if (unreserved(c) || sub_delim(c) || extra.find(c) != std::string_view::npos) {
+    } else if (extra.find(c) != std::string_view::npos) {
     } else if (intl && static_cast<unsigned char>(c) >= 0x80) {
     } else {
       return false;
@@ -437,36 +447,34 @@ bool uri_template(std::string_view s) {
 
 }  // namespace
 
-bool known_format(std::string_view f) {
-  static const std::string_view known[] = {
-      "email", "idn-email", "date-time", "date", "time", "duration", "uuid", "uri", "uri-reference",
-      "iri", "iri-reference", "ipv4", "ipv6", "hostname", "regex", "json-pointer", "relative-json-pointer",
-      "uri-template"};
-  for (auto k : known)
-    if (k == f) return true;
-  return false;
+namespace {
+bool f_email(std::string_view v) { return email(v, false); }
+bool f_idn_email(std::string_view v) { return email(v, true); }
+bool f_uri(std::string_view v) { return uri_ref(v, true, false); }
+bool f_uri_reference(std::string_view v) { return uri_ref(v, false, false); }
+bool f_iri(std::string_view v) { return uri_ref(v, true, true); }
+bool f_iri_reference(std::string_view v) { return uri_ref(v, false, true); }
+
+const std::pair<std::string_view, FormatCheck> kFormats[] = {
+    {"email", f_email}, {"idn-email", f_idn_email}, {"date-time", date_time}, {"date", date},
+    {"time", time}, {"duration", duration}, {"uuid", uuid}, {"uri", f_uri},
+    {"uri-reference", f_uri_reference}, {"iri", f_iri}, {"iri-reference", f_iri_reference}, {"ipv4", ipv4},
+    {"ipv6", ipv6}, {"hostname", hostname}, {"regex", regex}, {"json-pointer", json_pointer},
+    {"relative-json-pointer", relative_json_pointer}, {"uri-template", uri_template},
+};
+}  // namespace
+
+FormatCheck format_checker(std::string_view f) {
+  for (const auto& [name, fn] : kFormats)
+    if (name == f) return fn;
+  return nullptr;
 }
 
+bool known_format(std::string_view f) { return format_checker(f) != nullptr; }
+
 bool check_format(std::string_view f, std::string_view v) {
-  if (f == "email") return email(v, false);
-  if (f == "idn-email") return email(v, true);
-  if (f == "date-time") return date_time(v);
-  if (f == "date") return date(v);
-  if (f == "time") return time(v);
-  if (f == "duration") return duration(v);
-  if (f == "uuid") return uuid(v);
-  if (f == "uri") return uri_ref(v, true, false);
-  if (f == "uri-reference") return uri_ref(v, false, false);
-  if (f == "iri") return uri_ref(v, true, true);
-  if (f == "iri-reference") return uri_ref(v, false, true);
-  if (f == "ipv4") return ipv4(v);
-  if (f == "ipv6") return ipv6(v);
-  if (f == "hostname") return hostname(v);
-  if (f == "regex") return regex(v);
-  if (f == "json-pointer") return json_pointer(v);
-  if (f == "relative-json-pointer") return relative_json_pointer(v);
-  if (f == "uri-template") return uri_template(v);
-  return true;
+  FormatCheck fn = format_checker(f);
+  return fn ? fn(v) : true;
 }
 
 }  // namespace pipekit::jsonschema

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <locale>
+#include <optional>
 
 namespace pipekit::jsonschema::detail {
 
@@ -62,8 +63,9 @@ bool Node::check(dom::element e, Ctx& c, Ann* a) const {
     c.scope.push_back(res);
     pushed = true;
   }
-  Ann local;
-  Ann* use = has_uneval ? &local : a;
+  std::optional<Ann> local;  // only a schema with unevaluated* collects its own
+  if (has_uneval) local.emplace();
+  Ann* use = has_uneval ? &*local : a;
   bool ok = true;
   for (const auto& k : kws) {
     if (!k->check(e, c, use)) {
@@ -72,7 +74,7 @@ bool Node::check(dom::element e, Ctx& c, Ann* a) const {
     }
   }
   if (pushed) c.scope.pop_back();
-  if (ok && has_uneval && a) a->merge(local);
+  if (ok && has_uneval && a) a->merge(*local);
   return ok;
 }
 

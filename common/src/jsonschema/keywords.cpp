@@ -108,10 +108,11 @@ void widen(std::string_view s, std::wstring& out) {
 }  // namespace
 
 namespace {
-// ECMA-262 \p{...}/\P{...} for letters: std::regex has no property escapes,
-// so they become POSIX classes that a UTF-8 locale evaluates with glibc's
-// Unicode tables. Other properties are a compile error. Returns whether the
-// pattern used any.
+// Rewrites what std::regex lacks from ECMA-262 into what it has:
+// \p{...}/\P{...} for letters become POSIX classes that a UTF-8 locale
+// evaluates with glibc's Unicode tables (other properties are a compile
+// error); \s/\S become the explicit Unicode whitespace class; \cX becomes
+// \xHH. Returns whether a property escape was used.
 bool translate_properties(const std::wstring& in, std::wstring& out) {
   bool used = false, in_class = false;
   out.clear();
@@ -125,8 +126,31 @@ bool translate_properties(const std::wstring& in, std::wstring& out) {
       if (name == L"L" || name == L"Letter") cls = L"alpha";
       else if (name == L"Lu" || name == L"Uppercase_Letter") cls = L"upper";
       else if (name == L"Ll" || name == L"Lowercase_Letter") cls = L"lower";
-      if (!cls) throw std::regex_error(std::regex_constants::error_ctype);
       bool negated = in[i + 1] == L'P';
+      if (!cls && (name == L"Nd" || name == L"digit" || name == L"Decimal_Number")) {
+        // Unicode decimal digits (general category Nd) in the BMP: each
+        // script's digits are ten consecutive code points from these starts.
+        static const unsigned kZeros[] = {
+            0x30,   0x660,  0x6F0,  0x7C0,  0x966,  0x9E6,  0xA66,  0xAE6,  0xB66,  0xBE6,  0xC66,
+            0xCE6,  0xD66,  0xDE6,  0xE50,  0xED0,  0xF20,  0x1040, 0x1090, 0x17E0, 0x1810, 0x1946,
+            0x19D0, 0x1A80, 0x1A90, 0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0,
+            0xA9F0, 0xAA50, 0xABF0, 0xFF10};
+        std::wstring ranges;
+        for (unsigned z : kZeros) {
+          ranges += static_cast<wchar_t>(z);
+          ranges += L'-';
+          ranges += static_cast<wchar_t>(z + 9);
+        }
+        if (in_class) {
+          if (negated) throw std::regex_error(std::regex_constants::error_ctype);
+          out += ranges;
+        } else {
+          out += (negated ? L"[^" : L"[") + ranges + L"]";
+        }
+        i = close;
+        continue;
+      }
+      if (!cls) throw std::regex_error(std::regex_constants::error_ctype);
       if (in_class) {
         if (negated) throw std::regex_error(std::regex_constants::error_ctype);
         out += std::wstring(L"[:") + cls + L":]";
@@ -135,6 +159,21 @@ bool translate_properties(const std::wstring& in, std::wstring& out) {
       }
       used = true;
       i = close;
+    } else if (c == L'\\' && i + 1 < in.size() && (in[i + 1] == L's' || (in[i + 1] == L'S' && !in_class))) {
+      // ECMA-262 \s is Unicode whitespace; std::regex's is ASCII only
+      static const std::wstring kSpace =
+          L"\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff";
+      if (in_class) out += kSpace;
+      else out += (in[i + 1] == L'S' ? L"[^" : L"[") + kSpace + L"]";
+      ++i;
+    } else if (c == L'\\' && i + 2 < in.size() && in[i + 1] == L'c' &&
+               ((in[i + 2] >= L'a' && in[i + 2] <= L'z') || (in[i + 2] >= L'A' && in[i + 2] <= L'Z'))) {
+      // \cX: the control character X % 32 (std::regex lacks it)
+      wchar_t ctl = static_cast<wchar_t>(in[i + 2] % 32);
+      out += L"\\x";
+      out += L"0123456789abcdef"[ctl >> 4];
+      out += L"0123456789abcdef"[ctl & 15];
+      i += 2;
     } else if (c == L'\\' && i + 1 < in.size()) {
       out += c;
       out += in[++i];

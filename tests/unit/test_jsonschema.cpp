@@ -144,6 +144,9 @@ TEST(JsonSchema, PatternsAreUnicodeAware) {
   auto l = compile(R"({"pattern":"^\\p{L}+$"})");
   EXPECT_TRUE(check(*l, R"("élève")").valid);
   EXPECT_FALSE(check(*l, R"("abc1")").valid);
+  auto g = compile(R"({"pattern":"^(?<q>['\"])\\w+\\k<q>$"})");
+  EXPECT_TRUE(check(*g, R"("'abc'")").valid);
+  EXPECT_FALSE(check(*g, R"("'abc\"")").valid);
   auto w = compile(R"({"pattern":"^\\w+$"})");
   EXPECT_FALSE(check(*w, R"("é")").valid);  // ECMA-262: \w is ASCII
 }

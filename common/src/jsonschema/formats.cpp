@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "keywords.hpp"
 #include "pipekit/jsonschema.hpp"
 
 namespace pipekit::jsonschema {
@@ -377,8 +378,15 @@ bool relative_json_pointer(std::string_view s) {
 }
 
 bool regex(std::string_view s) {
+  // ECMA-262 (unicode mode) has no identity escapes of letters, e.g. \a:
+  // only the letters that name an escape may follow a backslash.
+  for (size_t i = 0; i + 1 < s.size(); ++i) {
+    if (s[i] != '\\') continue;
+    char n = s[++i];
+    if (alpha(n) && std::string_view("bBdDfknprsStuvwWxc").find(n) == std::string_view::npos) return false;
+  }
   try {
-    std::regex re(std::string(s), std::regex::ECMAScript);
+    detail::Regex re{std::string(s)};  // the same engine and rewrites as "pattern"
     return true;
   } catch (const std::regex_error&) {
     return false;

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <locale>
 #include <optional>
@@ -116,8 +117,35 @@ namespace {
 bool translate_properties(const std::wstring& in, std::wstring& out) {
   bool used = false, in_class = false;
   out.clear();
+  // Named groups (ES2018): (?<name>...) becomes a plain group and \k<name>
+  // its number, counting capturing groups as they open.
+  std::vector<std::wstring> group_names;  // index i: group i + 1 ("" when unnamed)
   for (size_t i = 0; i < in.size(); ++i) {
     wchar_t c = in[i];
+    if (!in_class && c == L'(') {
+      if (i + 2 < in.size() && in[i + 1] == L'?' && in[i + 2] == L'<' && i + 3 < in.size() && in[i + 3] != L'=' &&
+          in[i + 3] != L'!') {
+        size_t close = in.find(L'>', i + 3);
+        if (close == std::wstring::npos) throw std::regex_error(std::regex_constants::error_paren);
+        group_names.push_back(in.substr(i + 3, close - i - 3));
+        out += L'(';
+        i = close;
+        continue;
+      }
+      if (i + 1 >= in.size() || in[i + 1] != L'?') group_names.emplace_back();
+      out += c;
+      continue;
+    }
+    if (c == L'\\' && i + 2 < in.size() && in[i + 1] == L'k' && in[i + 2] == L'<') {
+      size_t close = in.find(L'>', i + 3);
+      if (close == std::wstring::npos) throw std::regex_error(std::regex_constants::error_backref);
+      std::wstring name = in.substr(i + 3, close - i - 3);
+      auto it = std::find(group_names.begin(), group_names.end(), name);
+      if (name.empty() || it == group_names.end()) throw std::regex_error(std::regex_constants::error_backref);
+      out += L'\\' + std::to_wstring(it - group_names.begin() + 1);
+      i = close;
+      continue;
+    }
     if (c == L'\\' && i + 2 < in.size() && (in[i + 1] == L'p' || in[i + 1] == L'P') && in[i + 2] == L'{') {
       size_t close = in.find(L'}', i + 3);
       if (close == std::wstring::npos) throw std::regex_error(std::regex_constants::error_brace);

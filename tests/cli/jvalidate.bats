@@ -202,6 +202,15 @@ teardown() {
   [ "$status" -eq 2 ]
 }
 
+@test "several input files are read in order; rejects name their file" {
+  run jvalidate -q -s "$FLAT" --rejects "$T/r.ndjson" "$T/mixed.ndjson" - "$T/flat5.ndjson" <"$T/flat5.ndjson"
+  assert_success
+  [ "${#lines[@]}" -eq 13 ]
+  [ "${lines[3]}" = "$(sed -n 1p "$T/flat5.ndjson")" ]
+  run jq -r '"\(.input) \(.line)"' "$T/r.ndjson"
+  assert_output "$(printf '%s 2\n%s 3\n%s 5' "$T/mixed.ndjson" "$T/mixed.ndjson" "$T/mixed.ndjson")"
+}
+
 @test "a missing input file is exit 4" {
   run jvalidate -q -s "$FLAT" "$T/nope.ndjson"
   [ "$status" -eq 4 ]

@@ -193,6 +193,8 @@ int run(const Options& opts, RunContext& ctx) {
     if (stopped) break;
     int fd = open_input(input);
     LineReader reader(fd, max_line);
+    // With several inputs, line numbers restart per file: say which file.
+    const std::string input_field = inputs.size() > 1 ? "\"input\":" + pj::quote(input) : std::string();
     Line line;
     while (true) {
       ReadStatus st = reader.next(line);
@@ -206,13 +208,14 @@ int run(const Options& opts, RunContext& ctx) {
       if (line.too_long) {
         rejects.reject(line.number, "", false,
                        fmt::format("line too long: {} bytes or more, over --max-line-bytes {} (starts at byte {} of {})",
-                                   line.length, max_line, line.offset, input == "-" ? "stdin" : input));
+                                   line.length, max_line, line.offset, input == "-" ? "stdin" : input),
+                       input_field);
         stats.add("malformed");
         continue;
       }
       auto doc = parser.parse(line.text.data(), line.text.size(), false);
       if (doc.error()) {
-        rejects.reject(line.number, line.text, false, parse_error_reason(line.text, doc.error()));
+        rejects.reject(line.number, line.text, false, parse_error_reason(line.text, doc.error()), input_field);
         stats.add("malformed");
         continue;
       }
@@ -222,14 +225,14 @@ int run(const Options& opts, RunContext& ctx) {
         try {
           env = parse_envelope(instance);
         } catch (const std::invalid_argument& e) {
-          rejects.reject(line.number, line.text, true, fmt::format("not an envelope: {}", e.what()));
+          rejects.reject(line.number, line.text, true, fmt::format("not an envelope: {}", e.what()), input_field);
           stats.add("malformed");
           if (auto c = coordinates_of(instance)) ack_reject(c->topic, c->partition, c->offset);
           continue;
         }
         auto value = value_parser.parse(env.value);
         if (value.error()) {  // the envelope's value is always JSON text; be safe anyway
-          rejects.reject(line.number, line.text, true, parse_error_reason(env.value, value.error()));
+          rejects.reject(line.number, line.text, true, parse_error_reason(env.value, value.error()), input_field);
           stats.add("malformed");
           if (env.has_coordinates()) ack_reject(env.topic, env.partition, env.offset);
           continue;
@@ -244,7 +247,8 @@ int run(const Options& opts, RunContext& ctx) {
       }
       errors.clear();
       validator->validate(instance, errors);
-      extra = errors_field(errors, opts.max_errors);
+      extra = input_field.empty() ? std::string() : input_field + ",";
+      extra += errors_field(errors, opts.max_errors);
       rejects.reject(line.number, line.text, true, reason_of(errors), extra);
       stats.add("invalid");
       stats.add("invalid." + (errors.empty() ? std::string("schema") : errors.front().keyword));

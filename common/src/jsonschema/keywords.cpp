@@ -1,0 +1,327 @@
+// The keyword checks that run on the hot path, over simdjson elements.
+#include "keywords.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <locale>
+#include <optional>
+
+namespace pipekit::jsonschema::detail {
+
+std::string escape_token(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out += c;
+  }
+  return out;
+}
+
+std::string Ctx::instance_location() const {
+  std::string s;
+  for (const auto& p : path) {
+    s += '/';
+    s += p;
+  }
+  return s;
+}
+
+void Ctx::fail(const Kw& kw, std::string message) {
+  if (errors) errors->push_back({instance_location(), kw.location, kw.keyword, std::move(message)});
+}
+
+void Ctx::fail_at(std::string location, std::string keyword, std::string message) {
+  if (errors) errors->push_back({instance_location(), std::move(location), std::move(keyword), std::move(message)});
+}
+
+bool Node::check(dom::element e, Ctx& c, Ann* a) const {
+  if (bool_value >= 0) {
+    if (bool_value) {
+      // `true` evaluates everything it is applied to (for unevaluated*).
+      return true;
+    }
+    c.fail_at(location, "false", "no value is allowed here (the schema is false)");
+    return false;
+  }
+  // Static cycles are refused at compile time; this catches the rest (a
+  // $dynamicRef loop) before the stack runs out: the record is invalid.
+  constexpr int kMaxDepth = 2000;
+  if (c.depth >= kMaxDepth) {
+    c.fail_at(location, "$ref", "schema recursion deeper than 2000 levels: a reference cycle?");
+    return false;
+  }
+  struct Depth {
+    int& d;
+    explicit Depth(int& x) : d(x) { ++d; }
+    ~Depth() { --d; }
+  } depth_guard(c.depth);
+  bool pushed = false;
+  if (c.dynamic && (c.scope.empty() || c.scope.back() != res)) {
+    c.scope.push_back(res);
+    pushed = true;
+  }
+  std::optional<Ann> local;  // only a schema with unevaluated* collects its own
+  if (has_uneval) local.emplace();
+  Ann* use = has_uneval ? &*local : a;
+  bool ok = true;
+  for (const auto& k : kws) {
+    if (!k->check(e, c, use)) {
+      ok = false;
+      if (!c.errors) break;
+    }
+  }
+  if (pushed) c.scope.pop_back();
+  if (ok && has_uneval && a) a->merge(*local);
+  return ok;
+}
+
+// --- Regex -----------------------------------------------------------------
+
+namespace {
+// Decodes UTF-8 into code points; invalid bytes become U+FFFD.
+void widen(std::string_view s, std::wstring& out) {
+  out.clear();
+  out.reserve(s.size());
+  size_t i = 0, n = s.size();
+  while (i < n) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      out.push_back(static_cast<wchar_t>(c));
+      ++i;
+      continue;
+    }
+    int len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+    if (len == 0 || i + static_cast<size_t>(len) > n) {
+      out.push_back(0xFFFD);
+      ++i;
+      continue;
+    }
+    uint32_t cp = c & (0x7F >> len);
+    for (int k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    out.push_back(static_cast<wchar_t>(cp));
+    i += len;
+  }
+}
+}  // namespace
+
+namespace {
+// Rewrites what std::regex lacks from ECMA-262 into what it has:
+// \p{...}/\P{...} for letters become POSIX classes that a UTF-8 locale
+// evaluates with glibc's Unicode tables (other properties are a compile
+// error); \s/\S become the explicit Unicode whitespace class; \cX becomes
+// \xHH. Returns whether a property escape was used.
+bool translate_properties(const std::wstring& in, std::wstring& out) {
+  bool used = false, in_class = false;
+  out.clear();
+  // Named groups (ES2018): (?<name>...) becomes a plain group and \k<name>
+  // its number, counting capturing groups as they open.
+  std::vector<std::wstring> group_names;  // index i: group i + 1 ("" when unnamed)
+  for (size_t i = 0; i < in.size(); ++i) {
+    wchar_t c = in[i];
+    if (!in_class && c == L'(') {
+      if (i + 2 < in.size() && in[i + 1] == L'?' && in[i + 2] == L'<' && i + 3 < in.size() && in[i + 3] != L'=' &&
+          in[i + 3] != L'!') {
+        size_t close = in.find(L'>', i + 3);
+        if (close == std::wstring::npos) throw std::regex_error(std::regex_constants::error_paren);
+        group_names.push_back(in.substr(i + 3, close - i - 3));
+        out += L'(';
+        i = close;
+        continue;
+      }
+      if (i + 1 >= in.size() || in[i + 1] != L'?') group_names.emplace_back();
+      out += c;
+      continue;
+    }
+    if (c == L'\\' && i + 2 < in.size() && in[i + 1] == L'k' && in[i + 2] == L'<') {
+      size_t close = in.find(L'>', i + 3);
+      if (close == std::wstring::npos) throw std::regex_error(std::regex_constants::error_backref);
+      std::wstring name = in.substr(i + 3, close - i - 3);
+      auto it = std::find(group_names.begin(), group_names.end(), name);
+      if (name.empty() || it == group_names.end()) throw std::regex_error(std::regex_constants::error_backref);
+      out += L'\\' + std::to_wstring(it - group_names.begin() + 1);
+      i = close;
+      continue;
+    }
+    if (c == L'\\' && i + 2 < in.size() && (in[i + 1] == L'p' || in[i + 1] == L'P') && in[i + 2] == L'{') {
+      size_t close = in.find(L'}', i + 3);
+      if (close == std::wstring::npos) throw std::regex_error(std::regex_constants::error_brace);
+      std::wstring name = in.substr(i + 3, close - i - 3);
+      const wchar_t* cls = nullptr;
+      if (name == L"L" || name == L"Letter") cls = L"alpha";
+      else if (name == L"Lu" || name == L"Uppercase_Letter") cls = L"upper";
+      else if (name == L"Ll" || name == L"Lowercase_Letter") cls = L"lower";
+      bool negated = in[i + 1] == L'P';
+      if (!cls && (name == L"Nd" || name == L"digit" || name == L"Decimal_Number")) {
+        // Unicode decimal digits (general category Nd) in the BMP: each
+        // script's digits are ten consecutive code points from these starts.
+        static const unsigned kZeros[] = {
+            0x30,   0x660,  0x6F0,  0x7C0,  0x966,  0x9E6,  0xA66,  0xAE6,  0xB66,  0xBE6,  0xC66,
+            0xCE6,  0xD66,  0xDE6,  0xE50,  0xED0,  0xF20,  0x1040, 0x1090, 0x17E0, 0x1810, 0x1946,
+            0x19D0, 0x1A80, 0x1A90, 0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0,
+            0xA9F0, 0xAA50, 0xABF0, 0xFF10};
+        std::wstring ranges;
+        for (unsigned z : kZeros) {
+          ranges += static_cast<wchar_t>(z);
+          ranges += L'-';
+          ranges += static_cast<wchar_t>(z + 9);
+        }
+        if (in_class) {
+          if (negated) throw std::regex_error(std::regex_constants::error_ctype);
+          out += ranges;
+        } else {
+          out += (negated ? L"[^" : L"[") + ranges + L"]";
+        }
+        i = close;
+        continue;
+      }
+      if (!cls) throw std::regex_error(std::regex_constants::error_ctype);
+      if (in_class) {
+        if (negated) throw std::regex_error(std::regex_constants::error_ctype);
+        out += std::wstring(L"[:") + cls + L":]";
+      } else {
+        out += std::wstring(negated ? L"[^[:" : L"[[:") + cls + L":]]";
+      }
+      used = true;
+      i = close;
+    } else if (c == L'\\' && i + 1 < in.size() && (in[i + 1] == L's' || (in[i + 1] == L'S' && !in_class))) {
+      // ECMA-262 \s is Unicode whitespace; std::regex's is ASCII only
+      static const std::wstring kSpace =
+          L"\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff";
+      if (in_class) out += kSpace;
+      else out += (in[i + 1] == L'S' ? L"[^" : L"[") + kSpace + L"]";
+      ++i;
+    } else if (c == L'\\' && i + 2 < in.size() && in[i + 1] == L'c' &&
+               ((in[i + 2] >= L'a' && in[i + 2] <= L'z') || (in[i + 2] >= L'A' && in[i + 2] <= L'Z'))) {
+      // \cX: the control character X % 32 (std::regex lacks it)
+      wchar_t ctl = static_cast<wchar_t>(in[i + 2] % 32);
+      out += L"\\x";
+      out += L"0123456789abcdef"[ctl >> 4];
+      out += L"0123456789abcdef"[ctl & 15];
+      i += 2;
+    } else if (c == L'\\' && i + 1 < in.size()) {
+      out += c;
+      out += in[++i];
+    } else {
+      if (c == L'[' && !in_class) in_class = true;
+      else if (c == L']' && in_class) in_class = false;
+      out += c;
+    }
+  }
+  return used;
+}
+}  // namespace
+
+Regex::Regex(const std::string& pattern) : source(pattern) {
+  std::wstring w, translated;
+  widen(pattern, w);
+  if (translate_properties(w, translated)) {
+    // Only here: a UTF-8 locale would also widen \w and \d beyond ASCII.
+    try {
+      re.imbue(std::locale("C.UTF-8"));
+    } catch (const std::runtime_error&) {
+      throw std::regex_error(std::regex_constants::error_ctype);
+    }
+  }
+  re.assign(translated, std::regex::ECMAScript);
+}
+
+bool Regex::search(std::string_view s, std::wstring& buf) const {
+  widen(s, buf);
+  return std::regex_search(buf, re);
+}
+
+size_t utf8_length(std::string_view s) {
+  size_t n = 0;
+  for (char c : s)
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+// --- Equality ----------------------------------------------------------------
+
+namespace {
+bool number_of(dom::element e, long double& out) {
+  switch (e.type()) {
+    case dom::element_type::INT64: out = static_cast<long double>(int64_t(e)); return true;
+    case dom::element_type::UINT64: out = static_cast<long double>(uint64_t(e)); return true;
+    case dom::element_type::DOUBLE: out = static_cast<long double>(double(e)); return true;
+    default: return false;
+  }
+}
+bool number_of(const nlohmann::json& j, long double& out) {
+  if (j.is_number_unsigned()) out = static_cast<long double>(j.get<uint64_t>());
+  else if (j.is_number_integer()) out = static_cast<long double>(j.get<int64_t>());
+  else if (j.is_number_float()) out = static_cast<long double>(j.get<double>());
+  else return false;
+  return true;
+}
+}  // namespace
+
+bool equal(dom::element a, const nlohmann::json& b) {
+  long double x, y;
+  if (number_of(a, x)) return number_of(b, y) && x == y;
+  switch (a.type()) {
+    case dom::element_type::NULL_VALUE: return b.is_null();
+    case dom::element_type::BOOL: return b.is_boolean() && bool(a) == b.get<bool>();
+    case dom::element_type::STRING:
+      return b.is_string() && std::string_view(a) == b.get_ref<const std::string&>();
+    case dom::element_type::ARRAY: {
+      if (!b.is_array()) return false;
+      dom::array arr = a;
+      size_t i = 0;
+      for (auto v : arr) {
+        if (i >= b.size() || !equal(v, b[i])) return false;
+        ++i;
+      }
+      return i == b.size();
+    }
+    case dom::element_type::OBJECT: {
+      if (!b.is_object()) return false;
+      dom::object obj = a;
+      size_t n = 0;
+      for (auto [k, v] : obj) {
+        auto it = b.find(std::string(k));
+        if (it == b.end() || !equal(v, *it)) return false;
+        ++n;
+      }
+      return n == b.size();
+    }
+    default: return false;
+  }
+}
+
+bool equal(dom::element a, dom::element b) {
+  long double x, y;
+  if (number_of(a, x)) return number_of(b, y) && x == y;
+  if (a.type() != b.type()) return false;
+  switch (a.type()) {
+    case dom::element_type::NULL_VALUE: return true;
+    case dom::element_type::BOOL: return bool(a) == bool(b);
+    case dom::element_type::STRING: return std::string_view(a) == std::string_view(b);
+    case dom::element_type::ARRAY: {
+      dom::array x1 = a, y1 = b;
+      auto i = x1.begin(), j = y1.begin();
+      for (; i != x1.end() && j != y1.end(); ++i, ++j)
+        if (!equal(*i, *j)) return false;
+      return i == x1.end() && j == y1.end();
+    }
+    case dom::element_type::OBJECT: {
+      dom::object x1 = a, y1 = b;
+      size_t n = 0, m = 0;
+      for (auto [k, v] : x1) {
+        auto other = y1.at_key(k);
+        if (other.error() || !equal(v, other.value())) return false;
+        ++n;
+      }
+      for ([[maybe_unused]] auto kv : y1) ++m;
+      return n == m;
+    }
+    default: return false;
+  }
+}
+
+}  // namespace pipekit::jsonschema::detail

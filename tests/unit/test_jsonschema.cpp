@@ -1,0 +1,211 @@
+// The schema compiler and validator beyond the official suite: error
+// locations and messages, compile errors, URI resolution, format checks.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <nlohmann/json.hpp>
+
+#include "pipekit/errors.hpp"
+#include "pipekit/jsonschema.hpp"
+
+using namespace pipekit::jsonschema;
+using nlohmann::json;
+
+namespace {
+
+struct Checked {
+  bool valid;
+  std::vector<Error> errors;
+};
+
+std::unique_ptr<Validator> compile(const std::string& schema, CompileOptions opts = {}) {
+  auto v = std::make_unique<Validator>(opts);
+  v->add_document(json::parse(schema), "file:///schemas/root.json");
+  v->compile("file:///schemas/root.json");
+  return v;
+}
+
+Checked check(const Validator& v, const std::string& instance) {
+  simdjson::dom::parser p;
+  simdjson::padded_string text(instance);
+  auto doc = p.parse(text).value();
+  Checked c;
+  c.valid = v.validate(doc, c.errors);
+  EXPECT_EQ(c.valid, v.valid(doc)) << "fast and full modes disagree on " << instance;
+  return c;
+}
+
+std::string compile_error(const std::string& schema) {
+  try {
+    compile(schema);
+  } catch (const pipekit::UsageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(JsonSchema, ErrorsCarryInstanceAndKeywordLocations) {
+  auto v = compile(R"({"type":"object","properties":{"a/b":{"type":"array","items":{"minimum":3}},
+                        "c~d":{"$ref":"#/$defs/s"}},"$defs":{"s":{"type":"string"}}})");
+  auto r = check(*v, R"({"a/b":[5,1,2],"c~d":7})");
+  ASSERT_FALSE(r.valid);
+  ASSERT_EQ(r.errors.size(), 3u);
+  EXPECT_EQ(r.errors[0].instance_location, "/a~1b/1");
+  EXPECT_EQ(r.errors[0].keyword_location, "#/properties/a~1b/items/minimum");
+  EXPECT_EQ(r.errors[0].keyword, "minimum");
+  EXPECT_EQ(r.errors[0].message, "must be >= 3");
+  EXPECT_EQ(r.errors[1].instance_location, "/a~1b/2");
+  EXPECT_EQ(r.errors[2].instance_location, "/c~0d");
+  EXPECT_EQ(r.errors[2].keyword_location, "#/$defs/s/type");
+  EXPECT_EQ(r.errors[2].message, "expected string, got integer");
+  EXPECT_TRUE(check(*v, R"({"a/b":[3,4],"c~d":"x"})").valid);
+}
+
+TEST(JsonSchema, AnyOfReportsItselfAndItsBranches) {
+  auto v = compile(R"({"anyOf":[{"type":"string"},{"type":"integer","minimum":10}]})");
+  auto r = check(*v, "5");
+  ASSERT_FALSE(r.valid);
+  EXPECT_EQ(r.errors[0].keyword, "anyOf");
+  EXPECT_EQ(r.errors.size(), 3u);
+  EXPECT_TRUE(check(*v, "12").valid);
+  EXPECT_TRUE(check(*v, R"("s")").valid);
+}
+
+TEST(JsonSchema, UnevaluatedPropertiesSeesThroughAllOfAndRef) {
+  auto v = compile(R"({"allOf":[{"$ref":"#/$defs/base"}],"properties":{"b":true},
+                        "unevaluatedProperties":false,"$defs":{"base":{"properties":{"a":true}}}})");
+  EXPECT_TRUE(check(*v, R"({"a":1,"b":2})").valid);
+  auto r = check(*v, R"({"a":1,"c":2})");
+  ASSERT_FALSE(r.valid);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].instance_location, "/c");
+  EXPECT_EQ(r.errors[0].message, "unevaluated property is not allowed");
+}
+
+TEST(JsonSchema, DynamicRefExtendsARecursiveSchema) {
+  auto v = std::make_unique<Validator>();
+  v->add_document(json::parse(R"({"$id":"https://x.test/tree","$dynamicAnchor":"node","type":"object",
+      "properties":{"kids":{"type":"array","items":{"$dynamicRef":"#node"}}}})"), "https://x.test/tree");
+  v->add_document(json::parse(R"({"$id":"https://x.test/strict","$dynamicAnchor":"node","$ref":"tree",
+      "unevaluatedProperties":false})"), "https://x.test/strict");
+  v->compile("https://x.test/strict");
+  EXPECT_TRUE(check(*v, R"({"kids":[{"kids":[]}]})").valid);
+  // the nested node is checked by the strict (extended) schema too
+  auto r = check(*v, R"({"kids":[{"kids":[],"extra":1}]})");
+  ASSERT_FALSE(r.valid);
+  EXPECT_EQ(r.errors.back().instance_location, "/kids/0/extra");
+}
+
+TEST(JsonSchema, RecursiveRefIn2019_09) {
+  auto v = std::make_unique<Validator>();
+  v->add_document(json::parse(R"({"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://x.test/t",
+      "$recursiveAnchor":true,"type":"object",
+      "properties":{"kids":{"type":"array","items":{"$recursiveRef":"#"}}}})"), "https://x.test/t");
+  v->add_document(json::parse(R"({"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://x.test/s",
+      "$recursiveAnchor":true,"$ref":"t","properties":{"name":{"type":"string"}}})"), "https://x.test/s");
+  v->compile("https://x.test/s");
+  EXPECT_EQ(v->draft(), Draft::draft2019_09);
+  EXPECT_TRUE(check(*v, R"({"name":"a","kids":[{"name":"b","kids":[]}]})").valid);
+  auto r = check(*v, R"({"name":"a","kids":[{"name":5}]})");
+  ASSERT_FALSE(r.valid);
+  EXPECT_EQ(r.errors.back().instance_location, "/kids/0/name");
+  // items as an array and additionalItems, as in 2019-09
+  auto t = compile(R"({"$schema":"https://json-schema.org/draft/2019-09/schema",
+                       "items":[{"type":"integer"}],"additionalItems":false})");
+  EXPECT_TRUE(check(*t, "[1]").valid);
+  EXPECT_FALSE(check(*t, "[1,2]").valid);
+}
+
+TEST(JsonSchema, CompileErrorsPointToTheProblem) {
+  EXPECT_EQ(compile_error("{}"), "");
+  EXPECT_NE(compile_error(R"({"properties":{"x":{"pattern":"(a"}}})").find("#/properties/x/pattern: invalid regular"),
+            std::string::npos);
+  EXPECT_NE(compile_error(R"({"$ref":"other.json"})").find("cannot resolve $ref \"other.json\" (file:///schemas/other.json)"),
+            std::string::npos);
+  EXPECT_NE(compile_error(R"({"$schema":"http://json-schema.org/draft-04/schema#"})").find("unknown draft"),
+            std::string::npos);
+  EXPECT_NE(compile_error(R"({"minLength":-1})").find("#/minLength: must be a non-negative integer"), std::string::npos);
+  EXPECT_NE(compile_error(R"({"type":"strin"})").find("unknown type \"strin\""), std::string::npos);
+  EXPECT_NE(compile_error(R"({"$ref":"#"})").find("infinite $ref cycle"), std::string::npos);
+  EXPECT_NE(compile_error(R"({"items":[{}]})").find("use prefixItems"), std::string::npos);
+  EXPECT_NE(compile_error(R"({"properties":{"a":5}})").find("#/properties/a: a schema must be an object or a boolean"),
+            std::string::npos);
+  // recursion through a property is fine: it moves into the record
+  EXPECT_EQ(compile_error(R"({"properties":{"next":{"$ref":"#"}}})"), "");
+}
+
+TEST(JsonSchema, PatternsAreUnicodeAware) {
+  auto v = compile(R"({"pattern":"^.$"})");
+  EXPECT_TRUE(check(*v, R"("é")").valid);
+  EXPECT_TRUE(check(*v, R"("🐲")").valid);
+  EXPECT_FALSE(check(*v, R"("ab")").valid);
+  auto l = compile(R"({"pattern":"^\\p{L}+$"})");
+  EXPECT_TRUE(check(*l, R"("élève")").valid);
+  EXPECT_FALSE(check(*l, R"("abc1")").valid);
+  auto g = compile(R"({"pattern":"^(?<q>['\"])\\w+\\k<q>$"})");
+  EXPECT_TRUE(check(*g, R"("'abc'")").valid);
+  EXPECT_FALSE(check(*g, R"("'abc\"")").valid);
+  auto w = compile(R"({"pattern":"^\\w+$"})");
+  EXPECT_FALSE(check(*w, R"("é")").valid);  // ECMA-262: \w is ASCII
+}
+
+TEST(JsonSchema, FormatsAreAnnotationsUnlessAsserted) {
+  const char* s = R"({"format":"email"})";
+  EXPECT_TRUE(check(*compile(s), R"("nope")").valid);
+  CompileOptions o;
+  o.assert_formats = true;
+  EXPECT_FALSE(check(*compile(s, o), R"("nope")").valid);
+  EXPECT_TRUE(check(*compile(s, o), R"("a@b.example")").valid);
+}
+
+TEST(JsonSchema, Draft7RefHidesSiblings) {
+  auto v = compile(R"({"$schema":"http://json-schema.org/draft-07/schema#","definitions":{"i":{"type":"integer"}},
+                        "properties":{"x":{"$ref":"#/definitions/i","maximum":0}}})");
+  EXPECT_TRUE(check(*v, R"({"x":5})").valid);
+  EXPECT_FALSE(check(*v, R"({"x":"5"})").valid);
+  EXPECT_EQ(v->draft(), Draft::draft7);
+}
+
+TEST(Formats, Values) {
+  struct Case {
+    const char* format;
+    const char* value;
+    bool ok;
+  } cases[] = {
+      {"email", "jesus.vidal.0@example.com", true}, {"email", "a..b@example.com", false},
+      {"email", "@example.com", false},             {"email", "\"j d\"@example.com", true},
+      {"email", "x@[127.0.0.1]", true},             {"idn-email", "실례@실례.테스트", true},
+      {"date-time", "1989-10-10T07:15:32.284Z", true}, {"date-time", "1989-10-10 07:15:32Z", false},
+      {"date-time", "2021-02-29T00:00:00Z", false}, {"date-time", "2020-02-29T00:00:00+01:00", true},
+      {"date-time", "1998-12-31T23:59:60Z", true},  {"date-time", "1998-12-31T22:59:60Z", false},
+      {"date", "2024-02-29", true},                 {"date", "2024-2-29", false},
+      {"time", "08:30:06Z", true},                  {"time", "08:30:06", false},
+      {"duration", "P1Y2M3DT4H5M6S", true},          {"duration", "PT", false},
+      {"duration", "P2W", true},                    {"duration", "P1Y2D", false},
+      {"uuid", "260b358b-0ea4-40f4-b6a0-5e6b369fa46a", true}, {"uuid", "260b358b0ea440f4b6a05e6b369fa46a", false},
+      {"uri", "https://randomuser.me/api/portraits/women/14.jpg", true}, {"uri", "//host/path", false},
+      {"uri", "http://exa mple.com", false},        {"uri-reference", "../a?b#c", true},
+      {"uri-reference", "\\\\WINDOWS\\share", false}, {"ipv4", "192.168.0.1", true},
+      {"ipv4", "192.168.00.1", false},              {"ipv6", "::1", true},
+      {"ipv6", "1:2:3:4:5:6:7:8:9", false},         {"ipv6", "::ffff:192.168.0.1", true},
+      {"hostname", "randomuser.me", true},          {"hostname", "-bad.example", false},
+      {"regex", "^[a-z]+$", true},                  {"regex", "^(abc", false},
+      {"unknown-format", "anything", true},
+  };
+  for (const auto& c : cases) EXPECT_EQ(check_format(c.format, c.value), c.ok) << c.format << " " << c.value;
+}
+
+TEST(Uri, ResolvesReferencesAsRfc3986Says) {
+  const std::string base = "http://a/b/c/d;p?q";
+  std::pair<const char*, const char*> cases[] = {
+      {"g", "http://a/b/c/g"},         {"./g", "http://a/b/c/g"},     {"g/", "http://a/b/c/g/"},
+      {"/g", "http://a/g"},            {"//g", "http://g"},           {"?y", "http://a/b/c/d;p?y"},
+      {"#s", "http://a/b/c/d;p?q#s"},  {"../g", "http://a/b/g"},      {"../../g", "http://a/g"},
+      {"../../../g", "http://a/g"},    {"", "http://a/b/c/d;p?q"},    {"g;x?y#s", "http://a/b/c/g;x?y#s"},
+  };
+  for (const auto& [ref, want] : cases) EXPECT_EQ(resolve_uri(base, ref), want) << ref;
+  EXPECT_EQ(resolve_uri("urn:uuid:deadbeef-1234", "#foo"), "urn:uuid:deadbeef-1234#foo");
+  EXPECT_EQ(resolve_uri("file:///schemas/a.json", "b/c.json"), "file:///schemas/b/c.json");
+}

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <set>
+#include <unordered_set>
 #include <thread>
 
 #include "encode.hpp"
@@ -40,7 +41,11 @@ struct Batch {
   std::vector<Coord> acks;  // every envelope of the batch, loaded or rejected
   uint64_t records = 0;     // records waiting for this batch's commit
   Clock::time_point started;
+  std::unordered_set<std::string> keys;  // upsert: key fields (COPY text) seen
+  bool dup_keys = false;
   void clear() {
+    keys.clear();
+    dup_keys = false;
     raw.clear();
     enc.clear();
     rows.clear();
@@ -352,16 +357,23 @@ class Loader {
                  stage + " ADD COLUMN " + quote_ident(seq_) + " bigint GENERATED ALWAYS AS IDENTITY";
     const std::string keys = column_list(key_);
     if (mode_ == Mode::upsert) {
-      // In-batch duplicates collapse to the last one, so ON CONFLICT never
-      // meets the same key twice in one statement.
+      // In-batch duplicates collapse to the last one (DISTINCT ON, newest
+      // first), so ON CONFLICT never meets the same key twice in one
+      // statement. That sort costs, so it only runs for a batch where the
+      // client saw a repeated key (or the server found one the client's
+      // text comparison missed: '01' and '1' in an int key).
       std::string set;
       for (const auto& c : loaded_) {
         if (std::find(key_.begin(), key_.end(), c) != key_.end()) continue;
         set += (set.empty() ? "" : ", ") + quote_ident(c) + " = EXCLUDED." + quote_ident(c);
       }
-      merge_sql_ = "INSERT INTO " + target + " (" + cols + ") SELECT " + cols + " FROM (SELECT DISTINCT ON (" + keys +
-                   ") * FROM " + stage + " ORDER BY " + keys + ", " + quote_ident(seq_) + " DESC) s ON CONFLICT (" +
-                   keys + ") " + (set.empty() ? "DO NOTHING" : "DO UPDATE SET " + set);
+      std::string conflict = " ON CONFLICT (" + keys + ") " + (set.empty() ? "DO NOTHING" : "DO UPDATE SET " + set);
+      merge_sql_ = "INSERT INTO " + target + " (" + cols + ") SELECT " + cols + " FROM " + stage + conflict;
+      merge_distinct_sql_ = "INSERT INTO " + target + " (" + cols + ") SELECT " + cols + " FROM (SELECT DISTINCT ON (" +
+                            keys + ") * FROM " + stage + " ORDER BY " + keys + ", " + quote_ident(seq_) + " DESC) s" +
+                            conflict;
+      for (const auto& k : key_)
+        key_pos_.push_back(static_cast<size_t>(std::find(loaded_.begin(), loaded_.end(), k) - loaded_.begin()));
     } else {
       merge_sql_ = "INSERT INTO " + target + " (" + cols + ") SELECT " + cols + " FROM " + stage + " ORDER BY " +
                    quote_ident(seq_) + " ON CONFLICT " + (key_.empty() ? "" : "(" + keys + ") ") + "DO NOTHING";
@@ -409,7 +421,26 @@ class Loader {
       }
       r.enc_off = before;
       r.enc_len = batch_.enc.size() - before;
+      note_key(r);
     }
+  }
+
+  // Upsert: remembers the row's key (its COPY fields) to spot duplicates.
+  void note_key(const Row& r) {
+    if (key_pos_.empty() || batch_.dup_keys) return;
+    std::string_view row(batch_.enc.data() + r.enc_off, r.enc_len - 1);  // without '\n'
+    std::string key;
+    size_t field = 0, start = 0;
+    for (size_t i = 0; i <= row.size(); ++i) {
+      if (i < row.size() && row[i] != '\t') continue;  // COPY escapes tabs in values
+      if (std::find(key_pos_.begin(), key_pos_.end(), field) != key_pos_.end()) {
+        key.append(row.substr(start, i - start));
+        key.push_back('\t');
+      }
+      ++field;
+      start = i + 1;
+    }
+    if (!batch_.keys.insert(std::move(key)).second) batch_.dup_keys = true;
   }
 
   // ---- reading -------------------------------------------------------------------
@@ -441,6 +472,7 @@ class Loader {
     r.enc_len = batch_.enc.size() - before;
     batch_.raw.append(line.text);
     batch_.rows.push_back(r);
+    if (ready) note_key(r);
     if (ready && batch_.enc.size() - sent_ >= kStreamChunk) stream();
   }
 
@@ -480,7 +512,8 @@ class Loader {
   }
 
   void merge() {
-    auto r = conn_->exec(merge_sql_);
+    bool distinct = mode_ == Mode::upsert && (batch_.dup_keys || force_distinct_);
+    auto r = conn_->exec(distinct ? merge_distinct_sql_ : merge_sql_);
     affected_ += std::strtoull(PQcmdTuples(r.get()), nullptr, 10);
   }
 
@@ -511,6 +544,10 @@ class Loader {
           continue;
         }
         rollback_quietly();
+        if (e.sqlstate() == "21000" && mode_ == Mode::upsert && !force_distinct_) {
+          force_distinct_ = true;  // equal keys written differently: let the server collapse them
+          continue;
+        }
         if (e.is_data_error() && !bisecting) {
           log::debug("batch refused ({}): finding the bad rows", e.what());
           bisecting = true;
@@ -520,6 +557,7 @@ class Loader {
         fatal(e);
       }
     }
+    force_distinct_ = false;
     finish_batch(live_rows());
   }
 
@@ -613,7 +651,9 @@ class Loader {
 
   std::unique_ptr<Conn> conn_;
   std::optional<TableInfo> info_;
-  std::string copy_sql_, stage_sql_, merge_sql_, seq_;
+  std::string copy_sql_, stage_sql_, merge_sql_, merge_distinct_sql_, seq_;
+  std::vector<size_t> key_pos_;  // upsert: the key columns' positions in a COPY row
+  bool force_distinct_ = false;  // this batch: the server saw a duplicate key
   Batch batch_;
   size_t sent_ = 0;       // bytes of batch_.enc already sent in the open COPY
   bool in_copy_ = false;  // a transaction with a COPY in progress is open

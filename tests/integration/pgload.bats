@@ -382,3 +382,22 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   run psql_q "select count(*) from b1"
   assert_output 1000
 }
+
+@test "credentials by libpq's conventions: PGPASSFILE works, a wrong password is exit 2 and never echoed" {
+  psql_q "create role loader login password 'right-horse-battery'; create table cred (a int); grant insert, select on cred to loader"
+  # Password auth for this role over TCP, ahead of the trust lines.
+  hba=$PG_DIR/data/pg_hba.conf
+  { echo "host all loader 127.0.0.1/32 scram-sha-256"; cat "$hba"; } >"$T/hba" && cat "$T/hba" >"$hba"
+  psql_q "select pg_reload_conf()" >/dev/null
+  sleep 0.3
+  echo "127.0.0.1:$PGPORT:*:loader:right-horse-battery" >"$T/pgpass"
+  chmod 600 "$T/pgpass"
+  run env PGPASSFILE="$T/pgpass" pgload -d "host=127.0.0.1 user=loader" -t cred <<<'{"a":1}'
+  assert_success
+  run env PGPASSWORD=wrong-horse-staple pgload -d "host=127.0.0.1 user=loader" -t cred <<<'{"a":2}'
+  assert_failure 2
+  assert_output --partial "password authentication failed"
+  refute_output --partial "wrong-horse-staple"
+  run psql_q "select count(*) from cred"
+  assert_output 1
+}

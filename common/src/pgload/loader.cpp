@@ -26,6 +26,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr size_t kStreamChunk = 1u << 20;  // send COPY data in ~1 MiB pieces
 constexpr size_t kRowByRow = 8;            // bisect: below this, try rows one by one
+constexpr int kStagedBatches = 16;         // upsert: staged batches after a key conflict
 
 struct Row {
   uint64_t line = 0;
@@ -346,8 +347,9 @@ class Loader {
     seq_ = "pgload_seq";
     while (std::find(loaded_.begin(), loaded_.end(), seq_) != loaded_.end()) seq_ += "_";
     const std::string stage = "pg_temp." + quote_ident("pgload_stage");
+    direct_copy_sql_ = "COPY " + target + " (" + cols + ") FROM STDIN";
     if (!staged()) {
-      copy_sql_ = "COPY " + target + " (" + cols + ") FROM STDIN";
+      copy_sql_ = direct_copy_sql_;
       return;
     }
     copy_sql_ = "COPY " + stage + " (" + cols + ") FROM STDIN";
@@ -498,7 +500,14 @@ class Loader {
     if (in_copy_) return;
     sent_ = 0;
     begin();
-    conn_->copy_begin(copy_sql_);
+    // Upsert/ignore: a batch of new keys only is a plain insert, so COPY it
+    // straight into the table under a savepoint; a 23505 (a key already
+    // there, or twice in the batch) falls back to the staging table and
+    // ON CONFLICT. After a fallback the next batches go the staged way at
+    // once, trying the direct way again now and then.
+    direct_ = staged() && stage_batches_left_ == 0;
+    if (direct_) conn_->exec("SAVEPOINT pgload_direct");
+    conn_->copy_begin(direct_ ? direct_copy_sql_ : copy_sql_);
     in_copy_ = true;
   }
 
@@ -585,8 +594,28 @@ class Loader {
     conn_->copy_put(batch_.enc.data() + sent_, batch_.enc.size() - sent_);
     sent_ = batch_.enc.size();
     in_copy_ = false;
-    conn_->copy_end();
-    if (staged()) merge();
+    if (!direct_) {
+      conn_->copy_end();
+      if (staged()) {
+        merge();
+        if (stage_batches_left_ > 0) --stage_batches_left_;
+      }
+      commit();
+      return;
+    }
+    try {
+      conn_->copy_end();
+      affected_ += live_rows();
+    } catch (const PgError& e) {
+      if (e.sqlstate() != "23505") throw;
+      conn_->exec("ROLLBACK TO SAVEPOINT pgload_direct");
+      stage_batches_left_ = kStagedBatches;
+      direct_ = false;
+      conn_->copy_begin(copy_sql_);
+      conn_->copy_put(batch_.enc.data(), batch_.enc.size());
+      conn_->copy_end();
+      merge();
+    }
     commit();
   }
 
@@ -654,6 +683,9 @@ class Loader {
   std::string copy_sql_, stage_sql_, merge_sql_, merge_distinct_sql_, seq_;
   std::vector<size_t> key_pos_;  // upsert: the key columns' positions in a COPY row
   bool force_distinct_ = false;  // this batch: the server saw a duplicate key
+  std::string direct_copy_sql_;  // COPY into the table itself
+  bool direct_ = false;          // upsert/ignore: this batch tries the direct COPY
+  int stage_batches_left_ = 0;
   Batch batch_;
   size_t sent_ = 0;       // bytes of batch_.enc already sent in the open COPY
   bool in_copy_ = false;  // a transaction with a COPY in progress is open

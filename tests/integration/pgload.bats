@@ -78,6 +78,12 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   assert_success
   run psql_q "select count(*), count(*) filter (where nat = 'ZZ'), count(*) filter (where nat = 'AA') from ups1"
   assert_output "120|50|0"
+  # A replay of unchanged rows writes nothing; a changed row gets a new version.
+  psql_q "select id, xmin from ups1 order by id" >"$T/before"
+  { cat "$T/in"; sed -n 101p "$FLAT1K" | jq -c '.nat = "QQ"'; } | pgload -q -t ups1 --mode upsert
+  psql_q "select id, xmin from ups1 order by id" >"$T/after"
+  [ "$(diff "$T/before" "$T/after" | grep -c '^>')" -eq 1 ]
+  [ "$(psql_q "select nat from ups1 where id = '$(sed -n 101p "$FLAT1K" | jq -r .id)'")" = QQ ]
 }
 
 @test "upsert: --key picks a unique column other than the primary key" {

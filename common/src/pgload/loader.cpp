@@ -364,14 +364,24 @@ class Loader {
       // statement. That sort costs, so it only runs for a batch where the
       // client saw a repeated key (or the server found one the client's
       // text comparison missed: '01' and '1' in an int key).
-      std::string set;
+      // An unchanged row is not rewritten (WHERE ... IS DISTINCT FROM): a
+      // replay after a crash then costs reads, not new row versions.
+      std::string set, old_vals, new_vals;
       for (const auto& c : loaded_) {
         if (std::find(key_.begin(), key_.end(), c) != key_.end()) continue;
         set += (set.empty() ? "" : ", ") + quote_ident(c) + " = EXCLUDED." + quote_ident(c);
+        // Types without an equality operator compare as text.
+        static const std::set<std::string> no_eq = {"json", "xml", "point", "line", "lseg", "box", "path", "polygon", "circle"};
+        std::string cast = no_eq.count(info_->find(c)->type) ? "::text" : "";
+        old_vals += std::string(old_vals.empty() ? "" : ", ") + "pgload_t." + quote_ident(c) + cast;
+        new_vals += (new_vals.empty() ? "" : ", ") + std::string("EXCLUDED.") + quote_ident(c) + cast;
       }
-      std::string conflict = " ON CONFLICT (" + keys + ") " + (set.empty() ? "DO NOTHING" : "DO UPDATE SET " + set);
-      merge_sql_ = "INSERT INTO " + target + " (" + cols + ") SELECT " + cols + " FROM " + stage + conflict;
-      merge_distinct_sql_ = "INSERT INTO " + target + " (" + cols + ") SELECT " + cols + " FROM (SELECT DISTINCT ON (" +
+      std::string conflict = " ON CONFLICT (" + keys + ") " +
+                             (set.empty() ? "DO NOTHING"
+                                          : "DO UPDATE SET " + set + " WHERE ROW(" + old_vals +
+                                                ") IS DISTINCT FROM ROW(" + new_vals + ")");
+      merge_sql_ = "INSERT INTO " + target + " AS pgload_t (" + cols + ") SELECT " + cols + " FROM " + stage + conflict;
+      merge_distinct_sql_ = "INSERT INTO " + target + " AS pgload_t (" + cols + ") SELECT " + cols + " FROM (SELECT DISTINCT ON (" +
                             keys + ") * FROM " + stage + " ORDER BY " + keys + ", " + quote_ident(seq_) + " DESC) s" +
                             conflict;
       for (const auto& k : key_)

@@ -407,3 +407,28 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   run psql_q "select count(*) from cred"
   assert_output 1
 }
+
+@test "--batch-bytes cuts batches by input size" {
+  psql_q "create table bb (id uuid, email text)"
+  # ~426 bytes a line: 64KiB holds about 150 lines, so 1000 lines make 7 batches.
+  run pgload -t bb --batch-bytes 64KiB --stats "$T/stats" <"$FLAT1K"
+  assert_success
+  [ "$(jq .batches "$T/stats")" -ge 6 ] && [ "$(jq .batches "$T/stats")" -le 8 ]
+  [ "$(psql_q 'select count(*) from bb')" -eq 1000 ]
+}
+
+@test "reject options: --rejects-append, --max-reject-rate, --quiet-rejects" {
+  psql_q "create table ro (n int)"
+  printf '%s\n' '{"n":1}' '{"n":"x"}' '{"n":3}' '{"n":4}' >"$T/in"
+  pgload -q -t ro --rejects "$T/rej" <"$T/in"
+  pgload -q -t ro --rejects "$T/rej" --rejects-append <"$T/in"
+  [ "$(wc -l <"$T/rej")" -eq 2 ]
+  run pgload -t ro --rejects "$T/rej" --max-reject-rate 20% <"$T/in"
+  assert_failure 1
+  run pgload -t ro --rejects "$T/rej" --max-reject-rate 30% <"$T/in"
+  assert_success
+  run pgload -t ro --quiet-rejects --max-rejects 5 <"$T/in"
+  assert_success
+  refute_output --partial "rejected: database refused"
+  [ "$(psql_q 'select count(*) from ro')" -eq 15 ]
+}

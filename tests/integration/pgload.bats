@@ -432,3 +432,23 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   refute_output --partial "rejected: database refused"
   [ "$(psql_q 'select count(*) from ro')" -eq 15 ]
 }
+
+@test "a backend killed mid-batch (pg_terminate_backend): reconnect, replay, nothing lost or doubled" {
+  psql_q "create table term2 (n int)"
+  mkfifo "$T/in"
+  pgload -t term2 --flush-interval 30s --batch-rows 100000 <"$T/in" 2>"$T/err" &
+  BG_PID=$!
+  exec 7>"$T/in"
+  seq 1 3000 | sed 's/.*/{"n":&}/' >&7
+  sleep 0.5
+  [ "$(psql_q "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'pgload'")" = t ]
+  seq 3001 6000 | sed 's/.*/{"n":&}/' >&7
+  exec 7>&-
+  wait "$BG_PID"
+  rc=$?
+  BG_PID=
+  [ "$rc" -eq 0 ] || { cat "$T/err"; fail "exit $rc"; }
+  grep -q "reconnected" "$T/err" || fail "no reconnect: $(cat "$T/err")"
+  run psql_q "select count(*), count(distinct n), min(n), max(n) from term2"
+  assert_output "6000|6000|1|6000"
+}

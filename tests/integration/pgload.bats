@@ -377,6 +377,19 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   assert_failure 2
   refute_output --partial s3cretpw
   assert_output --partial 'database "nosuchdb" does not exist'
+  # A password in -d is blanked in the process list once pgload runs.
+  psql_q "create table nopw (a int)"
+  mkfifo "$T/in"
+  pgload -q -d "dbname=postgres password=s3cretpw" -t nopw <"$T/in" 2>/dev/null &
+  BG_PID=$!
+  exec 7>"$T/in"
+  sleep 0.5
+  run cat /proc/$BG_PID/cmdline
+  refute_output --partial s3cretpw
+  assert_output --partial "password=********"
+  exec 7>&-
+  wait "$BG_PID" || true
+  BG_PID=
 }
 
 @test "--batch-rows and --stats: one transaction per batch" {

@@ -43,5 +43,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-line-bytes", opts.max_line_bytes, "Longer lines are rejected")
       ->type_name("SIZE")
       ->capture_default_str();
-  return run_tool(app, argc, argv, opts.common, [&](RunContext& ctx) { return pgload::run(opts, ctx); });
+  return run_tool(app, argc, argv, opts.common, [&](RunContext& ctx) {
+    pgload::hide_dsn_password(argc, argv);  // parsed by now: keep it out of ps
+    return pgload::run(opts, ctx);
+  });
 }

@@ -40,6 +40,10 @@ struct Options {
 
 int run(const Options& opts, RunContext& ctx);
 
+// Overwrites, in argv itself, any password inside a -d/--dsn value, so that
+// ps and /proc/PID/cmdline no longer show it (call after parsing).
+void hide_dsn_password(int argc, char** argv);
+
 // ---- pieces with unit tests --------------------------------------------------
 
 // "name" -> "\"name\"", doubling embedded quotes: every identifier we send.

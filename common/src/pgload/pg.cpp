@@ -1,6 +1,7 @@
 #include "pg.hpp"
 
 #include <cstdlib>
+#include <cstring>
 
 #include "pipekit/errors.hpp"
 #include "pipekit/log.hpp"
@@ -37,14 +38,44 @@ std::string parse_dsn_password(const std::string& dsn) {
   for (PQconninfoOption* o = opts; o->keyword; ++o)
     if (std::string(o->keyword) == "password" && o->val && *o->val) {
       password = o->val;
-      log::warn("--dsn holds a password, which other users can see in the process list: "
+      log::warn("--dsn holds a password, which the process list showed until pgload blanked it: "
                 "use PGPASSWORD, PGPASSFILE or ~/.pgpass instead");
     }
   PQconninfoFree(opts);
   return password;
 }
 
+void blank_password(char* value) {
+  std::string dsn(value);
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(dsn.c_str(), &err);
+  if (err) PQfreemem(err);
+  if (!opts) return;
+  for (PQconninfoOption* o = opts; o->keyword; ++o) {
+    if (std::string(o->keyword) != "password" || !o->val || !*o->val) continue;
+    // The value as written may be quoted or %-encoded; blank what matches.
+    for (char* at = std::strstr(value, o->val); at; at = std::strstr(at, o->val))
+      std::memset(at, '*', std::strlen(o->val));
+  }
+  PQconninfoFree(opts);
+  // A URI's user:password@ part, even when %-encoded.
+  if (char* scheme = std::strstr(value, "://")) {
+    char* at = std::strchr(scheme + 3, '@');
+    char* colon = std::strchr(scheme + 3, ':');
+    if (at && colon && colon < at) std::memset(colon + 1, '*', static_cast<size_t>(at - colon - 1));
+  }
+}
+
 }  // namespace
+
+void hide_dsn_password(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    char* a = argv[i];
+    if ((!std::strcmp(a, "-d") || !std::strcmp(a, "--dsn")) && i + 1 < argc) blank_password(argv[++i]);
+    else if (!std::strncmp(a, "--dsn=", 6)) blank_password(a + 6);
+    else if (!std::strncmp(a, "-d", 2) && a[2]) blank_password(a + 2);
+  }
+}
 
 Conn::Conn(const std::string& dsn) {
   password_ = parse_dsn_password(dsn);

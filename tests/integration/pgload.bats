@@ -465,3 +465,16 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   run psql_q "select count(*), count(distinct n), min(n), max(n) from term2"
   assert_output "6000|6000|1|6000"
 }
+
+@test "a COMMIT whose reply is lost is checked with txid_status: committed once, not replayed" {
+  psql_q "create table doubt (n int)"  # no key: a replay would double the rows
+  port=$(free_port)
+  python3 "$PIPEKIT_ROOT/tests/data/pgload/commit_cutter.py" "$port" 127.0.0.1 "$PGPORT" >"$T/proxy" 2>&1 &
+  BG_PID=$!
+  for i in $(seq 50); do grep -q ready "$T/proxy" && break; sleep 0.1; done
+  run bash -c "seq 1 500 | sed 's/.*/{\"n\":&}/' | pgload -d 'host=127.0.0.1 port=$port sslmode=disable' -t doubt -v"
+  assert_success
+  assert_output --partial "the interrupted COMMIT did commit"
+  run psql_q "select count(*), count(distinct n) from doubt"
+  assert_output "500|500"
+}

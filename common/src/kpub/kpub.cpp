@@ -399,7 +399,8 @@ int run(const Options& opts, RunContext& ctx) {
     log::error("{} record(s) rejected: over the limit ({})", rejects.count(), rejects.limit_description());
     return static_cast<int>(ExitCode::rejects);
   }
-  if (stopped && stop_signal() > 0) return 128 + stop_signal();
+  // A stop by signal, once everything accepted was delivered, is a clean
+  // exit (0), as in every pipekit tool; a second signal exits 128+N at once.
   return 0;
 }
 

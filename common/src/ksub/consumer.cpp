@@ -59,6 +59,11 @@ kafka::Properties consumer_properties(const Options& o, bool with_group) {
     if (o.offset == "beginning") set_prop(props, "auto.offset.reset", "earliest");
     if (o.offset == "end") set_prop(props, "auto.offset.reset", "latest");
   } else {
+    // librdkafka's assign() wants a group.id, though without -G ksub never
+    // joins a group nor commits.
+    bool has_group = false;
+    for (const auto& [k, v] : props) has_group |= k == "group.id";
+    if (!has_group) set_prop(props, "group.id", "ksub-no-group");
     set_prop(props, "enable.auto.commit", "false");
   }
   return props;
@@ -94,6 +99,23 @@ kafka::Handle make_consumer(const kafka::Properties& props) {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// "users[0,1,2] orders[3]" (or "nothing") for rebalance log lines.
+std::string describe(const rd_kafka_topic_partition_list_t* parts) {
+  if (parts->cnt == 0) return "nothing";
+  std::string out;
+  const char* topic = nullptr;
+  for (int i = 0; i < parts->cnt; ++i) {
+    if (!topic || std::strcmp(topic, parts->elems[i].topic) != 0) {
+      if (topic) out += "] ";
+      topic = parts->elems[i].topic;
+      out += fmt::format("{}[{}", topic, parts->elems[i].partition);
+    } else {
+      out += fmt::format(",{}", parts->elems[i].partition);
+    }
+  }
+  return out + "]";
+}
 constexpr size_t kBatchBytes = 256 * 1024;  // write(2) size of the output
 
 struct Written {
@@ -172,6 +194,7 @@ class Consumer {
 
   std::map<std::pair<std::string, int32_t>, PartState> assigned_;
   bool assignment_seen_ = false;
+  Clock::time_point assigned_at_{};
   rd_kafka_topic_t* cache_rkt_ = nullptr;
   int32_t cache_partition_ = -1;
   PartState* cache_state_ = nullptr;
@@ -278,12 +301,14 @@ void Consumer::assign_without_group(const rd_kafka_metadata_t* md) {
 void Consumer::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
   const bool coop = std::strcmp(rd_kafka_rebalance_protocol(rk_.get()), "COOPERATIVE") == 0;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    log::debug("assigned {} partition(s)", parts->cnt);
+    log::info("group {}: assigned {}", o_.group, describe(parts));
     if (coop) rd_kafka_error_destroy(rd_kafka_incremental_assign(rk_.get(), parts));
     else rd_kafka_assign(rk_.get(), parts);
     on_assigned(parts);
   } else {
-    log::debug("revoked {} partition(s): {}", parts->cnt, rd_kafka_err2name(err));
+    if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
+      log::warn("group {}: rebalance error: {}", o_.group, rd_kafka_err2str(err));
+    log::info("group {}: revoked {}", o_.group, describe(parts));
     on_revoked(parts);
     if (coop) rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk_.get(), parts));
     else rd_kafka_assign(rk_.get(), nullptr);
@@ -307,6 +332,7 @@ void Consumer::on_assigned(const rd_kafka_topic_partition_list_t* parts) {
     assigned_[{parts->elems[i].topic, parts->elems[i].partition}] = st;
   }
   assignment_seen_ = true;
+  assigned_at_ = Clock::now();  // a rebalance is not idleness: count from here
 }
 
 void Consumer::on_revoked(const rd_kafka_topic_partition_list_t* parts) {
@@ -590,7 +616,8 @@ int Consumer::run() {
     if (!m) {
       flush_out();  // idle: a pipe never holds records back
       if (want_end && all_at_end()) stop = Stop::end;
-      else if (idle_ms_ > 0 && Clock::now() - last_record >= std::chrono::milliseconds(idle_ms_)) stop = Stop::idle;
+      else if (idle_ms_ > 0 && Clock::now() - std::max(last_record, assigned_at_) >= std::chrono::milliseconds(idle_ms_))
+        stop = Stop::idle;
       continue;
     }
     if (m->err) {

@@ -205,3 +205,17 @@ produce() {
   run bash -c "timeout 20 ksub -b $BROKERS -t one -e 2>&1 >/dev/null"
   assert_output --partial "in 1, out 1"
 }
+
+@test "ksub: binary keys and header values still give valid JSON envelopes" {
+  printf 'k\xff\x00y:{"ok":true}\n' | produce one -p 0 -K: -H $'bin=\xfe\x01'
+  run bash -c "timeout 20 ksub -q -b $BROKERS -t one -e --envelope | jq -c '[.key, .headers.bin, .value]'"
+  assert_success
+  assert_output $'["k\uFFFD\\u0000y","\uFFFD\\u0001",{"ok":true}]'
+}
+
+@test "ksub: a stdout that cannot be written is exit 4, with the reason" {
+  echo '{"x":1}' | produce one -p 0
+  run bash -c "timeout 20 ksub -b $BROKERS -t one -e >/dev/full"
+  assert_failure 4
+  assert_output --partial "writing output: No space left on device"
+}

@@ -68,7 +68,7 @@ committed() {
   # Produce once the group has settled: every member's last assignment is
   # not empty. (kmock refuses commits while a group rebalances, which a real
   # broker allows: a rebalance mid-stream could replay records there.)
-  for t in $(seq 150); do
+  for t in $(seq 400); do   # kmock can take a few join rounds
     settled=1
     for i in 1 2 3; do
       grep "assigned" "$BATS_TEST_TMPDIR/err$i" 2>/dev/null | tail -1 | grep -q "g8\[" || settled=0
@@ -87,6 +87,22 @@ committed() {
   for i in 1 2 3; do [ -s "$BATS_TEST_TMPDIR/out$i" ] || fail "consumer $i read nothing"; done
   run committed g8 g3
   assert_output 4000
+}
+
+@test "ksub -G -e with more members than partitions: the member assigned nothing exits too" {
+  seq 1 300 | awk '{ print $1 ":" $1 }' | kcat -P -b "$BROKERS" -t acks -K:
+  for i in 1 2 3; do
+    timeout 60 ksub -b "$BROKERS" -t acks -G gx "${GX[@]}" -e >"$BATS_TEST_TMPDIR/out$i" 2>"$BATS_TEST_TMPDIR/err$i" &
+    pids[$i]=$!
+  done
+  BG_PIDS="${pids[*]}"
+  for i in 1 2 3; do
+    wait "${pids[$i]}" || fail "member $i exited $? ($(cat "$BATS_TEST_TMPDIR/err$i"))"
+  done
+  run bash -c "cat $BATS_TEST_TMPDIR/out[123] | sort -n"
+  assert_output "$(seq 1 300)"
+  run bash -c "grep -h 'assigned nothing' $BATS_TEST_TMPDIR/err[123] | wc -l"
+  [ "$output" -ge 1 ]
 }
 
 @test "--commit-acks: only acknowledged records are committed; a restart resumes at the lowest unacked offset" {

@@ -85,6 +85,10 @@ TEST(AckTracker, CommitsDueOnlyWhenThePointMoves) {
   EXPECT_EQ(due[0].offset, 2);
   t.mark_committed("a", 0, 2);
   EXPECT_TRUE(t.commits_due().empty());
+  // commit_points() lists every partition written to, due or not.
+  auto all = t.commit_points();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].offset, 2);
 }
 
 TEST(AckTracker, DropForgetsARevokedPartition) {

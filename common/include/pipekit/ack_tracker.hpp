@@ -34,6 +34,9 @@ class AckTracker {
   std::optional<int64_t> commit_point(std::string_view topic, int32_t partition) const;
   // Partitions whose commit point moved past what mark_committed last saw.
   std::vector<Commit> commits_due() const;
+  // Every partition's commit point (for a final or revoke-time commit, which
+  // must not trust that an earlier asynchronous commit succeeded).
+  std::vector<Commit> commit_points() const;
   void mark_committed(std::string_view topic, int32_t partition, int64_t offset);
 
   // Forget a partition (it was revoked): its pending records are replayed by

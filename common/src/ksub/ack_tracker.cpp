@@ -62,6 +62,14 @@ std::vector<AckTracker::Commit> AckTracker::commits_due() const {
   return out;
 }
 
+std::vector<AckTracker::Commit> AckTracker::commit_points() const {
+  std::vector<Commit> out;
+  for (const auto& [topic, parts] : topics_)
+    for (const auto& [partition, p] : parts)
+      if (p.next >= 0) out.push_back({topic, partition, point(p)});
+  return out;
+}
+
 void AckTracker::mark_committed(std::string_view topic, int32_t partition, int64_t offset) {
   if (Partition* p = find(topic, partition)) p->committed = std::max(p->committed, offset);
 }

@@ -191,6 +191,16 @@ class Consumer {
   ExitCode deferred_code_ = ExitCode::ok;
 
   std::map<std::pair<std::string, int32_t>, PartState> assigned_;
+  // Without --commit-acks: the next offset to read of each partition, as
+  // written to stdout (what the group should commit). A revoke whose commit
+  // failed (kmock refuses commits while a group rebalances) leaves the
+  // position in carried_, so that a member given the partition back goes on
+  // from there instead of replaying from the stale committed offset.
+  std::map<std::pair<std::string, int32_t>, int64_t> written_pos_;
+  std::map<std::pair<std::string, int32_t>, int64_t> carried_;
+  void resume_carried(rd_kafka_topic_partition_list_t* parts);
+  rd_kafka_resp_err_t commit_through_rebalance();
+  bool reassigned_ = false;
   bool assignment_seen_ = false;
   Clock::time_point assigned_at_{};
   rd_kafka_topic_t* cache_rkt_ = nullptr;
@@ -300,9 +310,22 @@ void Consumer::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_li
   const bool coop = std::strcmp(rd_kafka_rebalance_protocol(rk_.get()), "COOPERATIVE") == 0;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     log::info("group {}: assigned {}", o_.group, describe(parts));
+    resume_carried(parts);
     on_assigned(parts);
     if (coop) rd_kafka_error_destroy(rd_kafka_incremental_assign(rk_.get(), parts));
     else rd_kafka_assign(rk_.get(), parts);
+    // Positions carried over become stored offsets: the group commits them.
+    rd_kafka_topic_partition_list_t* carried = rd_kafka_topic_partition_list_new(parts->cnt + 1);
+    for (int i = 0; i < parts->cnt; ++i)
+      if (parts->elems[i].offset >= 0) {
+        rd_kafka_topic_partition_list_add(carried, parts->elems[i].topic, parts->elems[i].partition)->offset =
+            parts->elems[i].offset;
+        written_pos_[{parts->elems[i].topic, parts->elems[i].partition}] = parts->elems[i].offset;
+      }
+    if (carried->cnt > 0) rd_kafka_offsets_store(rk_.get(), carried);
+    rd_kafka_topic_partition_list_destroy(carried);
+    carried_.clear();  // partitions not given back are someone else's now
+    reassigned_ = true;
   } else {
     if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
       log::warn("group {}: rebalance error: {}", o_.group, rd_kafka_err2str(err));
@@ -311,6 +334,15 @@ void Consumer::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_li
     if (coop) rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk_.get(), parts));
     else rd_kafka_assign(rk_.get(), nullptr);
     if (!coop) assignment_seen_ = false;  // eager: wait for the next assignment
+  }
+}
+
+// A partition given back after a revoke whose commit failed starts at the
+// position written before, not at the (stale) committed offset.
+void Consumer::resume_carried(rd_kafka_topic_partition_list_t* parts) {
+  for (int i = 0; i < parts->cnt; ++i) {
+    auto it = carried_.find({parts->elems[i].topic, parts->elems[i].partition});
+    if (it != carried_.end()) parts->elems[i].offset = it->second;
   }
 }
 
@@ -356,9 +388,25 @@ void Consumer::on_revoked(const rd_kafka_topic_partition_list_t* parts) {
     commit_acks(true, parts);
     for (int i = 0; i < parts->cnt; ++i) tracker_.drop(parts->elems[i].topic, parts->elems[i].partition);
   } else {
-    auto err = rd_kafka_commit(rk_.get(), nullptr, 0);
-    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) log::warn("commit on rebalance failed: {}", rd_kafka_err2str(err));
+    // Commit what was written of the revoked partitions, explicitly.
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(parts->cnt + 1);
+    for (int i = 0; i < parts->cnt; ++i) {
+      auto it = written_pos_.find({parts->elems[i].topic, parts->elems[i].partition});
+      if (it != written_pos_.end())
+        rd_kafka_topic_partition_list_add(list, parts->elems[i].topic, parts->elems[i].partition)->offset = it->second;
+    }
+    if (list->cnt > 0) {
+      auto err = rd_kafka_commit(rk_.get(), list, 0);
+      for (int i = 0; i < list->cnt; ++i) {
+        const auto& e = list->elems[i];
+        if (err || e.err) carried_[{e.topic, e.partition}] = e.offset;
+      }
+      if (err) log::warn("commit on rebalance failed: {}; going on from the written position if the partitions come back",
+                         rd_kafka_err2str(err));
+    }
+    rd_kafka_topic_partition_list_destroy(list);
   }
+  for (int i = 0; i < parts->cnt; ++i) written_pos_.erase({parts->elems[i].topic, parts->elems[i].partition});
   for (int i = 0; i < parts->cnt; ++i) assigned_.erase({parts->elems[i].topic, parts->elems[i].partition});
   cache_rkt_ = nullptr;
 }
@@ -500,6 +548,7 @@ void Consumer::store_offsets() {
   }
   auto err = rd_kafka_offsets_store(rk_.get(), list);
   if (err) log::debug("storing offsets: {}", rd_kafka_err2str(err));  // e.g. a partition just revoked
+  for (int i = 0; i < list->cnt; ++i) written_pos_[{list->elems[i].topic, list->elems[i].partition}] = list->elems[i].offset;
   rd_kafka_topic_partition_list_destroy(list);
 }
 
@@ -544,8 +593,11 @@ void Consumer::drain_acks() {
   ack_buf_.erase(0, start);
 }
 
+// Periodic commits are asynchronous and only for partitions that moved; a
+// synchronous commit (revoke, exit) sends every partition's point again, in
+// case an asynchronous one failed.
 void Consumer::commit_acks(bool sync, const rd_kafka_topic_partition_list_t* only) {
-  auto due = tracker_.commits_due();
+  auto due = sync ? tracker_.commit_points() : tracker_.commits_due();
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(due.size()) + 1);
   for (const auto& c : due) {
     if (only && !rd_kafka_topic_partition_list_find(only, c.topic.c_str(), c.partition)) continue;
@@ -684,12 +736,33 @@ int Consumer::run() {
     }
   } else if (group_) {
     auto err = rd_kafka_commit(rk_.get(), nullptr, 0);
+    if (err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS) err = commit_through_rebalance();
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) log::warn("final commit failed: {}", rd_kafka_err2str(err));
   }
   rd_kafka_consumer_close(rk_.get());
   if (!deferred_error_.empty()) throw Error(deferred_code_, deferred_error_);
   if (code == 0 && o_.empty_exit >= 0 && ctx_.stats.records_out == 0 && stop != Stop::pipe) code = o_.empty_exit;
   return code;
+}
+
+// The final commit met a rebalance (kmock refuses commits until the group has
+// settled; a real broker accepts them). Take part in the rebalance without
+// writing anything more, then commit the written positions once the group
+// has given our partitions back.
+rd_kafka_resp_err_t Consumer::commit_through_rebalance() {
+  log::info("group {} is rebalancing: committing once it has settled", o_.group);
+  auto deadline = Clock::now() + std::chrono::seconds(20);
+  reassigned_ = false;
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS;
+  while (Clock::now() < deadline && !pipe_closed_) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), 100);
+    if (m) rd_kafka_message_destroy(m);  // not written, so never stored
+    if (!reassigned_) continue;
+    reassigned_ = false;
+    err = rd_kafka_commit(rk_.get(), nullptr, 0);
+    if (err != RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS) break;
+  }
+  return err;
 }
 
 void validate(const Options& o) {

@@ -214,3 +214,22 @@ slow_reader() { { sleep "$1"; cat; } <"$2" >"$3"; }
   run bash -c "kcat -C -b $BROKERS -t g8 -e -q -J | jq -r .payload | sort | cmp - <(head -500 $BATS_TEST_TMPDIR/users | sort)"
   assert_success
 }
+
+@test "--commit-acks: a signal while waiting for acks stops the wait and commits what was acknowledged" {
+  seq 0 9 | kcat -P -b "$BROKERS" -t acks -p 0
+  fifo=$BATS_TEST_TMPDIR/acks.fifo out=$BATS_TEST_TMPDIR/out
+  ksub -b "$BROKERS" -t acks -G gw "${GX[@]}" -e --envelope --commit-acks "$fifo" --ack-timeout 60s \
+    >"$out" 2>"$BATS_TEST_TMPDIR/err" &
+  pid=$!
+  BG_PIDS=$pid
+  for i in $(seq 100); do [ "$(wc -l <"$out")" -eq 10 ] && break; sleep 0.2; done
+  head -4 "$out" | jq -c '{topic,partition,offset}' >"$fifo"
+  sleep 0.5
+  start=$(date +%s)
+  kill -TERM $pid
+  rc=0; wait $pid || rc=$?
+  [ $(( $(date +%s) - start )) -lt 10 ]
+  [ "$rc" -eq 1 ]
+  run ksub -q -b "$BROKERS" -t acks -G gw --offsets --json
+  assert_line --index 0 --partial '"partition":0,"low":0,"high":10,"group":"gw","committed":4'
+}

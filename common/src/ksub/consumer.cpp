@@ -618,12 +618,15 @@ void Consumer::commit_acks(bool sync, const rd_kafka_topic_partition_list_t* onl
 
 void Consumer::wait_for_acks() {
   auto deadline = Clock::now() + std::chrono::milliseconds(ack_timeout_ms_);
+  // A signal that arrives while we wait (the run ended by -e or -c) stops the
+  // wait: what is acknowledged so far gets committed.
+  const bool signalled_before = stop_requested();
   drain_acks();
   while (tracker_.pending() > 0) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) break;
-    pollfd fd{ack_fd_, POLLIN, 0};
-    ::poll(&fd, 1, static_cast<int>(std::min<int64_t>(left, 200)));
+    if (left <= 0 || (!signalled_before && stop_requested())) break;
+    pollfd fds[2] = {{ack_fd_, POLLIN, 0}, {stop_fd(), POLLIN, 0}};
+    ::poll(fds, signalled_before || stop_fd() < 0 ? 1 : 2, static_cast<int>(std::min<int64_t>(left, 200)));
     drain_acks();
   }
 }

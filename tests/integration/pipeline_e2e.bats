@@ -57,7 +57,7 @@ setup() {
   [ "$status" -eq 99 ]
   [ "$(psql_q 'SELECT count(*) FROM users_e2e')" -eq 47500 ]
 
-  run "$PIPEKIT" status -q -b "$BROKERS" -t "$T" -G e2e --table users_e2e
+  run "$PIPEKIT" status -b "$BROKERS" -t "$T" -G e2e --table users_e2e
   assert_success
   [ "$(tail -1 <<<"$output" | jq .rows)" -eq 47500 ]
 }
@@ -88,7 +88,7 @@ setup() {
   mkdir -p "$W/d"
   python3 "$PIPELINE_DATA/make_dataset.py" 100 "$W/d"
   "$PIPEKIT" ingest -q --once --input "$W/d/input.ndjson" -b "$BROKERS" -t "$T" --schema "$TEST_SCHEMA" --state-dir "$W/state"
-  run --separate-stderr "$PIPEKIT" load --once --restarts 1 -b "$BROKERS" -t "$T" -G down \
+  run --separate-stderr "$PIPEKIT" load --once --restarts 1 --sink-retries 1 -b "$BROKERS" -t "$T" -G down \
     --schema "$TEST_SCHEMA" --state-dir "$W/state" -d "host=127.0.0.1 port=1 connect_timeout=2"
   echo "$stderr" | tail -20
   [ "$status" -eq 3 ]

@@ -206,6 +206,14 @@ EOT
   assert_success
 }
 
+@test "a stage that cannot even start stops a streaming load at once, with its status" {
+  FAKE_HANG_ksub=1 FAKE_EARLY_jvalidate=127 run -127 --separate-stderr timeout 20 env PATH=$FAKEPATH "$PK" load --restarts 3 "${ARGS[@]}"
+  [ "$status" -eq 127 ]
+  [ "$(last_json .failed_stage)" = jvalidate ]
+  [ "$(last_json .restarts)" = 0 ]
+  grep -q 'jvalidate failed with status 127' <<<"$stderr"
+}
+
 @test "streaming load: SIGTERM stops the source first and the rest drains, exit 0" {
   FAKE_HANG_ksub=1 PATH=$FAKEPATH "$PK" load "${ARGS[@]}" >"$W/out" 2>"$W/err" &
   pid=$!

@@ -38,7 +38,7 @@ teardown() {
 }
 
 # stage_pid STAGE: the PID pipekit wrote for the stage's current attempt
-stage_pid() { cat "$W"/state/run.load.*/"$1".pid 2>/dev/null; }
+stage_pid() { cat "$W"/state/run.load.*/"$1".pid 2>/dev/null || true; }
 
 @test "SIGKILL of ksub, jvalidate and pgload at random moments: still exactly the valid users" {
   T=$(unique_topic crash); new_topic "$T" 8

@@ -51,3 +51,18 @@ wait_rows() {
 
 # A unique topic: kmock creates it (new_topic); a real cluster auto-creates it.
 unique_topic() { echo "$1_$(date +%s)_$$_$RANDOM"; }
+
+# wait_settled TABLE SECONDS: until the row count is > 0 and has not changed
+# for 3 s (streaming loads have no end to wait for).
+wait_settled() {
+  local i n last=-1 same=0
+  for ((i = 0; i < $2 * 2; i++)); do
+    n=$(psql_q "SELECT count(*) FROM $1" 2>/dev/null || echo 0)
+    if [ "$n" = "$last" ] && [ "$n" -gt 0 ]; then same=$((same + 1)); else same=0; fi
+    [ "$same" -ge 6 ] && return 0
+    last=$n
+    sleep 0.5
+  done
+  echo "table $1 still changing after $2 s ($n rows)" >&2
+  return 1
+}

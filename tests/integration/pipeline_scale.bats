@@ -60,25 +60,28 @@ stop_load() { # SIGTERM, then its exit status must be 0
   sleep 2
   stop_load 1              # leaves mid-stream: its partitions move to 2 and 3
   wait "$ingest" || { tail -20 "$W/ingest.err"; false; }
-  start_load 1             # and comes back
+  start_load 4             # and comes back (as a fourth process)
   wait_settled users_scale 120 || { tail -20 "$W"/load*.err; false; }
-  for n in 2 3 1; do stop_load "$n"; done
+  for n in 2 3 4; do stop_load "$n"; done
   PIDS=()
   # one batch run in the same group finishes what the streaming ones left
   # in flight when they were stopped (unacknowledged, so read again)
   run "$PIPEKIT" load --once -b "$BROKERS" -t "$T" -G scale --table users_scale --schema "$TEST_SCHEMA" \
-    --state-dir "$W/s4" --rejects "$W/rejects.4.ndjson"
+    --state-dir "$W/s5" --rejects "$W/rejects.5.ndjson"
   assert_success
+  echo "$output" | tail -1 >"$W/load5.out"
 
   run check_pipeline "$DATA" users_scale "$W"/s0/rejects/*.ndjson "$W"/rejects.*.ndjson
   echo "$output" | tail -25
   assert_success
-  # the work was shared: at least two pipelines consumed records
-  busy=0
-  for n in 1 2 3; do
+  # every record was read at least once, by more than one member
+  busy=0 total=0
+  for n in 1 2 3 4 5; do
     c=$(tail -1 "$W/load$n.out" | jq .consumed)
     echo "# pipeline $n consumed $c" >&3
+    total=$((total + c))
     [ "$c" -gt 0 ] && busy=$((busy + 1))
   done
+  [ "$total" -ge 28500 ]
   [ "$busy" -ge 2 ]
 }

@@ -1,0 +1,106 @@
+#!/usr/bin/env bats
+# Crash safety: a streaming `pipekit load` of 50,000 users (5% defective,
+# published unvalidated so that load rejects them too) while ksub, jvalidate
+# and pgload are killed with SIGKILL at random moments, at least 6 times.
+# pipekit restarts the load each time; afterwards the table holds exactly
+# the valid users (none missing, none doubled) and the rejects every
+# defective one.
+load ../lib/common
+load pipeline_helpers
+bats_require_minimum_version 1.5.0
+
+TOOLS=(kmock jvalidate kpub ksub pgload psql)
+
+setup_file() {
+  [ -z "$(missing_tools "${TOOLS[@]}")" ] || return 0
+  export DATA=$BATS_FILE_TMPDIR/data
+  make_dataset 50000 "$DATA"
+  start_kmock
+  start_postgres
+}
+
+teardown_file() {
+  [ -n "${LOAD_PID:-}" ] && kill -KILL "$LOAD_PID" 2>/dev/null
+  stop_kmock
+  stop_postgres
+}
+
+setup() {
+  require_tools "${TOOLS[@]}"
+  W=$BATS_TEST_TMPDIR
+}
+
+teardown() {
+  if [ -n "${LOAD_PID:-}" ] && kill -0 "$LOAD_PID" 2>/dev/null; then
+    kill -TERM "$LOAD_PID"; sleep 2; kill -KILL "$LOAD_PID" 2>/dev/null
+  fi
+  return 0
+}
+
+# stage_pid STAGE: the PID pipekit wrote for the stage's current attempt
+stage_pid() { cat "$W"/state/run.load.*/"$1".pid 2>/dev/null || true; }
+
+@test "SIGKILL of ksub, jvalidate and pgload at random moments: still exactly the valid users" {
+  T=$(unique_topic crash); new_topic "$T" 8
+  run --separate-stderr "$PIPEKIT" ingest --once --no-validate --input "$DATA/input.ndjson" -b "$BROKERS" -t "$T" \
+    --state-dir "$W/state"
+  echo "$stderr" | tail -5
+  assert_success
+
+  "$PIPEKIT" load -b "$BROKERS" -t "$T" -G crash --table users_crash --schema "$TEST_SCHEMA" \
+    --state-dir "$W/state" --restarts 100 --batch-rows 1000 >"$W/load.out" 2>"$W/load.err" &
+  LOAD_PID=$!
+
+  # Two kills of each stage, in a random order, each at a random moment
+  # once that stage's current attempt is up.
+  victims=(ksub jvalidate pgload ksub jvalidate pgload)
+  for i in 5 4 3 2 1; do j=$((RANDOM % (i + 1))); t=${victims[i]}; victims[i]=${victims[j]}; victims[j]=$t; done
+  kills=0
+  for v in "${victims[@]}"; do
+    for _ in $(seq 100); do
+      pid=$(stage_pid "$v")
+      [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && break
+      sleep 0.1
+    done
+    sleep "0.$((RANDOM % 9 + 1))"
+    if kill -KILL "$pid" 2>/dev/null; then
+      kills=$((kills + 1))
+      echo "# killed $v ($pid) after $SECONDS s" >&3
+    fi
+    # wait for the restart: a new PID for that stage
+    for _ in $(seq 150); do
+      [ "$(stage_pid "$v")" != "$pid" ] && [ -n "$(stage_pid "$v")" ] && break
+      sleep 0.1
+    done
+  done
+  [ "$kills" -ge 6 ]
+
+  wait_settled users_crash 150 || { tail -30 "$W/load.err"; false; }
+  # a clean stop of the streaming load
+  kill -TERM "$LOAD_PID"
+  st=0
+  wait "$LOAD_PID" || st=$?
+  LOAD_PID=
+  tail -15 "$W/load.err"
+  [ "$st" -eq 0 ]
+  sum=$(tail -1 "$W/load.out")
+  echo "$sum"
+  [ "$(jq .restarts <<<"$sum")" -ge 6 ]
+  grep -q 'killed by signal 9' "$W/load.err"
+
+  # A batch run finishes what the streaming one left: whatever a stage still
+  # held when it was stopped was never acknowledged, so it is read again.
+  run --separate-stderr "$PIPEKIT" load --once -b "$BROKERS" -t "$T" -G crash --table users_crash \
+    --schema "$TEST_SCHEMA" --state-dir "$W/state"
+  echo "$stderr" | tail -5
+  assert_success
+
+  run check_pipeline "$DATA" users_crash "$W"/state/rejects/*.ndjson
+  echo "$output" | tail -25
+  assert_success
+
+  # Everything was acknowledged and committed: nothing left for the group.
+  run "$PIPEKIT" load --once --empty-exit 99 -b "$BROKERS" -t "$T" -G crash --table users_crash \
+    --schema "$TEST_SCHEMA" --state-dir "$W/state"
+  [ "$status" -eq 99 ]
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bats
+# The README's first command, offline: scripts/demo --offline. Its output
+# must show the counts, rows and rejects, and it must clean up after itself.
+load ../lib/common
+load pipeline_helpers
+
+setup() {
+  require_tools kmock ru-fetch jvalidate kpub ksub pgload psql
+  [ -r "$PIPEKIT_ROOT/examples/sample/randomuser-500.json" ] || skip "needs examples/sample/randomuser-500.json (shipped with ru-fetch)"
+  [ -r "$PIPEKIT_ROOT/examples/schemas/user-flat.schema.json" ] || skip "needs examples/schemas/user-flat.schema.json (shipped with jvalidate)"
+}
+
+@test "scripts/demo --offline: 500 users in, 500 rows, 3 rejects with reasons, cleaned up" {
+  before_pg=$(ls -d /tmp/pipekit-pg.* 2>/dev/null | wc -l)
+  run timeout 170 "$PIPEKIT_ROOT/scripts/demo" --offline
+  echo "$output" | tail -40
+  assert_success
+  assert_output --partial "fetched 500 users from the bundled sample"
+  assert_output --partial "rows in table users: 500"
+  assert_output --partial "3 rejected"
+  assert_output --regexp '"published":500'
+  assert_output --regexp '"consumed":500'
+  # a few rows are shown, and the rejects' reasons
+  [ "$(grep -cE '^ [0-9a-f]{8}-[0-9a-f]{4}-' <<<"$output")" -ge 5 ]
+  [ "$(grep -c '"reason"' <<<"$output")" -ge 3 ]
+  assert_output --partial "cleaning up"
+  # nothing left behind: the demo's kmock, PostgreSQL and temp directory
+  [ "$(ls -d /tmp/pipekit-pg.* 2>/dev/null | wc -l)" -le "$before_pg" ]
+  [ -z "$(ls -d /tmp/pipekit-demo.* 2>/dev/null)" ]
+}

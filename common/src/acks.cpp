@@ -1,6 +1,7 @@
 #include "pipekit/acks.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 
 #include "pipekit/errors.hpp"
 #include "pipekit/json.hpp"
+#include "pipekit/signals.hpp"
 
 namespace pipekit {
 
@@ -71,6 +73,66 @@ void AckWriter::ack(std::string_view topic, int32_t partition, int64_t offset) {
     if (n < 0 && errno == EINTR) continue;
     throw IoError(errno_message("writing ack to " + path_, n < 0 ? errno : EIO));
   }
+}
+
+AckInbox::AckInbox(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT || ::mkfifo(path.c_str(), 0600) != 0)
+      throw IoError(errno_message("cannot create the ack FIFO " + path, errno));
+  } else if (!S_ISFIFO(st.st_mode)) {
+    throw UsageError(path + " exists and is not a FIFO");
+  }
+  fd_ = ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd_ < 0) throw IoError(errno_message("cannot open the ack FIFO " + path, errno));
+  if (pipe2(notify_, O_CLOEXEC | O_NONBLOCK) != 0 || pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) {
+    ::close(fd_);
+    throw IoError(errno_message("pipe", errno));
+  }
+  thread_ = std::thread([this] {
+    block_stop_signals_in_this_thread();
+    read_loop();
+  });
+}
+
+AckInbox::~AckInbox() {
+  char c = 1;
+  (void)!::write(wake_[1], &c, 1);
+  if (thread_.joinable()) thread_.join();
+  for (int fd : {fd_, notify_[0], notify_[1], wake_[0], wake_[1]})
+    if (fd >= 0) ::close(fd);
+}
+
+void AckInbox::read_loop() {
+  char buf[65536];
+  for (;;) {
+    pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
+    if (fds[1].revents) return;
+    bool got = false;
+    for (;;) {
+      ssize_t n = ::read(fd_, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      std::lock_guard lock(mutex_);
+      inbox_.append(buf, static_cast<size_t>(n));
+      got = true;
+    }
+    if (got) {
+      char c = 1;
+      (void)!::write(notify_[1], &c, 1);  // a full notify pipe is fine: it is already readable
+    }
+  }
+}
+
+std::string AckInbox::take() {
+  char drain[256];
+  while (::read(notify_[0], drain, sizeof drain) > 0) {
+  }
+  std::lock_guard lock(mutex_);
+  std::string out;
+  out.swap(inbox_);
+  return out;
 }
 
 }  // namespace pipekit

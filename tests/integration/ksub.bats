@@ -233,3 +233,34 @@ slow_reader() { { sleep "$1"; cat; } <"$2" >"$3"; }
   run ksub -q -b "$BROKERS" -t acks -G gw --offsets --json
   assert_line --index 0 --partial '"partition":0,"low":0,"high":10,"group":"gw","committed":4'
 }
+
+@test "--commit-acks: a downstream that writes acks in big bursts never deadlocks ksub" {
+  # The downstream reads 5,000 envelopes, then writes their 5,000 acks (over
+  # 200 KB, more than a FIFO holds) before it reads on. ksub must keep
+  # draining the ack FIFO even while its stdout is full.
+  make_users 20000 "$BATS_TEST_TMPDIR/users.ndjson"
+  kpub -q -b "$BROKERS" -t big --key login.uuid "$BATS_TEST_TMPDIR/users.ndjson"
+  fifo=$BATS_TEST_TMPDIR/acks
+  mkfifo "$fifo"
+  cat >"$BATS_TEST_TMPDIR/bursty.py" <<'PY'
+import json, sys
+pending = []
+with open(sys.argv[1], "w") as ack:
+    def flush():
+        for e in pending:
+            ack.write(json.dumps({"topic": e["topic"], "partition": e["partition"], "offset": e["offset"]}) + "\n")
+        ack.flush()
+        pending.clear()
+    for line in sys.stdin:
+        pending.append(json.loads(line))
+        if len(pending) >= 5000:
+            flush()
+    flush()
+PY
+  # (timeout wraps the whole pipe: wrapping ksub alone would hold its stdout open.)
+  run timeout 90 bash -c "ksub -q -b $BROKERS -t big -G gb ${GX[*]} -e --envelope --commit-acks $fifo \
+               | python3 $BATS_TEST_TMPDIR/bursty.py $fifo"
+  assert_success
+  run committed big gb
+  assert_output 20000
+}

@@ -130,9 +130,6 @@ class Consumer {
     if (!o.idle_timeout.empty()) idle_ms_ = parse_duration_ms(o.idle_timeout);
     ack_timeout_ms_ = parse_duration_ms(o.ack_timeout);
   }
-  ~Consumer() {
-    if (ack_fd_ >= 0) ::close(ack_fd_);
-  }
 
   int run();
 
@@ -208,8 +205,8 @@ class Consumer {
   PartState* cache_state_ = nullptr;
 
   AckTracker tracker_;
-  int ack_fd_ = -1;
-  std::string ack_buf_;
+  std::unique_ptr<AckInbox> ack_inbox_;  // reads the FIFO on its own thread
+  std::string ack_buf_;                   // received bytes not yet parsed
   uint64_t bad_acks_ = 0;
 
   simdjson::dom::parser parser_;
@@ -554,30 +551,11 @@ void Consumer::store_offsets() {
 
 // ---- acknowledgements --------------------------------------------------------
 
-void Consumer::open_acks() {
-  const std::string& path = o_.commit_acks;
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    if (errno != ENOENT || ::mkfifo(path.c_str(), 0600) != 0)
-      throw IoError(errno_message("cannot create the --commit-acks FIFO " + path, errno));
-  } else if (!S_ISFIFO(st.st_mode)) {
-    throw UsageError("--commit-acks " + path + " exists and is not a FIFO");
-  }
-  // O_RDWR: we hold a write end ourselves, so writers coming and going never
-  // make us see EOF, and the open does not wait for a writer.
-  ack_fd_ = ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
-  if (ack_fd_ < 0) throw IoError(errno_message("cannot open --commit-acks " + path, errno));
-}
+void Consumer::open_acks() { ack_inbox_ = std::make_unique<AckInbox>(o_.commit_acks); }
 
 void Consumer::drain_acks() {
-  if (ack_fd_ < 0) return;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(ack_fd_, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    ack_buf_.append(buf, static_cast<size_t>(n));
-  }
+  if (!ack_inbox_) return;
+  ack_buf_ += ack_inbox_->take();
   size_t start = 0;
   for (size_t nl; (nl = ack_buf_.find('\n', start)) != std::string::npos; start = nl + 1) {
     std::string_view line(ack_buf_.data() + start, nl - start);
@@ -625,7 +603,7 @@ void Consumer::wait_for_acks() {
   while (tracker_.pending() > 0) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (left <= 0 || (!signalled_before && stop_requested())) break;
-    pollfd fds[2] = {{ack_fd_, POLLIN, 0}, {stop_fd(), POLLIN, 0}};
+    pollfd fds[2] = {{ack_inbox_->notify_fd(), POLLIN, 0}, {stop_fd(), POLLIN, 0}};
     ::poll(fds, signalled_before || stop_fd() < 0 ? 1 : 2, static_cast<int>(std::min<int64_t>(left, 200)));
     drain_acks();
   }

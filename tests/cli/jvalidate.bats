@@ -289,3 +289,16 @@ teardown() {
   [ "$(wc -l <"$T/out.ndjson")" -eq 3 ]
   [ "$(wc -l <"$T/r.ndjson")" -eq 3 ]
 }
+
+@test "a trickle is passed on at once: output is flushed whenever the input is idle" {
+  echo '{"type":"object"}' >"$BATS_TEST_TMPDIR/s.json"
+  out=$BATS_TEST_TMPDIR/out
+  { echo '{"a":1}'; sleep 3; echo '{"b":2}'; } | jvalidate -q -s "$BATS_TEST_TMPDIR/s.json" >"$out" &
+  pid=$!
+  for i in $(seq 20); do [ -s "$out" ] && break; sleep 0.1; done
+  run cat "$out"
+  assert_output '{"a":1}'   # the first record, while the input is still open
+  wait $pid
+  run cat "$out"
+  assert_output $'{"a":1}\n{"b":2}'
+}

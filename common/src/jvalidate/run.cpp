@@ -197,7 +197,13 @@ int run(const Options& opts, RunContext& ctx) {
     const std::string input_field = inputs.size() > 1 ? "\"input\":" + pj::quote(input) : std::string();
     Line line;
     while (true) {
-      ReadStatus st = reader.next(line);
+      ReadStatus st = reader.next(line, 0);
+      if (st == ReadStatus::timeout) {
+        // Input is idle: pass on what we hold, so a trickle is never held back.
+        out.flush();
+        rejects.flush();
+        st = reader.next(line);
+      }
       if (st == ReadStatus::stopped) {
         stopped = true;
         break;

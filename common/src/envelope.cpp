@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 
+#include "pipekit/errors.hpp"
 #include "pipekit/json.hpp"
 
 namespace pipekit {
@@ -119,6 +120,15 @@ void append_envelope(std::string& out, const EnvelopeView& e) {
   if (e.value_is_json) out.append(e.value);
   else json::append_string(out, e.value);
   out.push_back('}');
+}
+
+EnvelopeField parse_envelope_field(const std::string& name) {
+  if (name == "@topic") return EnvelopeField::topic;
+  if (name == "@partition") return EnvelopeField::partition;
+  if (name == "@offset") return EnvelopeField::offset;
+  if (name == "@key") return EnvelopeField::key;
+  if (name == "@timestamp") return EnvelopeField::timestamp;
+  throw UsageError("--map: unknown envelope field '" + name + "' (use @topic, @partition, @offset, @key, @timestamp)");
 }
 
 }  // namespace pipekit

@@ -51,4 +51,10 @@ struct EnvelopeView {
 };
 void append_envelope(std::string& out, const EnvelopeView& e);
 
+// The coordinates a sink's --map can name: @topic, @partition, @offset, @key,
+// @timestamp (none: a field of the record, not a coordinate).
+enum class EnvelopeField { none, topic, partition, offset, key, timestamp };
+// "@offset" -> EnvelopeField::offset; throws UsageError naming the valid ones.
+EnvelopeField parse_envelope_field(const std::string& name);
+
 }  // namespace pipekit

@@ -1,4 +1,5 @@
 #pragma once
+#include "pipekit/envelope.hpp"
 // pgload: NDJSON (or envelopes) from stdin into a PostgreSQL table with COPY,
 // one transaction per batch; insert, upsert (staging table + ON CONFLICT) or
 // ignore; rows the database refuses are found by bisection and rejected with
@@ -60,7 +61,7 @@ struct TableName {
 TableName parse_table_name(const std::string& spec);  // throws UsageError
 
 // Envelope fields usable in --map as @topic, @partition, @offset, @key, @timestamp.
-enum class EnvField { none, topic, partition, offset, key, timestamp };
+using EnvField = EnvelopeField;
 
 struct MapSpec {
   std::string column;

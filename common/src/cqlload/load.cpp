@@ -35,23 +35,15 @@ using cql::Opcode;
 
 // Where a bound column's value comes from.
 struct Source {
-  enum Kind { field, topic, partition, offset, key, timestamp } kind = field;
+  EnvelopeField coordinate = EnvelopeField::none;  // none: a field of the record at `path`
   json::Path path;
 };
 
 Source parse_source(const std::string& spec, bool envelope) {
   Source s;
   if (!spec.empty() && spec[0] == '@') {
-    static const std::map<std::string, Source::Kind> kinds = {{"@topic", Source::topic},
-                                                              {"@partition", Source::partition},
-                                                              {"@offset", Source::offset},
-                                                              {"@key", Source::key},
-                                                              {"@timestamp", Source::timestamp}};
-    auto it = kinds.find(spec);
-    if (it == kinds.end())
-      throw UsageError("--map: unknown coordinate '" + spec + "' (use @topic, @partition, @offset, @key, @timestamp)");
+    s.coordinate = parse_envelope_field(spec);
     if (!envelope) throw UsageError("--map: " + spec + " needs --envelope");
-    s.kind = it->second;
     return s;
   }
   s.path = json::Path(spec);
@@ -466,21 +458,21 @@ void Loader::handle_record(uint64_t line_no, std::string_view text, simdjson::do
     const cql::Type& type = binds[i].type;
     size_t start = rec->values.size();
     try {
-      switch (src.kind) {
-        case Source::field: {
+      switch (src.coordinate) {
+        case EnvelopeField::none: {
           auto e = src.path.find(value);
           if (!e || e->is_null()) cql::wire::unset_value(rec->values);  // no tombstone
           else cql::encode_value(rec->values, type, *e);
           break;
         }
-        case Source::topic: cql::encode_text(rec->values, type, env->topic); break;
-        case Source::key:
+        case EnvelopeField::topic: cql::encode_text(rec->values, type, env->topic); break;
+        case EnvelopeField::key:
           if (env->key) cql::encode_text(rec->values, type, *env->key);
           else cql::wire::unset_value(rec->values);
           break;
-        case Source::partition: cql::encode_int64(rec->values, type, env->partition); break;
-        case Source::offset: cql::encode_int64(rec->values, type, env->offset); break;
-        case Source::timestamp:
+        case EnvelopeField::partition: cql::encode_int64(rec->values, type, env->partition); break;
+        case EnvelopeField::offset: cql::encode_int64(rec->values, type, env->offset); break;
+        case EnvelopeField::timestamp:
           if (env->timestamp >= 0) cql::encode_int64(rec->values, type, env->timestamp);
           else cql::wire::unset_value(rec->values);
           break;

@@ -120,15 +120,7 @@ MapSpec parse_map(const std::string& spec) {
   }
   if (rest.empty()) throw UsageError("--map: empty path in '" + spec + "'");
   if (rest[0] == '@') {
-    static const std::map<std::string, EnvField> fields = {{"@topic", EnvField::topic},
-                                                           {"@partition", EnvField::partition},
-                                                           {"@offset", EnvField::offset},
-                                                           {"@key", EnvField::key},
-                                                           {"@timestamp", EnvField::timestamp}};
-    auto it = fields.find(rest);
-    if (it == fields.end())
-      throw UsageError("--map: unknown envelope field '" + rest + "' (use @topic, @partition, @offset, @key, @timestamp)");
-    m.env = it->second;
+    m.env = parse_envelope_field(rest);
   } else {
     m.path = rest;
   }

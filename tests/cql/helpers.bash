@@ -22,12 +22,7 @@ start_cqlpeer() {
   /usr/bin/python3 "$CQL_TOOLS/cqlpeer.py" --port-file "$PEER_DIR/ports" --commands "$PEER_DIR/cmd" "$@" \
     >"$PEER_DIR/stdout" 2>"$PEER_DIR/stderr" 3>&- &
   PEER_PID=$!
-  local i
-  for i in $(seq 1 100); do
-    [ -s "$PEER_DIR/ports" ] && break
-    kill -0 "$PEER_PID" 2>/dev/null || { cat "$PEER_DIR/stderr" >&2; return 1; }
-    sleep 0.05
-  done
+  wait_for_file "$PEER_DIR/ports" "$PEER_PID" "$PEER_DIR/stderr" || return 1
   CQL=$(tr ',' '\n' <"$PEER_DIR/ports" | sed 's/^/127.0.0.1:/' | paste -sd, -)
   PEER_CMD=$PEER_DIR/cmd
   export CQL PEER_DIR PEER_PID PEER_CMD

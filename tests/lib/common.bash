@@ -10,6 +10,19 @@ PIPEKIT_BUILD=${PIPEKIT_BUILD:-$PIPEKIT_ROOT/build}
 export PATH="$PIPEKIT_BUILD/bin:$PATH"
 SAMPLES=$PIPEKIT_ROOT/tests/data
 
+# wait_for_file FILE PID STDERR: waits (up to 5 s) until a server started in
+# the background has written FILE (its address or port); if the server dies
+# first, shows its STDERR and fails.
+wait_for_file() {
+  local file=$1 pid=$2 err=$3 i
+  for i in $(seq 1 100); do
+    [ -s "$file" ] && return 0
+    kill -0 "$pid" 2>/dev/null || { cat "$err" >&2; return 1; }
+    sleep 0.05
+  done
+  [ -s "$file" ]
+}
+
 # ---- Kafka -----------------------------------------------------------------
 # start_kmock [kmock args...]: starts kmock (unless KAFKA_BROKERS points at a
 # real cluster) and exports BROKERS and KMOCK_CMD (a FIFO taking kmock commands).
@@ -24,12 +37,7 @@ start_kmock() {
   kmock -q --commands "$KMOCK_DIR/cmd" --bootstrap-file "$KMOCK_DIR/bootstrap" "$@" \
     >"$KMOCK_DIR/stdout" 2>"$KMOCK_DIR/stderr" 3>&- &
   KMOCK_PID=$!
-  local i
-  for i in $(seq 1 100); do
-    [ -s "$KMOCK_DIR/bootstrap" ] && break
-    kill -0 "$KMOCK_PID" 2>/dev/null || { cat "$KMOCK_DIR/stderr" >&2; return 1; }
-    sleep 0.05
-  done
+  wait_for_file "$KMOCK_DIR/bootstrap" "$KMOCK_PID" "$KMOCK_DIR/stderr" || return 1
   BROKERS=$(cat "$KMOCK_DIR/bootstrap")
   KMOCK_CMD=$KMOCK_DIR/cmd
   export BROKERS KMOCK_CMD KMOCK_PID KMOCK_DIR

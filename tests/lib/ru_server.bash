@@ -8,12 +8,7 @@ start_ru_server() {
   python3 "$PIPEKIT_ROOT/tests/lib/ru_server.py" --port-file "$RU_DIR/port" --log "$RU_LOG" "$@" \
     >"$RU_DIR/stdout" 2>"$RU_DIR/stderr" 3>&- &
   RU_PID=$!
-  local i
-  for i in $(seq 1 100); do
-    [ -s "$RU_DIR/port" ] && break
-    kill -0 "$RU_PID" 2>/dev/null || { cat "$RU_DIR/stderr" >&2; return 1; }
-    sleep 0.05
-  done
+  wait_for_file "$RU_DIR/port" "$RU_PID" "$RU_DIR/stderr" || return 1
   RU_URL=http://127.0.0.1:$(cat "$RU_DIR/port")
   export RU_URL RU_LOG RU_PID RU_DIR
 }

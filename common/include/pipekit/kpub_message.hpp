@@ -59,6 +59,8 @@ class MessageBuilder {
   bool line_was_json() const { return line_was_json_; }
 
  private:
+  // Parses the line in place; false with `reason` when it is not JSON.
+  bool parse_line(std::string_view line, simdjson::dom::element& root, std::string& reason);
   bool build_plain(std::string_view line, Message& msg, std::string& reason);
   bool build_envelope(std::string_view line, Message& msg, std::string& reason);
   bool key_from(simdjson::dom::element root, Message& msg, std::string& reason);

@@ -54,8 +54,7 @@ bool MessageBuilder::key_from(simdjson::dom::element root, Message& msg, std::st
   return true;
 }
 
-bool MessageBuilder::build_plain(std::string_view line, Message& msg, std::string& reason) {
-  simdjson::dom::element root;
+bool MessageBuilder::parse_line(std::string_view line, simdjson::dom::element& root, std::string& reason) {
   // In place: the reader keeps SIMDJSON_PADDING readable bytes after the line.
   auto err = parser_.parse(line.data(), line.size(), false).get(root);
   if (err) {
@@ -63,6 +62,12 @@ bool MessageBuilder::build_plain(std::string_view line, Message& msg, std::strin
     return false;
   }
   line_was_json_ = true;
+  return true;
+}
+
+bool MessageBuilder::build_plain(std::string_view line, Message& msg, std::string& reason) {
+  simdjson::dom::element root;
+  if (!parse_line(line, root, reason)) return false;
   msg.value = line;
   msg.value_is_json = !root.is_string();
   if (config_.key_fixed) {
@@ -76,12 +81,7 @@ bool MessageBuilder::build_plain(std::string_view line, Message& msg, std::strin
 
 bool MessageBuilder::build_envelope(std::string_view line, Message& msg, std::string& reason) {
   simdjson::dom::element root;
-  auto err = parser_.parse(line.data(), line.size(), false).get(root);
-  if (err) {
-    reason = std::string("invalid JSON: ") + simdjson::error_message(err);
-    return false;
-  }
-  line_was_json_ = true;
+  if (!parse_line(line, root, reason)) return false;
   try {
     env_ = parse_envelope(root);
   } catch (const std::invalid_argument& e) {

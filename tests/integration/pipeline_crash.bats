@@ -9,15 +9,9 @@ load ../lib/common
 load pipeline_helpers
 bats_require_minimum_version 1.5.0
 
-TOOLS=(kmock jvalidate kpub ksub pgload psql)
+TOOLS=("${PIPELINE_TOOLS[@]}")
 
-setup_file() {
-  [ -z "$(missing_tools "${TOOLS[@]}")" ] || return 0
-  export DATA=$BATS_FILE_TMPDIR/data
-  make_dataset 50000 "$DATA"
-  start_kmock
-  start_postgres
-}
+setup_file() { pipeline_setup_file 50000; }
 
 teardown_file() {
   [ -n "${LOAD_PID:-}" ] && kill -KILL "$LOAD_PID" 2>/dev/null

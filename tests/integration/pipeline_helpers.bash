@@ -66,3 +66,18 @@ wait_settled() {
   echo "table $1 still changing after $2 s ($n rows)" >&2
   return 1
 }
+
+# The tools every pipeline test needs.
+PIPELINE_TOOLS=(kmock jvalidate kpub ksub pgload psql)
+
+# pipeline_setup_file USERS [kmock args...]: a dataset of USERS users (5%
+# defective) in $DATA, a kmock cluster and a private PostgreSQL; nothing when
+# a tool is missing (each test then skips, saying which).
+pipeline_setup_file() {
+  [ -z "$(missing_tools "${PIPELINE_TOOLS[@]}")" ] || return 0
+  export DATA=$BATS_FILE_TMPDIR/data
+  make_dataset "$1" "$DATA"
+  shift
+  start_kmock "$@"
+  start_postgres
+}

@@ -7,15 +7,9 @@ load ../lib/common
 load pipeline_helpers
 bats_require_minimum_version 1.5.0
 
-TOOLS=(kmock jvalidate kpub ksub pgload psql)
+TOOLS=("${PIPELINE_TOOLS[@]}")
 
-setup_file() {
-  [ -z "$(missing_tools "${TOOLS[@]}")" ] || return 0
-  export DATA=$BATS_FILE_TMPDIR/data
-  make_dataset 30000 "$DATA"
-  start_kmock -n 3
-  start_postgres
-}
+setup_file() { pipeline_setup_file 30000 -n 3; }
 
 teardown_file() {
   stop_kmock

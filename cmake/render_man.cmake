@@ -1,12 +1,21 @@
+# Renders one man page: IN (NAME.1.in) -> OUT, splicing in each
+# `@FRAGMENT name@` line from the first of FRAGMENTS (a list of folders) that
+# holds name.roff, and @VERSION@.
 file(READ ${IN} text)
 string(REGEX MATCHALL "@FRAGMENT [a-z0-9-]+@" uses "${text}")
 list(REMOVE_DUPLICATES uses)
 foreach(use ${uses})
   string(REGEX REPLACE "@FRAGMENT ([a-z0-9-]+)@" "\\1" name "${use}")
-  if(NOT EXISTS ${FRAGMENTS}/${name}.roff)
+  set(found "")
+  foreach(dir ${FRAGMENTS})
+    if(NOT found AND EXISTS ${dir}/${name}.roff)
+      set(found ${dir}/${name}.roff)
+    endif()
+  endforeach()
+  if(NOT found)
     message(FATAL_ERROR "${IN}: no fragment ${name}")
   endif()
-  file(READ ${FRAGMENTS}/${name}.roff fragment)
+  file(READ ${found} fragment)
   string(REPLACE "${use}\n" "${fragment}" text "${text}")
 endforeach()
 string(REPLACE "@VERSION@" "${VERSION}" text "${text}")

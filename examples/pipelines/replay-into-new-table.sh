@@ -8,7 +8,7 @@
 set -euo pipefail
 topic=${1:-users} table=${2:-users_replay} schema=${3:-examples/schemas/user-flat.schema.json}
 ksub -q -t "$topic" -o beginning -e --envelope \
-  | pgload -t "$table" --envelope --create --schema "$schema" --primary-key id \
+  | pgload --table "$table" --envelope --create --schema "$schema" --primary-key id \
       --mode upsert --key id \
       --map kafka_partition=@partition --map kafka_offset=@offset \
       --map id=id --map first_name=first_name --map last_name=last_name --map gender=gender \

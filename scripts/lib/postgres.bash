@@ -1,5 +1,5 @@
 # A throwaway PostgreSQL server in a temporary directory, on a private port
-# and socket. Sourced by tests/lib/common.bash (the tests) and by
+# and socket. Sourced by tests/support/common.bash (the tests) and by
 # `pipekit demo`: one place for the recipe.
 #   start_postgres   initdb + start; exports PGHOST (the socket directory),
 #                    PGPORT, PGUSER, PGDATABASE and PG_DIR

@@ -1,9 +1,9 @@
 #!/usr/bin/env bats
 # examples/: the Airflow DAG compiles and keeps its promises, and every
 # command the examples run exists and takes the options they give it.
-load ../lib/common
+load ../support/common
 
-CHECK=$PIPEKIT_ROOT/tests/data/pipeline/check_commands.py
+CHECK=$PIPEKIT_ROOT/tests/support/pipeline/check_commands.py
 EX=$PIPEKIT_ROOT/examples
 
 @test "the Airflow DAG compiles, and each task's command exists, parses and passes --dry-run" {
@@ -42,7 +42,7 @@ EX=$PIPEKIT_ROOT/examples
 
 @test "the pipeline recipes use options the tools have" {
   for t in ksub kpub pgload; do
-    command -v "$t" >/dev/null || skip "needs $t on PATH"
+    command -v "$t" >/dev/null || fail "needs $t on PATH: run scripts/setup && scripts/build"
   done
   run python3 "$CHECK" "$EX"/pipelines/*.sh
   assert_success

@@ -1,15 +1,36 @@
 #!/usr/bin/env bats
-# Every tool: --help works, --version works, a bad flag is exit 2, and every
-# long option of --help appears in the tool's man page (and the page has
-# EXAMPLES and the shared EXIT STATUS table).
-load ../lib/common
+# Every tool: --help works, --version works, a bad flag is exit 2, and its
+# man page and --help name the same options both ways. The exit statuses in
+# the README and the orchestrator come from the one table in common/core.
+load ../support/common
 
 tools() { ls "$PIPEKIT_BUILD/bin"; }
 
-@test "every tool has a man page with EXAMPLES and EXIT STATUS" {
+# The page's text with roff escapes undone ('\-' -> '-', font changes gone).
+man_text() { sed 's/\\-/-/g; s/\\f[BIRP]//g' "$PIPEKIT_BUILD/man/man1/$1.1"; }
+
+# Long options the page defines: the tags (.B/.BI/.BR lines) of its OPTIONS
+# section and its subsections, up to the next .SH.
+man_options() {
+  man_text "$1" | awk '/^\.SH /{ opts = ($0 ~ /^\.SH OPTIONS/) } opts && /^\.B[IR]? /' |
+    grep -oE -- '--[a-z][a-z0-9-]+' | sort -u
+}
+
+# --help, and for pipekit each subcommand's --help too.
+help_text() {
+  "$1" --help
+  if [ "$1" = pipekit ]; then
+    local sub
+    for sub in ingest load run status demo; do pipekit "$sub" --help; done
+  fi
+}
+help_options() { help_text "$1" | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u; }
+
+@test "every tool has a man page with OPTIONS, EXAMPLES and EXIT STATUS" {
   for t in $(tools); do
     page=$PIPEKIT_BUILD/man/man1/$t.1
     [ -f "$page" ] || fail "no man page for $t"
+    grep -q '^\.SH OPTIONS' "$page" || fail "$t.1 has no OPTIONS"
     grep -q '^\.SH EXAMPLES' "$page" || fail "$t.1 has no EXAMPLES"
     grep -q '^\.SH EXIT STATUS' "$page" || fail "$t.1 has no EXIT STATUS"
   done
@@ -17,11 +38,19 @@ tools() { ls "$PIPEKIT_BUILD/bin"; }
 
 @test "every long option of --help is in the man page" {
   for t in $(tools); do
-    page=$PIPEKIT_BUILD/man/man1/$t.1
-    # man source escapes '-' as '\-'; compare on the unescaped text.
-    text=$(sed 's/\\-/-/g; s/\\f[BIRP]//g' "$page")
-    for opt in $("$t" --help | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u); do
+    text=$(man_text "$t")
+    for opt in $(help_options "$t"); do
       grep -qF -- "$opt" <<<"$text" || fail "$t: $opt is in --help but not in $t.1"
+    done
+  done
+}
+
+@test "every option the man page defines is in --help" {
+  for t in $(tools); do
+    help=$(help_options "$t")
+    [ -n "$(man_options "$t")" ] || fail "$t.1: no options found in its OPTIONS section"
+    for opt in $(man_options "$t"); do
+      grep -qxF -- "$opt" <<<"$help" || fail "$t: $opt is in $t.1 OPTIONS but not in --help"
     done
   done
 }
@@ -37,4 +66,25 @@ tools() { ls "$PIPEKIT_BUILD/bin"; }
     run "$t" --no-such-flag
     [ "$status" -eq 2 ] || fail "$t --no-such-flag exited $status"
   done
+}
+
+@test "the man pages' EXIT STATUS is the table in code" {
+  expected=$("$PIPEKIT_BUILD/docgen" exit-status roff)
+  for code in 0 1 2 3 4 5 99; do grep -qx ".B $code" <<<"$expected" || fail "no status $code"; done
+  for t in $(tools); do
+    page=$(cat "$PIPEKIT_BUILD/man/man1/$t.1")
+    [[ "$page" == *"$expected"* ]] || fail "$t.1: EXIT STATUS differs from the code's table"
+  done
+}
+
+@test "the README's exit-status table is the table in code" {
+  while IFS= read -r row; do
+    grep -qxF -- "$row" "$PIPEKIT_ROOT/README.md" || fail "README.md lacks the row: $row"
+  done < <("$PIPEKIT_BUILD/docgen" exit-status markdown)
+}
+
+@test "pipekit restarts after exactly the statuses the table marks restartable" {
+  expected=$("$PIPEKIT_BUILD/docgen" exit-status restartable | tr '\n' ' ')
+  actual=$(grep -oP '^RESTARTABLE_STATUSES=\(\K[^)]*' "$PIPEKIT_ROOT/scripts/pipekit")
+  [ "$actual " = "$expected" ] || fail "scripts/pipekit restarts after '$actual', the table says '$expected'"
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # jvalidate as a user runs it: real processes in real pipes, bad input,
 # schema errors, envelopes and acks, signals.
-load ../lib/common
+load ../support/common
 bats_require_minimum_version 1.5.0
 
 D=$PIPEKIT_ROOT/tests/data/jvalidate
@@ -10,7 +10,7 @@ RAW=$PIPEKIT_ROOT/examples/schemas/randomuser.schema.json
 
 setup() {
   T=$BATS_TEST_TMPDIR
-  python3 "$PIPEKIT_ROOT/tests/lib/make_users.py" 5 --shape flat >"$T/flat5.ndjson"
+  python3 "$PIPEKIT_ROOT/tests/support/make_users.py" 5 --shape flat >"$T/flat5.ndjson"
   # line 1 valid, 2 invalid (gender), 3 malformed, 4 valid, 5 invalid (required), 6 valid
   {
     sed -n 1p "$T/flat5.ndjson"
@@ -100,7 +100,7 @@ teardown() {
 }
 
 @test "order is preserved over 3000 records with scattered rejects" {
-  python3 "$PIPEKIT_ROOT/tests/lib/make_users.py" 3000 --shape flat >"$T/big.ndjson"
+  python3 "$PIPEKIT_ROOT/tests/support/make_users.py" 3000 --shape flat >"$T/big.ndjson"
   awk 'NR % 7 == 0 { sub(/"gender":"[a-z]*"/, "\"gender\":\"n/a\"") } { print }' "$T/big.ndjson" >"$T/in.ndjson"
   awk 'NR % 7 != 0' "$T/big.ndjson" >"$T/expected.ndjson"
   jvalidate -q -s "$FLAT" --rejects "$T/r.ndjson" <"$T/in.ndjson" >"$T/out.ndjson"
@@ -134,7 +134,7 @@ teardown() {
 }
 
 @test "the raw randomuser schema accepts generated records and catches the classic faults" {
-  python3 "$PIPEKIT_ROOT/tests/lib/make_users.py" 200 >"$T/raw.ndjson"
+  python3 "$PIPEKIT_ROOT/tests/support/make_users.py" 200 >"$T/raw.ndjson"
   run jvalidate -q --assert-formats -s "$RAW" "$T/raw.ndjson"
   assert_success
   [ "${#lines[@]}" -eq 200 ]
@@ -265,7 +265,7 @@ teardown() {
 }
 
 @test "downstream closing the pipe is a quiet, successful stop" {
-  python3 "$PIPEKIT_ROOT/tests/lib/make_users.py" 20000 --shape flat >"$T/big.ndjson"
+  python3 "$PIPEKIT_ROOT/tests/support/make_users.py" 20000 --shape flat >"$T/big.ndjson"
   run bash -c "jvalidate -s '$FLAT' '$T/big.ndjson' 2>'$T/err' | head -2; echo \"rc=\${PIPESTATUS[0]}\""
   assert_line rc=0
   [ "${#lines[@]}" -eq 3 ]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-load ../lib/common
+load ../support/common
 
 teardown() { stop_kmock; }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # kpub's command line: usage errors (exit 2) and --dump-config. These need no
 # broker: kpub must refuse bad flags before it connects anywhere.
-load ../lib/common
+load ../support/common
 
 @test "kpub without -t is a usage error (exit 2)" {
   run kpub -b 127.0.0.1:1 </dev/null

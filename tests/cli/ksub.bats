@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # ksub as a user runs it: real processes, a kmock cluster started per test,
 # data written by Debian's kcat, output checked with jq.
-load ../lib/common
+load ../support/common
 
 setup() { start_kmock -t t:4 -t one:1; }
 teardown() { stop_kmock; }

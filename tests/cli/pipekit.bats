@@ -2,14 +2,14 @@
 # pipekit, the orchestration script: options, configuration precedence,
 # secrets, and the supervision logic (wiring, pipefail, stderr prefixes,
 # restarts, signals, lock, exit 99). The stages here are test doubles
-# (tests/data/pipeline/fakebin: pass lines through, fail on demand), so that
+# (tests/support/pipeline/fakebin: pass lines through, fail on demand), so that
 # these tests need no Kafka or PostgreSQL; tests/integration/pipeline*.bats
 # runs the real tools end to end.
-load ../lib/common
+load ../support/common
 bats_require_minimum_version 1.5.0
 
 setup() {
-  FAKEBIN=$PIPEKIT_ROOT/tests/data/pipeline/fakebin
+  FAKEBIN=$PIPEKIT_ROOT/tests/support/pipeline/fakebin
   W=$BATS_TEST_TMPDIR
   mkdir -p "$W/log"
   echo '{"type":"object"}' >"$W/schema.json"
@@ -64,7 +64,7 @@ last_json() { tail -1 <<<"$output" | jq -r "$1"; }
   to_ksub=$(grep -oP -- '--commit-acks \K\S+' <<<"$ksub")
   from_sinks=$(grep -oP -- '--ack \K\S+' <<<"$jv")
   [ "$from_sinks" = "$to_ksub" ]
-  [[ $pg == *"-t people --envelope --mode upsert --key id --ack $from_sinks "* ]]
+  [[ $pg == *"--table people --envelope --mode upsert --key id --ack $from_sinks "* ]]
   [[ $jv == *"--rejects "* ]]
   # streaming unless --once
   [[ $ksub != *" -e "* ]]
@@ -83,7 +83,7 @@ EOT
   run pk load --dry-run "${ARGS[@]}" --config "$W/p.env"
   assert_success
   assert_output --partial "-t from_file -G file-group"
-  assert_output --partial "pgload -t file_table"
+  assert_output --partial "pgload --table file_table"
   run env PIPEKIT_TOPIC=from_env PATH=$FAKEPATH "$PK" load --dry-run "${ARGS[@]}" --config "$W/p.env"
   assert_output --partial "-t from_env -G file-group"
   run env PIPEKIT_TOPIC=from_env PATH=$FAKEPATH "$PK" load --dry-run "${ARGS[@]}" --config "$W/p.env" -t from_flag
@@ -113,7 +113,7 @@ EOT
   assert_success
   run env CQL_PASSWORD=hunter2 PATH=$FAKEPATH "$PK" load --dry-run "${ARGS[@]}" --sink cassandra --cql-hosts h1 --keyspace ks
   assert_success
-  assert_output --partial "cqlload: cqlload --hosts h1 --keyspace ks -t users --envelope --ack"
+  assert_output --partial "cqlload: cqlload --hosts h1 --keyspace ks --table users --envelope --ack"
   refute_output --partial hunter2
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # ru-fetch flag checks (exit 2 before any request) and saved responses read
 # through file:// URLs (no server needed).
-load ../lib/common
+load ../support/common
 bats_require_minimum_version 1.5.0
 
 FIX=$PIPEKIT_ROOT/tests/data/rufetch
@@ -91,11 +91,11 @@ null" ]
 @test "flat records agree with the project's own flat definition (make_users.py --shape flat)" {
   run --separate-stderr ru-fetch --url "file://$PIPEKIT_ROOT/examples/sample/randomuser-500.json" --shape flat
   assert_success
-  diff <(echo "$output") <(python3 "$PIPEKIT_ROOT/tests/lib/make_users.py" 500 --seed demo --shape flat)
+  diff <(echo "$output") <(python3 "$PIPEKIT_ROOT/tests/support/make_users.py" 500 --seed demo --shape flat)
 }
 
-@test "the demo sample is what tests/lib/make_response.py makes (regenerable)" {
-  diff <(python3 "$PIPEKIT_ROOT/tests/lib/make_response.py" 500 --seed demo) "$PIPEKIT_ROOT/examples/sample/randomuser-500.json"
+@test "the demo sample is what tests/support/make_response.py makes (regenerable)" {
+  diff <(python3 "$PIPEKIT_ROOT/tests/support/make_response.py" 500 --seed demo) "$PIPEKIT_ROOT/examples/sample/randomuser-500.json"
 }
 
 @test "the demo sample: 500 users, --count cuts it" {
@@ -121,7 +121,7 @@ null" ]
 }
 
 @test "stdout that cannot be written: exit 4 with a message" {
-  [ -w /dev/full ] || skip "no /dev/full"
+  [ -w /dev/full ] || fail "no /dev/full on this machine"
   run --separate-stderr bash -c "ru-fetch --url 'file://$FIX/mixed.json' >/dev/full"
   assert_failure 4
   [[ "$stderr" == *"writing output"* ]]

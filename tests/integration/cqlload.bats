@@ -1,9 +1,9 @@
 #!/usr/bin/env bats
-# cqlload against the CQL test peer (tests/cql/cqlpeer.py), or against a real
+# cqlload against the CQL test peer (tests/support/cql/cqlpeer.py), or against a real
 # cluster when CQL_HOSTS is set (fault tests are then skipped, and say so).
-# Rows are read back with the DataStax Python driver (tests/cql/cqlread.py).
-load ../lib/common
-load ../cql/helpers
+# Rows are read back with the DataStax Python driver (tests/support/cql/cqlread.py).
+load ../support/common
+load ../support/cql/helpers
 
 SCHEMA=$PIPEKIT_ROOT/tests/data/cqlload/created_users.schema.json
 
@@ -12,19 +12,19 @@ setup() {
 }
 teardown() { stop_cqlpeer; }
 
-make_users_flat() { python3 "$PIPEKIT_ROOT/tests/lib/make_users.py" "$1" --shape flat >"$2"; }
+make_users_flat() { python3 "$PIPEKIT_ROOT/tests/support/make_users.py" "$1" --shape flat >"$2"; }
 
 load_users() {  # load_users N [cqlload args...]: N flat users into $KS.created_users
   local n=$1; shift
   make_users_flat "$n" "$BATS_TEST_TMPDIR/users.ndjson"
-  cqlload --hosts "$CQL" $(cql_auth_args) --keyspace "$KS" -t created_users --create --schema "$SCHEMA" \
+  cqlload --hosts "$CQL" $(cql_auth_args) --keyspace "$KS" --table created_users --create --schema "$SCHEMA" \
     --primary-key id "$@" "$BATS_TEST_TMPDIR/users.ndjson"
 }
 
 @test "create from a JSON Schema, load, read back the same records with the Python driver" {
   start_cqlpeer
   make_users_flat 50 "$BATS_TEST_TMPDIR/users.ndjson"
-  run cqlload --hosts "$CQL" --keyspace "$KS" -t created_users --create --schema "$SCHEMA" --primary-key id \
+  run cqlload --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$SCHEMA" --primary-key id \
     --stats "$BATS_TEST_TMPDIR/stats.json" "$BATS_TEST_TMPDIR/users.ndjson"
   assert_success
   assert_output --partial "in 50, out 50, rejected 0"
@@ -40,7 +40,7 @@ load_users() {  # load_users N [cqlload args...]: N flat users into $KS.created_
 @test "create from the first records, with stdin input and a composite primary key" {
   start_cqlpeer
   make_users_flat 20 "$BATS_TEST_TMPDIR/users.ndjson"
-  run bash -c "cqlload --hosts '$CQL' -t '$KS.by_nat' --create --primary-key '(nat), email' <'$BATS_TEST_TMPDIR/users.ndjson'"
+  run bash -c "cqlload --hosts '$CQL' --table '$KS.by_nat' --create --primary-key '(nat), email' <'$BATS_TEST_TMPDIR/users.ndjson'"
   assert_success
   assert_output --partial "out 20"
   run cqlread "$KS.by_nat"
@@ -50,8 +50,8 @@ load_users() {  # load_users N [cqlload args...]: N flat users into $KS.created_
 @test "loading again is idempotent (same key, same row) and --map fills columns from paths" {
   start_cqlpeer
   load_users 10 -q
-  python3 "$PIPEKIT_ROOT/tests/lib/make_users.py" 10 --shape raw >"$BATS_TEST_TMPDIR/raw.ndjson"
-  run cqlload -q --hosts "$CQL" --keyspace "$KS" -t created_users \
+  python3 "$PIPEKIT_ROOT/tests/support/make_users.py" 10 --shape raw >"$BATS_TEST_TMPDIR/raw.ndjson"
+  run cqlload -q --hosts "$CQL" --keyspace "$KS" --table created_users \
     --map id=login.uuid --map first_name=name.first --map post_code=/location/postcode \
     --map registered_date=registered.date --map dob=dob.date "$BATS_TEST_TMPDIR/raw.ndjson"
   assert_success
@@ -65,14 +65,14 @@ load_users() {  # load_users N [cqlload args...]: N flat users into $KS.created_
 @test "an unknown table is exit 2 with its name; a bad --map is exit 2" {
   start_cqlpeer
   echo '{"id":1}' >"$BATS_TEST_TMPDIR/one.ndjson"
-  run cqlload --hosts "$CQL" --keyspace "$KS" -t nope "$BATS_TEST_TMPDIR/one.ndjson"
+  run cqlload --hosts "$CQL" --keyspace "$KS" --table nope "$BATS_TEST_TMPDIR/one.ndjson"
   [ "$status" -eq 2 ]
   assert_output --partial "unknown table $KS.nope"
   load_users 1 -q
-  run cqlload --hosts "$CQL" --keyspace "$KS" -t created_users --map nosuch=x "$BATS_TEST_TMPDIR/one.ndjson"
+  run cqlload --hosts "$CQL" --keyspace "$KS" --table created_users --map nosuch=x "$BATS_TEST_TMPDIR/one.ndjson"
   [ "$status" -eq 2 ]
   assert_output --partial "has no column 'nosuch'"
-  run cqlload --hosts "$CQL" --keyspace "$KS" -t created_users --map email=@offset "$BATS_TEST_TMPDIR/one.ndjson"
+  run cqlload --hosts "$CQL" --keyspace "$KS" --table created_users --map email=@offset "$BATS_TEST_TMPDIR/one.ndjson"
   [ "$status" -eq 2 ]
   assert_output --partial "@offset needs --envelope"
 }
@@ -89,7 +89,7 @@ this is not json
 {"id":"33333333-3333-4333-8333-333333333333","dob":"2024-13-45T00:00:00Z"}
 {"id":"44444444-4444-4444-8444-444444444444","email":null,"tags":["a","b"],"scores":{"x":1.5}}
 JSON
-  run cqlload --hosts "$CQL" --keyspace "$KS" -t created_users --rejects "$BATS_TEST_TMPDIR/rej.ndjson" \
+  run cqlload --hosts "$CQL" --keyspace "$KS" --table created_users --rejects "$BATS_TEST_TMPDIR/rej.ndjson" \
     "$BATS_TEST_TMPDIR/mixed.ndjson"
   assert_success
   assert_output --partial "in 7, out 2, rejected 5"
@@ -104,8 +104,8 @@ JSON
   run cqlread "$KS.created_users"
   assert_output --partial '"email": "ok@example.com"'
   assert_output --partial '"tags": ["a", "b"]'
-  # Without a rejects file, a reject is exit 1 (CONVENTIONS).
-  run cqlload -q --hosts "$CQL" --keyspace "$KS" -t created_users "$BATS_TEST_TMPDIR/mixed.ndjson"
+  # Without a rejects file, a reject is exit 1 (docs/conventions.md).
+  run cqlload -q --hosts "$CQL" --keyspace "$KS" --table created_users "$BATS_TEST_TMPDIR/mixed.ndjson"
   [ "$status" -eq 1 ]
 }
 
@@ -160,7 +160,7 @@ JSON
   load_users 1 -q
   peer_cmd fault overloaded 100000
   make_users_flat 30 "$BATS_TEST_TMPDIR/more.ndjson"
-  run cqlload --hosts "$CQL" --keyspace "$KS" -t created_users --retries 2 "$BATS_TEST_TMPDIR/more.ndjson"
+  run cqlload --hosts "$CQL" --keyspace "$KS" --table created_users --retries 2 "$BATS_TEST_TMPDIR/more.ndjson"
   [ "$status" -eq 3 ]
   assert_output --partial "giving up after 2 retries"
   assert_output --partial "OVERLOADED"
@@ -201,7 +201,7 @@ JSON
 @test "an unreachable host is exit 3 at once" {
   port=$(free_port)
   echo '{}' >"$BATS_TEST_TMPDIR/one.ndjson"
-  run timeout 20 cqlload --hosts "127.0.0.1:$port" -t ks.t "$BATS_TEST_TMPDIR/one.ndjson"
+  run timeout 20 cqlload --hosts "127.0.0.1:$port" --table ks.t "$BATS_TEST_TMPDIR/one.ndjson"
   [ "$status" -eq 3 ]
   assert_output --partial "cannot connect"
 }
@@ -224,7 +224,7 @@ JSON
   require_peer
   start_cqlpeer
   make_users_flat 200 "$BATS_TEST_TMPDIR/users.ndjson"
-  run cqlload --hosts "$CQL" --keyspace "$KS" -t by_nat --create --schema "$SCHEMA" --primary-key '(nat), id' \
+  run cqlload --hosts "$CQL" --keyspace "$KS" --table by_nat --create --schema "$SCHEMA" --primary-key '(nat), id' \
     --batch-size 10 "$BATS_TEST_TMPDIR/users.ndjson"
   assert_success
   assert_output --partial "out 200"
@@ -258,7 +258,7 @@ JSON
   jq -c '{topic:"users", partition:(input_line_number % 3), offset:input_line_number, timestamp:1732147200123, key:.id, value:.}' \
     "$BATS_TEST_TMPDIR/users.ndjson" >"$BATS_TEST_TMPDIR/env.ndjson"
   echo '{"topic":"users","partition":0,"offset":999,"value":{"id":"broken"}}' >>"$BATS_TEST_TMPDIR/env.ndjson"
-  run cqlload --hosts "$CQL" --keyspace "$KS" -t evts --create --schema "$BATS_TEST_TMPDIR/schema.json" \
+  run cqlload --hosts "$CQL" --keyspace "$KS" --table evts --create --schema "$BATS_TEST_TMPDIR/schema.json" \
     --primary-key id --envelope --map kafka_partition=@partition --map kafka_offset=@offset \
     --map kafka_ts=@timestamp --ack "$BATS_TEST_TMPDIR/acks" --rejects "$BATS_TEST_TMPDIR/rej.ndjson" \
     --concurrency 8 "$BATS_TEST_TMPDIR/env.ndjson"
@@ -278,7 +278,7 @@ JSON
   make_users_flat 3000 "$BATS_TEST_TMPDIR/users.ndjson"
   jq -c '{topic:"u", partition:0, offset:input_line_number, value:.}' "$BATS_TEST_TMPDIR/users.ndjson" \
     >"$BATS_TEST_TMPDIR/env.ndjson"
-  cqlload -q --hosts "$CQL" --keyspace "$KS" -t created_users --create --schema "$SCHEMA" --primary-key id \
+  cqlload -q --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$SCHEMA" --primary-key id \
     --envelope --ack "$BATS_TEST_TMPDIR/acks" --concurrency 8 --stats "$BATS_TEST_TMPDIR/stats.json" \
     "$BATS_TEST_TMPDIR/env.ndjson" &
   pid=$!
@@ -336,7 +336,7 @@ JSON
   id=$(jq -r .id "$BATS_TEST_TMPDIR/users.ndjson")
   email=$(jq -r .email "$BATS_TEST_TMPDIR/users.ndjson")
   echo "{\"id\":\"$id\",\"email\":null,\"nat\":\"XX\"}" >"$BATS_TEST_TMPDIR/update.ndjson"
-  run cqlload -q --hosts "$CQL" $(cql_auth_args) --keyspace "$KS" -t created_users "$BATS_TEST_TMPDIR/update.ndjson"
+  run cqlload -q --hosts "$CQL" $(cql_auth_args) --keyspace "$KS" --table created_users "$BATS_TEST_TMPDIR/update.ndjson"
   assert_success
   run cqlread "$KS.created_users"
   [ "$(jq -r .email <<<"$output")" = "$email" ]
@@ -348,7 +348,7 @@ JSON
   load_users 1 -q
   printf '%s\n' '{"topic":"users","partition":2,"offset":7,"tstype":"create","ts":1732147200123,"broker":1,"key":null,"payload":"{\"id\":\"55555555-5555-4555-8555-555555555555\",\"email\":\"kcat@example.com\"}"}' \
     >"$BATS_TEST_TMPDIR/kcat.ndjson"
-  run cqlload --hosts "$CQL" $(cql_auth_args) --keyspace "$KS" -t created_users --envelope \
+  run cqlload --hosts "$CQL" $(cql_auth_args) --keyspace "$KS" --table created_users --envelope \
     --ack "$BATS_TEST_TMPDIR/acks" "$BATS_TEST_TMPDIR/kcat.ndjson"
   assert_success
   assert_output --partial "out 1"
@@ -364,7 +364,7 @@ JSON
   make_users_flat 3000 "$BATS_TEST_TMPDIR/users.ndjson"
   jq -c '{topic:"u", partition:0, offset:input_line_number, value:.}' "$BATS_TEST_TMPDIR/users.ndjson" \
     >"$BATS_TEST_TMPDIR/env.ndjson"
-  cqlload -q --hosts "$CQL" --keyspace "$KS" -t created_users --create --schema "$SCHEMA" --primary-key id \
+  cqlload -q --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$SCHEMA" --primary-key id \
     --envelope --ack "$BATS_TEST_TMPDIR/acks" --concurrency 16 "$BATS_TEST_TMPDIR/env.ndjson" &
   pid=$!
   sleep 1.5
@@ -377,7 +377,7 @@ JSON
     jq -r .id | sort >"$BATS_TEST_TMPDIR/acked_ids"
   [ -z "$(comm -23 "$BATS_TEST_TMPDIR/acked_ids" "$BATS_TEST_TMPDIR/stored")" ]
   # Replaying everything (what ksub does after the crash) leaves one row per record.
-  run cqlload -q --hosts "$CQL" --keyspace "$KS" -t created_users --envelope "$BATS_TEST_TMPDIR/env.ndjson"
+  run cqlload -q --hosts "$CQL" --keyspace "$KS" --table created_users --envelope "$BATS_TEST_TMPDIR/env.ndjson"
   assert_success
   [ "$(cqlread "$KS.created_users" | wc -l)" -eq 3000 ]
 }
@@ -386,8 +386,8 @@ JSON
   require_peer
   start_cqlpeer
   make_users_flat 10 "$BATS_TEST_TMPDIR/a.ndjson"
-  python3 "$PIPEKIT_ROOT/tests/lib/make_users.py" 20 --shape flat | tail -n 10 >"$BATS_TEST_TMPDIR/b.ndjson"
-  run cqlload --hosts "$CQL" --keyspace "$KS" -t created_users --create --schema "$SCHEMA" --primary-key id \
+  python3 "$PIPEKIT_ROOT/tests/support/make_users.py" 20 --shape flat | tail -n 10 >"$BATS_TEST_TMPDIR/b.ndjson"
+  run cqlload --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$SCHEMA" --primary-key id \
     --ttl 3600 --consistency local_one "$BATS_TEST_TMPDIR/a.ndjson" "$BATS_TEST_TMPDIR/b.ndjson"
   assert_success
   assert_output --partial "in 20, out 20"
@@ -403,7 +403,7 @@ JSON
   { head -n 1 "$BATS_TEST_TMPDIR/users.ndjson"
     printf '{"id":"66666666-6666-4666-8666-666666666666","email":"%s"}\n' "$(head -c 3000 /dev/zero | tr '\0' x)"
   } >"$BATS_TEST_TMPDIR/long.ndjson"
-  cqlload --hosts "$CQL" $(cql_auth_args) --keyspace "$KS" -t created_users --max-line-bytes 1KiB \
+  cqlload --hosts "$CQL" $(cql_auth_args) --keyspace "$KS" --table created_users --max-line-bytes 1KiB \
     --rejects "$BATS_TEST_TMPDIR/rej.ndjson" "$BATS_TEST_TMPDIR/long.ndjson" >"$BATS_TEST_TMPDIR/stdout" 2>"$BATS_TEST_TMPDIR/stderr"
   [ ! -s "$BATS_TEST_TMPDIR/stdout" ]
   run cat "$BATS_TEST_TMPDIR/stderr"

@@ -2,7 +2,7 @@
 # jvalidate on records that really went through Kafka (kmock, or the cluster
 # in KAFKA_BROKERS): kcat produces, kcat -J consumes into jvalidate --envelope,
 # and each rejected record is acknowledged with its real coordinates.
-load ../lib/common
+load ../support/common
 
 FLAT=$PIPEKIT_ROOT/examples/schemas/user-flat.schema.json
 
@@ -14,7 +14,7 @@ teardown() { stop_kmock; }
   topic=jv-users
   [ -n "${KAFKA_BROKERS:-}" ] && topic=jv-users-$$-$RANDOM
   new_topic "$topic" 3
-  python3 "$PIPEKIT_ROOT/tests/lib/make_users.py" 60 --shape flat \
+  python3 "$PIPEKIT_ROOT/tests/support/make_users.py" 60 --shape flat \
     | awk 'NR % 10 == 0 { sub(/"username":"[^"]*"/, "\"username\":\"x\"") } { print }' >"$T/in.ndjson"
   # keyed by line number so records spread over the partitions
   awk '{ print NR "\t" $0 }' "$T/in.ndjson" | kcat -P -b "$BROKERS" -t "$topic" -K $'\t'

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # kpub -> Kafka -> ksub, with keys and headers, checked as exact sets; and
 # interop with kcat both ways. Runs against kmock, or KAFKA_BROKERS if set.
-load ../lib/common
+load ../support/common
 
 setup_file() {
   start_kmock -t rt:8 -t rt_kcat_in:4 -t rt_kcat_out:4

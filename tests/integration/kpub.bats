@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # kpub against a real Kafka-protocol server (kmock, or KAFKA_BROKERS), read
 # back with Debian's kcat: what kpub writes, kcat reads exactly.
-load ../lib/common
+load ../support/common
 
 setup_file() {
   make_users 3000 "$BATS_FILE_TMPDIR/users.ndjson"

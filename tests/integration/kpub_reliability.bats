@@ -3,7 +3,7 @@
 # record (--failed, exit 3) and can be fed back; SIGTERM mid-stream flushes
 # what was accepted; envelopes (kcat -J, --failed) are re-published with
 # their keys and headers.
-load ../lib/common
+load ../support/common
 
 setup_file() {
   make_users 2000 "$BATS_FILE_TMPDIR/users.ndjson"

@@ -2,7 +2,7 @@
 # ksub in consumer groups, through real pipes: commits only what was written
 # (or acknowledged), signals and EPIPE mid-stream, rebalances between three
 # processes, interop with kcat.
-load ../lib/common
+load ../support/common
 
 # kmock's group coordinator waits a session timeout for a member that left
 # before it lets a new one in: keep it short so restarts are quick.

@@ -1,14 +1,14 @@
 #!/usr/bin/env bats
 # pgload against a real PostgreSQL server (Debian's, started in a temp dir).
-load ../lib/common
+load ../support/common
 
 SCHEMA=$PIPEKIT_ROOT/tests/data/pgload/users-flat.schema.json
 
 setup_file() {
   start_postgres
-  python3 "$PIPEKIT_ROOT/tests/lib/make_users.py" 100000 --shape flat >"$BATS_FILE_TMPDIR/flat100k.ndjson"
+  python3 "$PIPEKIT_ROOT/tests/support/make_users.py" 100000 --shape flat >"$BATS_FILE_TMPDIR/flat100k.ndjson"
   head -1000 "$BATS_FILE_TMPDIR/flat100k.ndjson" >"$BATS_FILE_TMPDIR/flat1k.ndjson"
-  python3 "$PIPEKIT_ROOT/tests/lib/make_users.py" 200 --shape raw >"$BATS_FILE_TMPDIR/raw200.ndjson"
+  python3 "$PIPEKIT_ROOT/tests/support/make_users.py" 200 --shape raw >"$BATS_FILE_TMPDIR/raw200.ndjson"
 }
 
 teardown_file() { stop_postgres; }
@@ -35,7 +35,7 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
 }
 
 @test "insert: --create --schema makes typed columns and loads every row" {
-  run pgload -t ins1 --create --schema "$SCHEMA" --primary-key id <"$FLAT1K"
+  run pgload --table ins1 --create --schema "$SCHEMA" --primary-key id <"$FLAT1K"
   assert_success
   assert_output --partial "in 1000, out 1000, rejected 0"
   run psql_q "select column_name || ':' || data_type || ':' || is_nullable from information_schema.columns
@@ -52,7 +52,7 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
 @test "insert: --create without a schema infers types from the first batch" {
   printf '%s\n' '{"n":1,"f":1.5,"b":true,"s":"x","o":{"a":[1]},"arr":[1,2],"mix":1}' \
     '{"n":2,"f":2,"b":false,"s":"y","o":null,"arr":[],"mix":"z","late":"only here"}' >"$T/in"
-  run pgload -t inf1 --create <"$T/in"
+  run pgload --table inf1 --create <"$T/in"
   assert_success
   run psql_q "select column_name || ':' || data_type from information_schema.columns where table_name = 'inf1' order by ordinal_position"
   assert_output "$(printf 'n:bigint\nf:double precision\nb:boolean\ns:text\no:jsonb\narr:jsonb\nmix:text\nlate:text')"
@@ -63,7 +63,7 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
 @test "text survives COPY escaping: tabs, newlines, backslashes, quotes, unicode" {
   psql_q "create table esc (id int primary key, s text, j jsonb)"
   printf '%s\n' '{"id":1,"s":"a\tb\nc\\d \"q\" \u00e9\u4e2d \ud83d\ude00","j":{"k":"v\\\t"}}' '{"id":2,"s":"\\N","j":"str"}' >"$T/in"
-  run pgload -t esc <"$T/in"
+  run pgload --table esc <"$T/in"
   assert_success
   run psql_q "select json_build_object('s', s, 'j', j)::text from esc order by id"
   assert_line --index 0 '{"s" : "a\tb\nc\\d \"q\" é中 😀", "j" : {"k": "v\\\t"}}'
@@ -72,15 +72,15 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
 
 @test "upsert: updates existing rows, duplicates in one batch collapse to the last" {
   flat_table ups1
-  head -100 "$FLAT1K" | pgload -q -t ups1
+  head -100 "$FLAT1K" | pgload -q --table ups1
   { head -50 "$FLAT1K" | jq -c '.nat = "AA"'; head -50 "$FLAT1K" | jq -c '.nat = "ZZ"'; sed -n 101,120p "$FLAT1K"; } >"$T/in"
-  run pgload -t ups1 --mode upsert <"$T/in"
+  run pgload --table ups1 --mode upsert <"$T/in"
   assert_success
   run psql_q "select count(*), count(*) filter (where nat = 'ZZ'), count(*) filter (where nat = 'AA') from ups1"
   assert_output "120|50|0"
   # A replay of unchanged rows writes nothing; a changed row gets a new version.
   psql_q "select id, xmin from ups1 order by id" >"$T/before"
-  { cat "$T/in"; sed -n 101p "$FLAT1K" | jq -c '.nat = "QQ"'; } | pgload -q -t ups1 --mode upsert
+  { cat "$T/in"; sed -n 101p "$FLAT1K" | jq -c '.nat = "QQ"'; } | pgload -q --table ups1 --mode upsert
   psql_q "select id, xmin from ups1 order by id" >"$T/after"
   [ "$(diff "$T/before" "$T/after" | grep -c '^>')" -eq 1 ]
   [ "$(psql_q "select nat from ups1 where id = '$(sed -n 101p "$FLAT1K" | jq -r .id)'")" = QQ ]
@@ -88,27 +88,27 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
 
 @test "upsert: --key picks a unique column other than the primary key" {
   psql_q "create table ups2 (id serial primary key, email text unique, n int)"
-  printf '%s\n' '{"email":"a","n":1}' '{"email":"b","n":1}' '{"email":"a","n":2}' | pgload -q -t ups2 --mode upsert --key email
-  printf '%s\n' '{"email":"b","n":3}' | pgload -q -t ups2 --mode upsert --key email
+  printf '%s\n' '{"email":"a","n":1}' '{"email":"b","n":1}' '{"email":"a","n":2}' | pgload -q --table ups2 --mode upsert --key email
+  printf '%s\n' '{"email":"b","n":3}' | pgload -q --table ups2 --mode upsert --key email
   run psql_q "select email, n from ups2 order by email"
   assert_output "$(printf 'a|2\nb|3')"
-  run pgload -t ups2 --mode upsert --key nosuch </dev/null
+  run pgload --table ups2 --mode upsert --key nosuch </dev/null
   assert_failure 2
   assert_output --partial "key column 'nosuch' is not loaded"
 }
 
 @test "upsert without a key or primary key is a usage error (exit 2)" {
   psql_q "create table nokey (a int, b int)"
-  run pgload -t nokey --mode upsert </dev/null
+  run pgload --table nokey --mode upsert </dev/null
   assert_failure 2
   assert_output --partial "needs a key"
 }
 
 @test "ignore: existing rows stay, the first of a duplicated key wins" {
   psql_q "create table ign (k int primary key, v text)"
-  echo '{"k":1,"v":"old"}' | pgload -q -t ign
+  echo '{"k":1,"v":"old"}' | pgload -q --table ign
   printf '%s\n' '{"k":1,"v":"new"}' '{"k":2,"v":"first"}' '{"k":2,"v":"second"}' >"$T/in"
-  run pgload -t ign --mode ignore --stats "$T/stats" <"$T/in"
+  run pgload --table ign --mode ignore --stats "$T/stats" <"$T/in"
   assert_success
   run psql_q "select k, v from ign order by k"
   assert_output "$(printf '1|old\n2|first')"
@@ -116,7 +116,7 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
 }
 
 @test "--map nested paths with ::type, --jsonb keeps the whole record" {
-  run pgload -t rawu --create --primary-key id --map id=login.uuid::uuid --map city=location.city \
+  run pgload --table rawu --create --primary-key id --map id=login.uuid::uuid --map city=location.city \
     --map dob=/dob/date::timestamptz --map age=dob.age --jsonb doc --strict-fields < <(jq -c 'del(.id)' "$RAW200")
   assert_success
   run psql_q "select data_type from information_schema.columns where table_name = 'rawu' and column_name in ('id','dob','age','doc','city') order by column_name"
@@ -128,20 +128,20 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
 @test "--strict-fields rejects a record with a field that has no column" {
   psql_q "create table strict1 (a int, b text)"
   printf '%s\n' '{"a":1,"b":"x"}' '{"a":2,"c":"extra"}' '{"a":3}' >"$T/in"
-  run pgload -t strict1 --strict-fields --rejects "$T/rej" <"$T/in"
+  run pgload --table strict1 --strict-fields --rejects "$T/rej" <"$T/in"
   assert_success
   run psql_q "select a from strict1 order by a"
   assert_output "$(printf '1\n3')"
   run jq -r '[.line, .reason, .record.c] | @tsv' "$T/rej"
   assert_output --partial "2	unknown field 'c'"
   # Without the flag, unknown fields are ignored.
-  run pgload -t strict1 <"$T/in"
+  run pgload --table strict1 <"$T/in"
   assert_success
 }
 
 @test "rows the database refuses are rejected with message and SQLSTATE, the rest loaded" {
   flat_table rej1
-  head -1 "$FLAT1K" | pgload -q -t rej1
+  head -1 "$FLAT1K" | pgload -q --table rej1
   {
     sed -n 2,400p "$FLAT1K"
     head -1 "$FLAT1K"                                  # 23505 duplicate key
@@ -152,7 +152,7 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
     echo 'not json at all'
     sed -n 405,1000p "$FLAT1K"
   } >"$T/in"
-  run pgload -t rej1 --rejects "$T/rej" <"$T/in"
+  run pgload --table rej1 --rejects "$T/rej" <"$T/in"
   assert_success
   assert_output --partial "rejected 6"
   run jq -r '[.line, (.sqlstate // "-")] | @tsv' "$T/rej"
@@ -168,12 +168,12 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
 @test "rejects decide the exit status: none allowed without a file, --max-rejects" {
   psql_q "create table rej2 (n int)"
   printf '%s\n' '{"n":1}' '{"n":"x"}' '{"n":3}' >"$T/in"
-  run pgload -t rej2 <"$T/in"
+  run pgload --table rej2 <"$T/in"
   assert_failure 1
   assert_output --partial "rejected: database refused the row"
-  run pgload -t rej2 --rejects "$T/r" --max-rejects 0 <"$T/in"
+  run pgload --table rej2 --rejects "$T/r" --max-rejects 0 <"$T/in"
   assert_failure 1
-  run pgload -t rej2 --rejects "$T/r" --max-rejects 1 <"$T/in"
+  run pgload --table rej2 --rejects "$T/r" --max-rejects 1 <"$T/in"
   assert_success
   run psql_q "select count(*) from rej2"
   assert_output 6
@@ -182,7 +182,7 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
 @test "upsert mode also bisects: a NOT NULL violation rejects one row only" {
   flat_table rej3
   { head -300 "$FLAT1K"; sed -n 301p "$FLAT1K" | jq -c '.email = null'; sed -n 302,500p "$FLAT1K"; } >"$T/in"
-  run pgload -t rej3 --mode upsert --rejects "$T/rej" <"$T/in"
+  run pgload --table rej3 --mode upsert --rejects "$T/rej" <"$T/in"
   assert_success
   [ "$(jq -r .sqlstate "$T/rej")" = 23502 ]
   run psql_q "select count(*) from rej3"
@@ -192,7 +192,7 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
 @test "over-long lines, CRLF and blank lines" {
   psql_q "create table lines1 (a int, s text)"
   { printf '{"a":1,"s":"crlf"}\r\n\n\n'; printf '{"a":2,"s":"%s"}\n' "$(head -c 3000 /dev/zero | tr '\0' x)"; printf '{"a":3}'; } >"$T/in"
-  run pgload -t lines1 --max-line-bytes 1KiB --rejects "$T/rej" <"$T/in"
+  run pgload --table lines1 --max-line-bytes 1KiB --rejects "$T/rej" <"$T/in"
   assert_success
   run psql_q "select a, coalesce(s, '-') from lines1 order by a"
   assert_output "$(printf '1|crlf\n3|-')"
@@ -204,11 +204,11 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   psql_q "create table victim (x int); insert into victim values (42)"
   psql_q 'create schema "s.""x"; create table "s.""x"."t""; drop table victim; --" ("we""ird col" int primary key, "select" text, "a b" text)'
   printf '%s\n' '{"we\"ird col":1,"select":"a","a b":"c"}' '{"we\"ird col":1,"select":"b","a b":"d"}' >"$T/in"
-  run pgload -t '"s.""x"."t""; drop table victim; --"' --mode upsert <"$T/in"
+  run pgload --table '"s.""x"."t""; drop table victim; --"' --mode upsert <"$T/in"
   assert_success
   run psql_q 'select "we""ird col", "select", "a b" from "s.""x"."t""; drop table victim; --"'
   assert_output "1|b|d"
-  run pgload -t 'bobby"; drop table victim; --' --create --primary-key 'id"); drop table victim; --' \
+  run pgload --table 'bobby"; drop table victim; --' --create --primary-key 'id"); drop table victim; --' \
     --map 'id"); drop table victim; --=id' <<<'{"id":7}'
   assert_success
   run psql_q 'select "id""); drop table victim; --" from "bobby""; drop table victim; --"'
@@ -218,22 +218,22 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
 }
 
 @test "unknown table without --create: exit 2; bad --map column: exit 2" {
-  run pgload -t no_such_table <<<'{"a":1}'
+  run pgload --table no_such_table <<<'{"a":1}'
   assert_failure 2
   assert_output --partial "table no_such_table does not exist (use --create)"
   psql_q "create table m1 (a int)"
-  run pgload -t m1 --map nope=a <<<'{"a":1}'
+  run pgload --table m1 --map nope=a <<<'{"a":1}'
   assert_failure 2
   assert_output --partial "has no column 'nope'"
-  run pgload -t m1 --map a=@offset <<<'{"a":1}'
+  run pgload --table m1 --map a=@offset <<<'{"a":1}'
   assert_failure 2
   assert_output --partial "need --envelope"
 }
 
 @test "schema-qualified tables and search_path" {
   psql_q "create schema app; create table app.sq (a int); create table public.sq (a int)"
-  echo '{"a":1}' | pgload -q -t app.sq
-  echo '{"a":2}' | pgload -q -t sq
+  echo '{"a":1}' | pgload -q --table app.sq
+  echo '{"a":2}' | pgload -q --table sq
   run psql_q "select (select a from app.sq), (select a from public.sq)"
   assert_output "1|2"
 }
@@ -247,7 +247,7 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
     echo '{"topic":"users","partition":1,"offset":13,"key":"k4","value":{"id":"c","n":3}}'
     echo '{"topic":"users","partition":0,"offset":14,"key":"k5","payload":"{\"id\":\"d\",\"n\":4}"}'
   } >"$T/in"
-  run pgload -t env1 --envelope --map topic=@topic --map part=@partition --map off=@offset --map k=@key \
+  run pgload --table env1 --envelope --map topic=@topic --map part=@partition --map off=@offset --map k=@key \
     --map ts=@timestamp --ack "$T/acks" --rejects "$T/rej" <"$T/in"
   assert_success
   run psql_q "select id, n, topic, part, off, coalesce(k, '-'), coalesce(to_char(ts at time zone 'UTC', 'HH24:MI:SS.MS'), '-') from env1 order by id"
@@ -261,7 +261,7 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
 @test "--ack: nothing is acknowledged before its batch commits" {
   psql_q "create table ack2 (id int primary key)"
   mkfifo "$T/in"
-  pgload -t ack2 --envelope --ack "$T/acks" --flush-interval 30s --batch-rows 1000 <"$T/in" 2>"$T/err" &
+  pgload --table ack2 --envelope --ack "$T/acks" --flush-interval 30s --batch-rows 1000 <"$T/in" 2>"$T/err" &
   BG_PID=$!
   exec 7>"$T/in"
   for i in 1 2 3; do echo "{\"topic\":\"t\",\"partition\":0,\"offset\":$i,\"value\":{\"id\":$i}}" >&7; done
@@ -278,7 +278,7 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
 @test "a trickle (one record per 0.3 s) lands within --flush-interval; application_name is pgload" {
   psql_q "create table trickle (n int, at timestamptz default clock_timestamp())"
   mkfifo "$T/in"
-  pgload -t trickle --flush-interval 1s <"$T/in" 2>"$T/err" &
+  pgload --table trickle --flush-interval 1s <"$T/in" 2>"$T/err" &
   BG_PID=$!
   exec 7>"$T/in"
   for n in 1 2 3 4 5 6 7 8; do
@@ -303,7 +303,7 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
 @test "SIGTERM mid-stream commits the open batch and exits 0" {
   psql_q "create table term1 (n int)"
   mkfifo "$T/in"
-  pgload -t term1 --flush-interval 60s <"$T/in" 2>"$T/err" &
+  pgload --table term1 --flush-interval 60s <"$T/in" 2>"$T/err" &
   BG_PID=$!
   exec 7>"$T/in"
   for n in $(seq 1 500); do echo "{\"n\":$n}"; done >&7
@@ -322,7 +322,7 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
           post_code text, email text, username text, dob text, registered_date text, phone text, picture text, nat text)"
   # A pause mid-input, with a batch open, so the restart hits an uncommitted batch.
   { head -50000 "$FLAT100K"; sleep 2; tail -n +50001 "$FLAT100K"; } |
-    pgload -t restart1 --batch-rows 20000 --flush-interval 30s 2>"$T/err" &
+    pgload --table restart1 --batch-rows 20000 --flush-interval 30s 2>"$T/err" &
   BG_PID=$!
   sleep 1.2
   restart_postgres
@@ -339,7 +339,7 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
 
 @test "kill -9 mid-load, then a re-run in upsert mode: exact row set, no duplicates" {
   flat_table kill1
-  { head -30000 "$FLAT100K"; sleep 30; } | pgload -t kill1 --batch-rows 5000 --flush-interval 30s 2>"$T/err" &
+  { head -30000 "$FLAT100K"; sleep 30; } | pgload --table kill1 --batch-rows 5000 --flush-interval 30s 2>"$T/err" &
   BG_PID=$!
   for i in $(seq 100); do
     [ "$(psql_q 'select count(*) from kill1')" -ge 25000 ] && break
@@ -351,7 +351,7 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   BG_PID=
   partial=$(psql_q 'select count(*) from kill1')
   [ "$partial" -ge 25000 ] && [ "$partial" -lt 100000 ]
-  run pgload -t kill1 --mode upsert <"$FLAT100K"
+  run pgload --table kill1 --mode upsert <"$FLAT100K"
   assert_success
   run psql_q "select count(*), count(distinct id) from kill1"
   assert_output "100000|100000"
@@ -359,28 +359,28 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
 }
 
 @test "the database unreachable: exit 3 after --retries, saying what was committed" {
-  run env PGHOST=/nonexistent pgload -t x --retries 2 <<<'{"a":1}'
+  run env PGHOST=/nonexistent pgload --table x --retries 2 <<<'{"a":1}'
   assert_failure 3
   assert_output --partial "after 2 retries"
   assert_output --partial "0 record(s) committed"
 }
 
 @test "a password never shows in errors or logs" {
-  run pgload -d "host=/nonexistent dbname=x password=s3cretpw" -t x --retries 0 <<<'{"a":1}'
+  run pgload -d "host=/nonexistent dbname=x password=s3cretpw" --table x --retries 0 <<<'{"a":1}'
   assert_failure 3
   refute_output --partial s3cretpw
   assert_output --partial "process list"
-  run pgload -d "host=/nonexistent password=s3cretpw brokenword" -t x <<<'{"a":1}'
+  run pgload -d "host=/nonexistent password=s3cretpw brokenword" --table x <<<'{"a":1}'
   assert_failure 2
   refute_output --partial s3cretpw
-  run pgload -d "postgresql://postgres:s3cretpw@/nosuchdb?host=$PGHOST&port=$PGPORT" -t x <<<'{"a":1}'
+  run pgload -d "postgresql://postgres:s3cretpw@/nosuchdb?host=$PGHOST&port=$PGPORT" --table x <<<'{"a":1}'
   assert_failure 2
   refute_output --partial s3cretpw
   assert_output --partial 'database "nosuchdb" does not exist'
   # A password in -d is blanked in the process list once pgload runs.
   psql_q "create table nopw (a int)"
   mkfifo "$T/in"
-  pgload -q -d "dbname=postgres password=s3cretpw" -t nopw <"$T/in" 2>/dev/null &
+  pgload -q -d "dbname=postgres password=s3cretpw" --table nopw <"$T/in" 2>/dev/null &
   BG_PID=$!
   exec 7>"$T/in"
   sleep 0.5
@@ -394,7 +394,7 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
 
 @test "--batch-rows and --stats: one transaction per batch" {
   psql_q "create table b1 (id uuid, email text)"
-  run pgload -t b1 --batch-rows 300 --stats "$T/stats" <"$FLAT1K"
+  run pgload --table b1 --batch-rows 300 --stats "$T/stats" <"$FLAT1K"
   assert_success
   [ "$(jq .batches "$T/stats")" -eq 4 ]
   [ "$(jq .records_out "$T/stats")" -eq 1000 ]
@@ -411,9 +411,9 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   sleep 0.3
   echo "127.0.0.1:$PGPORT:*:loader:right-horse-battery" >"$T/pgpass"
   chmod 600 "$T/pgpass"
-  run env PGPASSFILE="$T/pgpass" pgload -d "host=127.0.0.1 user=loader" -t cred <<<'{"a":1}'
+  run env PGPASSFILE="$T/pgpass" pgload -d "host=127.0.0.1 user=loader" --table cred <<<'{"a":1}'
   assert_success
-  run env PGPASSWORD=wrong-horse-staple pgload -d "host=127.0.0.1 user=loader" -t cred <<<'{"a":2}'
+  run env PGPASSWORD=wrong-horse-staple pgload -d "host=127.0.0.1 user=loader" --table cred <<<'{"a":2}'
   assert_failure 2
   assert_output --partial "password authentication failed"
   refute_output --partial "wrong-horse-staple"
@@ -424,7 +424,7 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
 @test "--batch-bytes cuts batches by input size" {
   psql_q "create table bb (id uuid, email text)"
   # ~426 bytes a line: 64KiB holds about 150 lines, so 1000 lines make 7 batches.
-  run pgload -t bb --batch-bytes 64KiB --stats "$T/stats" <"$FLAT1K"
+  run pgload --table bb --batch-bytes 64KiB --stats "$T/stats" <"$FLAT1K"
   assert_success
   [ "$(jq .batches "$T/stats")" -ge 6 ] && [ "$(jq .batches "$T/stats")" -le 8 ]
   [ "$(psql_q 'select count(*) from bb')" -eq 1000 ]
@@ -433,14 +433,14 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
 @test "reject options: --rejects-append, --max-reject-rate, --quiet-rejects" {
   psql_q "create table ro (n int)"
   printf '%s\n' '{"n":1}' '{"n":"x"}' '{"n":3}' '{"n":4}' >"$T/in"
-  pgload -q -t ro --rejects "$T/rej" <"$T/in"
-  pgload -q -t ro --rejects "$T/rej" --rejects-append <"$T/in"
+  pgload -q --table ro --rejects "$T/rej" <"$T/in"
+  pgload -q --table ro --rejects "$T/rej" --rejects-append <"$T/in"
   [ "$(wc -l <"$T/rej")" -eq 2 ]
-  run pgload -t ro --rejects "$T/rej" --max-reject-rate 20% <"$T/in"
+  run pgload --table ro --rejects "$T/rej" --max-reject-rate 20% <"$T/in"
   assert_failure 1
-  run pgload -t ro --rejects "$T/rej" --max-reject-rate 30% <"$T/in"
+  run pgload --table ro --rejects "$T/rej" --max-reject-rate 30% <"$T/in"
   assert_success
-  run pgload -t ro --quiet-rejects --max-rejects 5 <"$T/in"
+  run pgload --table ro --quiet-rejects --max-rejects 5 <"$T/in"
   assert_success
   refute_output --partial "rejected: database refused"
   [ "$(psql_q 'select count(*) from ro')" -eq 15 ]
@@ -449,7 +449,7 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
 @test "a backend killed mid-batch (pg_terminate_backend): reconnect, replay, nothing lost or doubled" {
   psql_q "create table term2 (n int)"
   mkfifo "$T/in"
-  pgload -t term2 --flush-interval 30s --batch-rows 100000 <"$T/in" 2>"$T/err" &
+  pgload --table term2 --flush-interval 30s --batch-rows 100000 <"$T/in" 2>"$T/err" &
   BG_PID=$!
   exec 7>"$T/in"
   seq 1 3000 | sed 's/.*/{"n":&}/' >&7
@@ -469,10 +469,10 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
 @test "a COMMIT whose reply is lost is checked with txid_status: committed once, not replayed" {
   psql_q "create table doubt (n int)"  # no key: a replay would double the rows
   port=$(free_port)
-  python3 "$PIPEKIT_ROOT/tests/data/pgload/commit_cutter.py" "$port" 127.0.0.1 "$PGPORT" >"$T/proxy" 2>&1 &
+  python3 "$PIPEKIT_ROOT/tests/support/commit_cutter.py" "$port" 127.0.0.1 "$PGPORT" >"$T/proxy" 2>&1 &
   BG_PID=$!
   for i in $(seq 50); do grep -q ready "$T/proxy" && break; sleep 0.1; done
-  run bash -c "seq 1 500 | sed 's/.*/{\"n\":&}/' | pgload -d 'host=127.0.0.1 port=$port sslmode=disable' -t doubt -v"
+  run bash -c "seq 1 500 | sed 's/.*/{\"n\":&}/' | pgload -d 'host=127.0.0.1 port=$port sslmode=disable' --table doubt -v"
   assert_success
   assert_output --partial "the interrupted COMMIT did commit"
   run psql_q "select count(*), count(distinct n) from doubt"

@@ -5,8 +5,8 @@
 # pipekit restarts the load each time; afterwards the table holds exactly
 # the valid users (none missing, none doubled) and the rejects every
 # defective one.
-load ../lib/common
-load pipeline_helpers
+load ../support/common
+load ../support/pipeline/helpers
 bats_require_minimum_version 1.5.0
 
 TOOLS=("${PIPELINE_TOOLS[@]}")

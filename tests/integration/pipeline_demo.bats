@@ -1,13 +1,13 @@
 #!/usr/bin/env bats
 # The README's first command, offline: scripts/demo --offline. Its output
 # must show the counts, rows and rejects, and it must clean up after itself.
-load ../lib/common
-load pipeline_helpers
+load ../support/common
+load ../support/pipeline/helpers
 
 setup() {
   require_tools kmock ru-fetch jvalidate kpub ksub pgload psql
-  [ -r "$PIPEKIT_ROOT/examples/sample/randomuser-500.json" ] || skip "needs examples/sample/randomuser-500.json (shipped with ru-fetch)"
-  [ -r "$PIPEKIT_ROOT/examples/schemas/user-flat.schema.json" ] || skip "needs examples/schemas/user-flat.schema.json (shipped with jvalidate)"
+  [ -r "$PIPEKIT_ROOT/examples/sample/randomuser-500.json" ] || fail "needs examples/sample/randomuser-500.json (in the repository)"
+  [ -r "$PIPEKIT_ROOT/examples/schemas/user-flat.schema.json" ] || fail "needs examples/schemas/user-flat.schema.json (in the repository)"
 }
 
 @test "scripts/demo --offline: 500 users in, 500 rows, 3 rejects with reasons, cleaned up" {

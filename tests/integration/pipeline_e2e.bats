@@ -4,8 +4,8 @@
 # `pipekit ingest` and `pipekit load`. The table must hold exactly the valid
 # users (by key and content) and the rejects every defective one, with a
 # reason.
-load ../lib/common
-load pipeline_helpers
+load ../support/common
+load ../support/pipeline/helpers
 bats_require_minimum_version 1.5.0
 
 TOOLS=("${PIPELINE_TOOLS[@]}")
@@ -59,7 +59,7 @@ setup() {
 @test "defects that reach Kafka are rejected by load, with reasons, and acknowledged" {
   T=$(unique_topic raw); new_topic "$T" 4
   mkdir -p "$W/d"
-  python3 "$PIPELINE_DATA/make_dataset.py" 10000 "$W/d"
+  python3 "$PIPELINE_SUPPORT/make_dataset.py" 10000 "$W/d"
   run --separate-stderr "$PIPEKIT" ingest --once --no-validate --input "$W/d/input.ndjson" -b "$BROKERS" -t "$T" \
     --state-dir "$W/state"
   echo "$stderr" | tail -20
@@ -80,7 +80,7 @@ setup() {
 @test "a database that is down fails the load with status 3, the stage named" {
   T=$(unique_topic down); new_topic "$T" 1
   mkdir -p "$W/d"
-  python3 "$PIPELINE_DATA/make_dataset.py" 100 "$W/d"
+  python3 "$PIPELINE_SUPPORT/make_dataset.py" 100 "$W/d"
   "$PIPEKIT" ingest -q --once --input "$W/d/input.ndjson" -b "$BROKERS" -t "$T" --schema "$TEST_SCHEMA" --state-dir "$W/state"
   run --separate-stderr "$PIPEKIT" load --once --restarts 1 --sink-retries 1 -b "$BROKERS" -t "$T" -G down \
     --schema "$TEST_SCHEMA" --state-dir "$W/state" -d "host=127.0.0.1 port=1 connect_timeout=2"

@@ -3,8 +3,8 @@
 # `pipekit load` pipelines in one consumer group, started and stopped at
 # different times (so the group rebalances while records flow). Every
 # valid user must land exactly once.
-load ../lib/common
-load pipeline_helpers
+load ../support/common
+load ../support/pipeline/helpers
 bats_require_minimum_version 1.5.0
 
 TOOLS=("${PIPELINE_TOOLS[@]}")

@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
-# ru-fetch against a real local HTTP server (tests/lib/ru_server.py) that
+# ru-fetch against a real local HTTP server (tests/support/ru_server.py) that
 # serves API-shaped responses and misbehaves on demand.
-load ../lib/common
-load ../lib/ru_server
+load ../support/common
+load ../support/ru_server
 bats_require_minimum_version 1.5.0
 
 setup() { start_ru_server; }
@@ -79,7 +79,7 @@ RF=(ru-fetch --retry-delay 20ms)
   assert_success
   [ "${#lines[@]}" -eq 4 ]
   diff <(echo "$output" | jq -S -c .) \
-       <(python3 "$PIPEKIT_ROOT/tests/lib/make_response.py" 4 --seed p | jq -S -c '.results[]')
+       <(python3 "$PIPEKIT_ROOT/tests/support/make_response.py" 4 --seed p | jq -S -c '.results[]')
 }
 
 @test "--meta adds the response's info and the fetch time under _meta, and nothing else changes" {
@@ -90,7 +90,7 @@ RF=(ru-fetch --retry-delay 20ms)
            and (._meta.fetched_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$"))' <<<"$l" >/dev/null
   done
   diff <(echo "$output" | jq -c 'del(._meta)') \
-       <(python3 "$PIPEKIT_ROOT/tests/lib/make_response.py" 2 --seed m --page 3 | jq -c '.results[]')
+       <(python3 "$PIPEKIT_ROOT/tests/support/make_response.py" 2 --seed m --page 3 | jq -c '.results[]')
   run --separate-stderr "${RF[@]}" --url "$RU_URL/api/" --results 1 --shape flat --meta
   jq -e 'keys | length == 14' <<<"$output" >/dev/null
 }
@@ -118,7 +118,7 @@ RF=(ru-fetch --retry-delay 20ms)
   run --separate-stderr "${RF[@]}" --url "$RU_URL/mode=500/after=1/api/" --count 6 --results 3 --seed f --retries 1
   assert_failure 3
   [ "${#lines[@]}" -eq 3 ]
-  diff <(echo "$output") <(python3 "$PIPEKIT_ROOT/tests/lib/make_response.py" 3 --seed f | jq -c '.results[]')
+  diff <(echo "$output") <(python3 "$PIPEKIT_ROOT/tests/support/make_response.py" 3 --seed f | jq -c '.results[]')
   [[ "$stderr" == *"page=2&seed=f: HTTP 500"*"(gave up after 2 attempts)"* ]]
   [[ "$stderr" == *"in 3, out 3, rejected 0, failed_requests 2, requests 3"* ]]
 }
@@ -310,7 +310,7 @@ RF=(ru-fetch --retry-delay 20ms)
 }
 
 @test "https: an unknown CA is refused (exit 2, not retried); CURL_CA_BUNDLE makes it trusted; HTTPS_PROXY/NO_PROXY apply" {
-  command -v openssl >/dev/null || skip "no openssl"
+  command -v openssl >/dev/null || fail "needs openssl: run scripts/setup"
   stop_ru_server
   d=$BATS_TEST_TMPDIR
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/key.pem" -out "$d/cert.pem" -days 1 \
@@ -376,8 +376,8 @@ RF=(ru-fetch --retry-delay 20ms)
 }
 
 @test "HTTP/2 over TLS when the server offers it (nghttpd)" {
-  command -v nghttpd >/dev/null || skip "nghttpd (Debian nghttp2-server) not installed"
-  command -v openssl >/dev/null || skip "no openssl"
+  command -v nghttpd >/dev/null || fail "needs nghttpd (Debian nghttp2-server): run scripts/setup"
+  command -v openssl >/dev/null || fail "needs openssl: run scripts/setup"
   d=$BATS_TEST_TMPDIR
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/key.pem" -out "$d/cert.pem" -days 1 \
     -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null

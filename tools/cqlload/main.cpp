@@ -1,5 +1,5 @@
 // cqlload: NDJSON records into a Cassandra table (CQL native protocol v4).
-#include "pipekit/cqlload.hpp"
+#include "engine.hpp"
 
 int main(int argc, char** argv) {
   using namespace pipekit;
@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()->group(conn)->type_name("DURATION");
   auto* tgt = "Target";
   app.add_option("--keyspace", o.keyspace, "Keyspace")->group(tgt)->type_name("NAME");
-  app.add_option("-t,--table", o.table, "Table (or keyspace.table)")->group(tgt)->type_name("NAME");
+  auto* table = app.add_option("--table", o.table, "Table (or keyspace.table)")->group(tgt)->type_name("NAME");
+  add_deprecated_alias(app, "-t", table, o.table);  // -t is a topic in every tool
   app.add_option("--map", o.maps,
                  "Fill COLUMN from PATH (a.b or /a/b, or @topic @partition @offset @key @timestamp with "
                  "--envelope); repeatable. Default: same-named top-level fields")

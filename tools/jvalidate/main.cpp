@@ -1,5 +1,5 @@
 // jvalidate: a streaming JSON Schema filter for NDJSON.
-#include "pipekit/jvalidate.hpp"
+#include "engine.hpp"
 
 int main(int argc, char** argv) {
   using namespace pipekit;

@@ -1,5 +1,5 @@
 // kmock: a local Kafka-protocol cluster (librdkafka's mock) for tests and demos.
-#include "pipekit/kmock.hpp"
+#include "engine.hpp"
 
 int main(int argc, char** argv) {
   using namespace pipekit;

@@ -1,5 +1,5 @@
 // kpub: NDJSON on stdin -> a Kafka topic, one message per line.
-#include "pipekit/kpub.hpp"
+#include "engine.hpp"
 
 int main(int argc, char** argv) {
   using namespace pipekit;

@@ -1,5 +1,5 @@
 // ksub: consume Kafka topics to NDJSON on stdout.
-#include "pipekit/ksub.hpp"
+#include "engine.hpp"
 
 int main(int argc, char** argv) {
   using namespace pipekit;

@@ -1,5 +1,5 @@
 // pgload: NDJSON (or Kafka envelopes) from stdin into a PostgreSQL table.
-#include "pipekit/pgload.hpp"
+#include "engine.hpp"
 
 int main(int argc, char** argv) {
   using namespace pipekit;
@@ -10,9 +10,11 @@ int main(int argc, char** argv) {
   add_common_options(app, opts.common);
   app.add_option("-d,--dsn", opts.dsn, "libpq connection string or URI (no password here: use PGPASSWORD or ~/.pgpass)")
       ->type_name("CONNINFO");
-  app.add_option("-t,--table", opts.table, "Target table, [schema.]name (names taken literally; \"quote\" a dot)")
-      ->type_name("TABLE")
-      ->required();
+  auto* table = app.add_option("--table", opts.table,
+                               "Target table, [schema.]name (names taken literally; \"quote\" a dot)")
+                    ->type_name("TABLE")
+                    ->required();
+  add_deprecated_alias(app, "-t", table, opts.table);  // -t is a topic in every tool
   app.add_option("--map", opts.maps,
                  "Column from a JSON path or envelope field: col=location.city, col=/a/b, col=@offset; "
                  "append ::type for --create (repeatable)")

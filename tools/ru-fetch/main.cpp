@@ -1,5 +1,5 @@
 // ru-fetch: randomuser.me API -> NDJSON users on stdout.
-#include "pipekit/rufetch.hpp"
+#include "engine.hpp"
 
 int main(int argc, char** argv) {
   using namespace pipekit;

@@ -1,0 +1,227 @@
+// common/core: NDJSON reader and writer, JSON helpers, envelope, acks, exit
+// table, durations and sizes.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "pipekit/acks.hpp"
+#include "pipekit/cli.hpp"
+#include "pipekit/envelope.hpp"
+#include "pipekit/errors.hpp"
+#include "pipekit/json.hpp"
+#include "pipekit/ndjson.hpp"
+
+using namespace pipekit;
+
+namespace {
+// A pipe whose read end is fed `input` by a thread, in chunks of `chunk` bytes.
+struct Feeder {
+  int fds[2];
+  std::thread t;
+  Feeder(std::string input, size_t chunk = 7) {
+    EXPECT_EQ(pipe(fds), 0);
+    t = std::thread([this, input, chunk] {
+      for (size_t i = 0; i < input.size(); i += chunk)
+        (void)!write(fds[1], input.data() + i, std::min(chunk, input.size() - i));
+      close(fds[1]);
+    });
+  }
+  ~Feeder() {
+    t.join();
+    close(fds[0]);
+  }
+};
+
+std::vector<Line> read_all(const std::string& input, size_t max = kDefaultMaxLineBytes, size_t chunk = 7,
+                           std::vector<std::string>* texts = nullptr) {
+  Feeder f(input, chunk);
+  LineReader r(f.fds[0], max);
+  std::vector<Line> out;
+  Line l;
+  while (r.next_line(l)) {
+    out.push_back(l);
+    if (texts) texts->emplace_back(l.text);
+  }
+  return out;
+}
+}  // namespace
+
+TEST(LineReader, SplitsLinesAcceptsCrlfSkipsBlanksAndLastLineWithoutNewline) {
+  std::vector<std::string> texts;
+  auto lines = read_all("{\"a\":1}\r\n\n  \n{\"b\":2}\n{\"c\":3}", kDefaultMaxLineBytes, 3, &texts);
+  ASSERT_EQ(texts.size(), 3u);
+  EXPECT_EQ(texts[0], "{\"a\":1}");
+  EXPECT_EQ(texts[1], "{\"b\":2}");
+  EXPECT_EQ(texts[2], "{\"c\":3}");
+  EXPECT_EQ(lines[0].number, 1u);
+  EXPECT_EQ(lines[1].number, 4u);  // blank lines still count
+  EXPECT_EQ(lines[2].number, 5u);
+}
+
+TEST(LineReader, OverLongLineIsReportedAndSkippedWithoutHoldingIt) {
+  std::string big(100000, 'x');
+  std::vector<std::string> texts;
+  auto lines = read_all("short\n" + big + "\nafter\n" + big, 1000, 4096, &texts);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(texts[0], "short");
+  EXPECT_TRUE(lines[1].too_long);
+  EXPECT_EQ(lines[1].length, big.size());
+  EXPECT_EQ(lines[1].number, 2u);
+  EXPECT_EQ(texts[2], "after");
+  EXPECT_TRUE(lines[3].too_long);  // the input ends inside an over-long line
+  EXPECT_EQ(lines[3].length, big.size());
+}
+
+TEST(LineReader, LinesArePaddedForSimdjson) {
+  Feeder f("{\"k\":[1,2,3]}\n{\"k\":\"v\"}\n");
+  LineReader r(f.fds[0]);
+  Line l;
+  simdjson::dom::parser parser;
+  int n = 0;
+  while (r.next_line(l)) {
+    simdjson::dom::element e;
+    ASSERT_EQ(parser.parse(l.text.data(), l.text.size(), false).get(e), simdjson::SUCCESS);
+    ++n;
+  }
+  EXPECT_EQ(n, 2);
+}
+
+TEST(LineReader, TimeoutWhenNoData) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  LineReader r(fds[0]);
+  Line l;
+  EXPECT_EQ(r.next(l, 50), ReadStatus::timeout);
+  (void)!write(fds[1], "x\n", 2);
+  EXPECT_EQ(r.next(l, 50), ReadStatus::line);
+  close(fds[1]);
+  EXPECT_EQ(r.next(l, 50), ReadStatus::eof);
+  close(fds[0]);
+}
+
+TEST(OutputWriter, ClosedPipeIsPipeClosed) {
+  signal(SIGPIPE, SIG_IGN);
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  close(fds[0]);
+  OutputWriter w(fds[1], 16);
+  w.write_line("hello");
+  EXPECT_THROW(w.flush(), PipeClosed);
+  close(fds[1]);
+}
+
+TEST(Json, EscapesControlAndInvalidUtf8ToValidJson) {
+  EXPECT_EQ(json::quote("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\u0001\"");
+  EXPECT_EQ(json::quote("caf\xc3\xa9"), "\"caf\xc3\xa9\"");
+  std::string bad = json::quote(std::string("x\xff\xfey", 4));
+  EXPECT_EQ(bad, "\"x\xEF\xBF\xBD\xEF\xBF\xBDy\"");
+  simdjson::dom::parser p;
+  EXPECT_EQ(p.parse(bad).error(), simdjson::SUCCESS);
+}
+
+TEST(Json, PathsDottedAndPointer) {
+  simdjson::dom::parser p;
+  auto root = p.parse(std::string(R"({"login":{"uuid":"u-1","a/b":{"~x":5}},"list":[10,20]})")).value();
+  EXPECT_EQ(*json::scalar_text(*json::Path("login.uuid").find(root)), "u-1");
+  EXPECT_EQ(*json::scalar_text(*json::Path("/login/a~1b/~0x").find(root)), "5");
+  EXPECT_EQ(*json::scalar_text(*json::Path("list.1").find(root)), "20");
+  EXPECT_FALSE(json::Path("login.missing").find(root).has_value());
+  EXPECT_FALSE(json::Path("list.9").find(root).has_value());
+  EXPECT_THROW(json::Path("a..b"), UsageError);
+}
+
+TEST(Envelope, RoundTripsAndReadsKcatJson) {
+  std::string key = "k1";
+  std::string_view key_view = key;
+  EnvelopeView v;
+  v.topic = "users";
+  v.partition = 3;
+  v.offset = 1042;
+  v.timestamp = 1732147200123;
+  v.key = &key_view;
+  v.headers = {{"source", "ru-fetch"}};
+  v.value = R"({"a":1})";
+  v.value_is_json = true;
+  std::string line;
+  append_envelope(line, v);
+  EXPECT_EQ(line,
+            R"({"topic":"users","partition":3,"offset":1042,"timestamp":1732147200123,"key":"k1","headers":{"source":"ru-fetch"},"value":{"a":1}})");
+  simdjson::dom::parser p;
+  Envelope e = parse_envelope(p.parse(line).value());
+  EXPECT_EQ(e.topic, "users");
+  EXPECT_EQ(e.partition, 3);
+  EXPECT_EQ(e.offset, 1042);
+  EXPECT_EQ(*e.key, "k1");
+  EXPECT_EQ(e.value, R"({"a":1})");
+  ASSERT_EQ(e.headers.size(), 1u);
+
+  std::string kcat =
+      R"({"topic":"t","partition":0,"offset":7,"tstype":"create","ts":5,"broker":1,"headers":["h","v"],"key":null,"payload":"{\"x\":2}"})";
+  Envelope k = parse_envelope(p.parse(kcat).value());
+  EXPECT_EQ(k.value, R"({"x":2})");
+  EXPECT_TRUE(k.payload_was_string);
+  EXPECT_FALSE(k.key.has_value());
+  EXPECT_EQ(k.timestamp, 5);
+  EXPECT_EQ(k.headers[0].second, "v");
+
+  EXPECT_THROW(parse_envelope(p.parse(std::string("[1]")).value()), std::invalid_argument);
+  EXPECT_THROW(parse_envelope(p.parse(std::string(R"({"topic":"t"})")).value()), std::invalid_argument);
+}
+
+TEST(Envelope, NonJsonValueBecomesString) {
+  EnvelopeView v;
+  v.topic = "t";
+  v.value = std::string_view("plain\xff", 6);
+  std::string line;
+  append_envelope(line, v);
+  simdjson::dom::parser p;
+  EXPECT_EQ(p.parse(line).error(), simdjson::SUCCESS);
+  EXPECT_NE(line.find(R"("key":null)"), std::string::npos);
+}
+
+TEST(Acks, FormatParseAndWriteToFile) {
+  EXPECT_EQ(format_ack("users", 2, 99), "{\"topic\":\"users\",\"partition\":2,\"offset\":99}\n");
+  auto a = parse_ack(R"({"topic":"users","partition":2,"offset":99})");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->offset, 99);
+  EXPECT_FALSE(parse_ack("nope"));
+  EXPECT_FALSE(parse_ack(R"({"topic":"t","partition":-1,"offset":1})"));
+  std::string path = ::testing::TempDir() + "/acks.ndjson";
+  unlink(path.c_str());
+  {
+    AckWriter w(path);
+    w.ack("t", 0, 1);
+    w.ack("t", 1, 2);
+  }
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_EQ(ss.str(), format_ack("t", 0, 1) + format_ack("t", 1, 2));
+}
+
+TEST(ExitStatus, OneTableForHelpAndRestarts) {
+  std::string help = exit_status_help();
+  for (const auto& row : exit_status_table())
+    EXPECT_NE(help.find(row.meaning), std::string::npos) << "exit status " << row.code << " missing from --help";
+  // What the orchestrator restarts after: a service or I/O failure, a bug.
+  std::vector<int> restartable;
+  for (const auto& row : exit_status_table())
+    if (row.restartable) restartable.push_back(row.code);
+  EXPECT_EQ(restartable, (std::vector<int>{3, 4, 5}));
+}
+
+TEST(Parse, DurationsAndSizes) {
+  EXPECT_EQ(parse_duration_ms("250ms"), 250);
+  EXPECT_EQ(parse_duration_ms("5s"), 5000);
+  EXPECT_EQ(parse_duration_ms("5"), 5000);
+  EXPECT_EQ(parse_duration_ms("10m"), 600000);
+  EXPECT_EQ(parse_duration_ms("1.5h"), 5400000);
+  EXPECT_THROW(parse_duration_ms("soon"), UsageError);
+  EXPECT_EQ(parse_size_bytes("16MiB"), 16u << 20);
+  EXPECT_EQ(parse_size_bytes("64k"), 64u << 10);
+  EXPECT_THROW(parse_size_bytes("lots"), UsageError);
+}

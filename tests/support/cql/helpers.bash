@@ -1,0 +1,68 @@
+# bats helpers for cqlload's tests: the CQL test peer (tests/support/cql/cqlpeer.py),
+# or a real cluster when CQL_HOSTS is set. Load after ../lib/common.
+
+CQL_TOOLS=$PIPEKIT_ROOT/tests/support/cql
+
+# Extra cqlload flags for a real cluster with PasswordAuthenticator: set
+# CQL_USER (and CQL_PASSWORD) along with CQL_HOSTS.
+cql_auth_args() {
+  if [ -n "${CQL_HOSTS:-}" ] && [ -n "${CQL_USER:-}" ]; then echo "--user $CQL_USER"; fi
+}
+
+# start_cqlpeer [peer args...]: exports CQL (the --hosts value), and with the
+# peer PEER_DIR, PEER_PID, PEER_CMD (a FIFO of peer commands).
+start_cqlpeer() {
+  if [ -n "${CQL_HOSTS:-}" ]; then
+    CQL=$CQL_HOSTS
+    export CQL
+    return 0
+  fi
+  PEER_DIR=$(mktemp -d "${BATS_TEST_TMPDIR:-/tmp}/cqlpeer.XXXXXX")
+  mkfifo "$PEER_DIR/cmd"
+  /usr/bin/python3 "$CQL_TOOLS/cqlpeer.py" --port-file "$PEER_DIR/ports" --commands "$PEER_DIR/cmd" "$@" \
+    >"$PEER_DIR/stdout" 2>"$PEER_DIR/stderr" 3>&- &
+  PEER_PID=$!
+  wait_for_file "$PEER_DIR/ports" "$PEER_PID" "$PEER_DIR/stderr" || return 1
+  CQL=$(tr ',' '\n' <"$PEER_DIR/ports" | sed 's/^/127.0.0.1:/' | paste -sd, -)
+  PEER_CMD=$PEER_DIR/cmd
+  export CQL PEER_DIR PEER_PID PEER_CMD
+}
+
+stop_cqlpeer() {
+  if [ -n "${PEER_PID:-}" ]; then
+    kill "$PEER_PID" 2>/dev/null || true
+    wait "$PEER_PID" 2>/dev/null || true
+    PEER_PID=
+  fi
+}
+
+# Skips a test that needs the peer's fault injection or counters.
+require_peer() {
+  [ -z "${CQL_HOSTS:-}" ] || skip "needs the CQL test peer (CQL_HOSTS is a real cluster)"
+}
+
+# peer_stats: prints the peer's counters as JSON.
+peer_stats() {
+  require_peer
+  rm -f "$PEER_DIR/stats.json"
+  echo "stats $PEER_DIR/stats.json" >"$PEER_CMD"
+  local i
+  for i in $(seq 1 100); do [ -s "$PEER_DIR/stats.json" ] && break; sleep 0.05; done
+  cat "$PEER_DIR/stats.json"
+}
+
+peer_cmd() {
+  require_peer
+  echo "$*" >"$PEER_CMD"
+  sleep 0.2
+}
+
+# cqlread KS.TABLE: the table's rows as NDJSON, read by the Python driver.
+cqlread() {
+  /usr/bin/python3 "$CQL_TOOLS/cqlread.py" "$CQL" "$1"
+}
+
+# A keyspace name unique to this test (real clusters keep their keyspaces).
+new_keyspace() {
+  echo "pk_t$(date +%s%N | tail -c 9)_$RANDOM"
+}

@@ -1,0 +1,276 @@
+// jvalidate's run: compile the schema (exit 2 before any input is read if it
+// does not), then filter NDJSON. Records are parsed once with simdjson; a
+// record is first checked in fast mode (no messages), and only an invalid one
+// is checked again to collect every error for its reject line.
+#include "engine.hpp"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "pipekit/acks.hpp"
+#include "pipekit/envelope.hpp"
+#include "pipekit/errors.hpp"
+#include "pipekit/json.hpp"
+#include "pipekit/log.hpp"
+#include "pipekit/ndjson.hpp"
+
+namespace pipekit::jvalidate {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+namespace pj = pipekit::json;
+
+namespace {
+
+json read_schema_file(const fs::path& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UsageError(errno_message(fmt::format("cannot read {} {}", what, path.string()), errno));
+  std::stringstream buf;
+  buf << in.rdbuf();
+  try {
+    return json::parse(buf.str());
+  } catch (const json::parse_error& e) {
+    throw UsageError(fmt::format("{} {}: not valid JSON (at byte {}): {}", what, path.string(), e.byte, e.what()));
+  }
+}
+
+// Where a URI that no loaded schema claims may be found locally: a file://
+// URI's own path, else DIR/<path of the URI> or DIR/<last segment> in each
+// --ref-dir. Never the network.
+std::optional<json> load_local(const std::string& uri, const std::vector<std::string>& ref_dirs) {
+  std::vector<fs::path> candidates;
+  if (uri.rfind("file://", 0) == 0) {
+    candidates.emplace_back(uri.substr(7));
+  } else {
+    std::string path = uri;
+    size_t scheme = path.find("://");
+    if (scheme != std::string::npos) {
+      size_t slash = path.find('/', scheme + 3);
+      path = slash == std::string::npos ? "" : path.substr(slash + 1);
+    } else if (size_t colon = path.find(':'); colon != std::string::npos) {
+      path = path.substr(colon + 1);
+    }
+    size_t q = path.find('?');
+    if (q != std::string::npos) path.erase(q);
+    for (const auto& dir : ref_dirs) {
+      if (!path.empty() && path.find("..") == std::string::npos) candidates.push_back(fs::path(dir) / path);
+      std::string last = fs::path(path).filename().string();
+      if (!last.empty()) candidates.push_back(fs::path(dir) / last);
+    }
+  }
+  for (const auto& c : candidates) {
+    std::error_code ec;
+    if (fs::is_regular_file(c, ec)) return read_schema_file(c, "schema");
+  }
+  return std::nullopt;
+}
+
+std::string parse_error_reason(std::string_view text, simdjson::error_code err) {
+  // simdjson says what, not where: on this (rare) path ask nlohmann for the byte.
+  try {
+    json ignored = json::parse(text.begin(), text.end());
+    (void)ignored;
+  } catch (const json::parse_error& e) {
+    std::string detail = e.what();
+    size_t col = detail.find("column");
+    if (col != std::string::npos) {
+      size_t colon = detail.find(": ", col);
+      if (colon != std::string::npos) detail = detail.substr(colon + 2);
+    }
+    return fmt::format("invalid JSON at byte {}: {}", e.byte, detail);
+  }
+  return fmt::format("invalid JSON: {}", simdjson::error_message(err));
+}
+
+// An envelope too broken to use may still say where it came from; acking its
+// reject keeps the consumer's commits from stalling behind it.
+std::optional<Ack> coordinates_of(simdjson::dom::element root) {
+  simdjson::dom::object obj;
+  if (root.get(obj)) return std::nullopt;
+  std::string_view topic;
+  int64_t partition = -1, offset = -1;
+  if (obj["topic"].get(topic) || obj["partition"].get(partition) || obj["offset"].get(offset)) return std::nullopt;
+  if (topic.empty() || partition < 0 || offset < 0 || partition > INT32_MAX) return std::nullopt;
+  return Ack{std::string(topic), static_cast<int32_t>(partition), offset};
+}
+
+std::string errors_field(const std::vector<jsonschema::Error>& errors, size_t max) {
+  std::string out = "\"errors\":[";
+  size_t n = std::min(errors.size(), max);
+  for (size_t i = 0; i < n; ++i) {
+    const auto& e = errors[i];
+    if (i) out += ',';
+    out += "{\"instanceLocation\":";
+    pj::append_string(out, e.instance_location);
+    out += ",\"keywordLocation\":";
+    pj::append_string(out, e.keyword_location);
+    out += ",\"keyword\":";
+    pj::append_string(out, e.keyword);
+    out += ",\"message\":";
+    pj::append_string(out, e.message);
+    out += '}';
+  }
+  out += ']';
+  if (errors.size() > n) out += fmt::format(",\"errors_total\":{}", errors.size());
+  return out;
+}
+
+std::string reason_of(const std::vector<jsonschema::Error>& errors) {
+  if (errors.empty()) return "invalid";
+  const auto& e = errors.front();
+  std::string r = fmt::format("{}: {}: {}", e.instance_location.empty() ? "(root)" : e.instance_location, e.keyword,
+                              e.message);
+  if (errors.size() > 1) r += fmt::format(" (and {} more)", errors.size() - 1);
+  return r;
+}
+
+}  // namespace
+
+std::unique_ptr<jsonschema::Validator> load_schemas(const Options& opts) {
+  if (opts.schemas.empty()) throw UsageError("--schema FILE is required");
+  jsonschema::CompileOptions co;
+  co.assert_formats = opts.assert_formats;
+  std::vector<std::string> ref_dirs = opts.ref_dirs;
+  co.loader = [ref_dirs](const std::string& uri) { return load_local(uri, ref_dirs); };
+  auto v = std::make_unique<jsonschema::Validator>(co);
+  for (const auto& s : opts.schemas) v->add_document(read_schema_file(s, "schema"), jsonschema::file_uri(s));
+  for (const auto& dir : opts.ref_dirs) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) throw UsageError(fmt::format("--ref-dir {}: not a directory", dir));
+    std::vector<fs::path> files;
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec))
+      if (it->is_regular_file() && it->path().extension() == ".json") files.push_back(it->path());
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) v->add_document(read_schema_file(f, "schema"), jsonschema::file_uri(f.string()));
+  }
+  try {
+    v->compile(jsonschema::file_uri(opts.schemas.front()));
+  } catch (const UsageError& e) {
+    throw UsageError(fmt::format("schema {}: {}", opts.schemas.front(), e.what()));
+  }
+  return v;
+}
+
+int run(const Options& opts, RunContext& ctx) {
+  const uint64_t max_line = parse_size_bytes(opts.max_line_bytes);
+  if (max_line == 0) throw UsageError("--max-line-bytes must be greater than 0");
+  // Everything that can be wrong with the configuration fails here, before input.
+  auto validator = load_schemas(opts);
+  log::debug("schema {} compiled", opts.schemas.front());
+
+  Stats& stats = ctx.stats;
+  RejectSink rejects(opts.rejects, stats);
+  AckWriter acks;
+  if (!opts.ack.empty()) {
+    if (!opts.envelope) log::warn("--ack without --envelope: records carry no coordinates, nothing will be acknowledged");
+    acks = AckWriter(opts.ack);
+  }
+  if (acks.enabled() && opts.rejects.path.empty())
+    log::warn("--ack without --rejects: rejected envelopes are not written anywhere, so they are not acknowledged");
+  OutputWriter out(STDOUT_FILENO);
+  simdjson::dom::parser parser, value_parser;
+  std::vector<jsonschema::Error> errors;
+  std::string extra;
+  for (const char* c : {"valid", "invalid", "malformed"}) stats.set(c, 0);
+
+  // A rejected envelope is acknowledged once its reject line is flushed to the
+  // rejects file (never when there is no file: the record would be lost).
+  auto ack_reject = [&](const std::string& topic, int32_t partition, int64_t offset) {
+    if (!acks.enabled() || opts.rejects.path.empty()) return;
+    rejects.flush();
+    acks.ack(topic, partition, offset);
+  };
+
+  std::vector<std::string> inputs = opts.inputs.empty() ? std::vector<std::string>{"-"} : opts.inputs;
+  bool stopped = false;
+  for (const auto& input : inputs) {
+    if (stopped) break;
+    int fd = open_input(input);
+    LineReader reader(fd, max_line);
+    // With several inputs, line numbers restart per file: say which file.
+    const std::string input_field = inputs.size() > 1 ? "\"input\":" + pj::quote(input) : std::string();
+    Line line;
+    while (true) {
+      ReadStatus st = reader.next(line, 0);
+      if (st == ReadStatus::timeout) {
+        // Input is idle: pass on what we hold, so a trickle is never held back.
+        out.flush();
+        rejects.flush();
+        st = reader.next(line);
+      }
+      if (st == ReadStatus::stopped) {
+        stopped = true;
+        break;
+      }
+      if (st != ReadStatus::line) break;
+      stats.records_in++;
+      stats.bytes += line.length + 1;
+      if (line.too_long) {
+        rejects.reject(line.number, "", false,
+                       fmt::format("line too long: {} bytes or more, over --max-line-bytes {} (starts at byte {} of {})",
+                                   line.length, max_line, line.offset, input == "-" ? "stdin" : input),
+                       input_field);
+        stats.add("malformed");
+        continue;
+      }
+      auto doc = parser.parse(line.text.data(), line.text.size(), false);
+      if (doc.error()) {
+        rejects.reject(line.number, line.text, false, parse_error_reason(line.text, doc.error()), input_field);
+        stats.add("malformed");
+        continue;
+      }
+      simdjson::dom::element instance = doc.value();
+      Envelope env;
+      if (opts.envelope) {
+        try {
+          env = parse_envelope(instance);
+        } catch (const std::invalid_argument& e) {
+          rejects.reject(line.number, line.text, true, fmt::format("not an envelope: {}", e.what()), input_field);
+          stats.add("malformed");
+          if (auto c = coordinates_of(instance)) ack_reject(c->topic, c->partition, c->offset);
+          continue;
+        }
+        auto value = value_parser.parse(env.value);
+        if (value.error()) {  // the envelope's value is always JSON text; be safe anyway
+          rejects.reject(line.number, line.text, true, parse_error_reason(env.value, value.error()), input_field);
+          stats.add("malformed");
+          if (env.has_coordinates()) ack_reject(env.topic, env.partition, env.offset);
+          continue;
+        }
+        instance = value.value();
+      }
+      if (validator->valid(instance)) {
+        out.write_line(line.text);
+        stats.records_out++;
+        stats.add("valid");
+        continue;
+      }
+      errors.clear();
+      validator->validate(instance, errors);
+      extra = input_field.empty() ? std::string() : input_field + ",";
+      extra += errors_field(errors, opts.max_errors);
+      rejects.reject(line.number, line.text, true, reason_of(errors), extra);
+      stats.add("invalid");
+      stats.add("invalid." + (errors.empty() ? std::string("schema") : errors.front().keyword));
+      if (opts.envelope && env.has_coordinates()) ack_reject(env.topic, env.partition, env.offset);
+    }
+    if (fd != STDIN_FILENO) ::close(fd);
+  }
+  out.flush();
+  rejects.flush();
+  if (stopped) log::info("stopped by signal; everything read so far was handled");
+  if (rejects.over_limit(stats.records_in)) {
+    log::error("{} of {} records rejected: over {}", rejects.count(), stats.records_in.load(),
+               rejects.limit_description());
+    return static_cast<int>(ExitCode::rejects);
+  }
+  return 0;
+}
+
+}  // namespace pipekit::jvalidate

@@ -1,0 +1,407 @@
+#include "engine.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <exception>
+#include <memory>
+#include <utility>
+
+#include "pipekit/errors.hpp"
+#include "message.hpp"
+#include "pipekit/log.hpp"
+#include "pipekit/ndjson.hpp"
+#include "pipekit/signals.hpp"
+
+namespace pipekit::kpub {
+
+const kafka::Properties& default_properties() {
+  // Lose nothing: the idempotent producer (acks=all, retries without
+  // duplicates or reordering). Throughput: batches of up to 10,000 messages
+  // or 1 MB per partition, collected for up to 10 ms. Memory: at most 64 MiB
+  // or 100,000 messages waiting; beyond that kpub waits for the broker
+  // (queue full is waited out, never dropped).
+  static const kafka::Properties props = {
+      {"client.id", "kpub"},
+      {"enable.idempotence", "true"},
+      {"acks", "all"},
+      {"linger.ms", "10"},
+      {"batch.num.messages", "10000"},
+      {"batch.size", "1000000"},
+      {"queue.buffering.max.messages", "100000"},
+      {"queue.buffering.max.kbytes", "65536"},
+  };
+  return props;
+}
+
+namespace {
+
+constexpr int kReadTimeoutMs = 100;  // an idle input still gets its delivery reports served
+constexpr uint64_t kPollEvery = 64;  // serve delivery reports every N messages
+constexpr uint64_t kMaxLoggedFailures = 100;
+
+class Publisher {
+ public:
+  Publisher(const Options& opts, RunContext& ctx, kafka::Properties props)
+      : opts_(opts), ctx_(ctx), flag_headers_(parse_header_flags(opts.headers)) {
+    if (!opts.failed_path.empty())
+      failed_out_ = std::make_unique<OutputWriter>(OutputWriter::open(opts.failed_path));
+    // Logs go through the main queue so they are printed from this thread.
+    props.emplace_back("log.queue", "true");
+    rd_kafka_conf_t* conf = kafka::make_conf(props);
+    rd_kafka_conf_set_opaque(conf, this);
+    rd_kafka_conf_set_dr_msg_cb(conf, &Publisher::on_delivery);
+    rd_kafka_conf_set_error_cb(conf, &Publisher::on_error);
+    rd_kafka_conf_set_log_cb(conf, &Publisher::on_log);
+    // librdkafka's threads inherit this mask: SIGINT/SIGTERM reach this
+    // thread, whose handler wakes the input poll.
+    sigset_t stop_set, old;
+    sigemptyset(&stop_set);
+    sigaddset(&stop_set, SIGINT);
+    sigaddset(&stop_set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_set, &old);
+    try {
+      rk_ = kafka::make_handle(RD_KAFKA_PRODUCER, conf);
+    } catch (...) {
+      pthread_sigmask(SIG_SETMASK, &old, nullptr);
+      throw;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    rd_kafka_set_log_queue(rk_.get(), nullptr);
+    rkt_ = rd_kafka_topic_new(rk_.get(), opts.topic.c_str(), nullptr);
+    if (!rkt_) throw UsageError("bad topic '" + opts.topic + "': " + rd_kafka_err2str(rd_kafka_last_error()));
+  }
+
+  ~Publisher() {
+    if (rkt_) rd_kafka_topic_destroy(rkt_);
+  }
+
+  // Hands one message to librdkafka. Queue full is waited out (serving
+  // delivery reports meanwhile); any other error fails the record at once.
+  void produce(const Message& msg, uint64_t line_no) {
+    rd_kafka_headers_t* hdrs = make_headers(msg);
+    std::string topic(msg.topic);
+    rd_kafka_vu_t vu[8];
+    size_t n = 0;
+    if (topic.empty()) {
+      vu[n].vtype = RD_KAFKA_VTYPE_RKT;
+      vu[n++].u.rkt = rkt_;
+    } else {
+      vu[n].vtype = RD_KAFKA_VTYPE_TOPIC;
+      vu[n++].u.cstr = topic.c_str();
+    }
+    int32_t partition = msg.partition >= 0 ? msg.partition : opts_.partition;
+    vu[n].vtype = RD_KAFKA_VTYPE_PARTITION;
+    vu[n++].u.i32 = partition >= 0 ? partition : RD_KAFKA_PARTITION_UA;
+    vu[n].vtype = RD_KAFKA_VTYPE_VALUE;
+    vu[n].u.mem.ptr = msg.null_value ? nullptr : const_cast<char*>(msg.value.data());
+    vu[n++].u.mem.size = msg.null_value ? 0 : msg.value.size();
+    if (msg.has_key) {
+      vu[n].vtype = RD_KAFKA_VTYPE_KEY;
+      vu[n].u.mem.ptr = const_cast<char*>(msg.key.data());
+      vu[n++].u.mem.size = msg.key.size();
+    }
+    vu[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+    vu[n++].u.i = RD_KAFKA_MSG_F_COPY;  // the input buffer is reused for the next lines
+    // The opaque carries what the delivery report needs: the line number and
+    // whether the value is JSON (for the --failed line).
+    vu[n].vtype = RD_KAFKA_VTYPE_OPAQUE;
+    vu[n++].u.ptr = reinterpret_cast<void*>(static_cast<uintptr_t>((line_no << 1) | (msg.value_is_json ? 1 : 0)));
+    if (msg.timestamp > 0) {
+      vu[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
+      vu[n++].u.i64 = msg.timestamp;
+    }
+    if (hdrs) {
+      vu[n].vtype = RD_KAFKA_VTYPE_HEADERS;
+      vu[n++].u.headers = hdrs;
+    }
+
+    for (;;) {
+      rd_kafka_error_t* error = rd_kafka_produceva(rk_.get(), vu, n);
+      if (!error) break;
+      rd_kafka_resp_err_t err = rd_kafka_error_code(error);
+      rd_kafka_error_destroy(error);
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        ++queue_full_waits_;
+        poll(50);
+        continue;
+      }
+      // Not taken by librdkafka: the headers are still ours.
+      std::string_view key = msg.key;
+      std::string_view value = msg.value;
+      record_failure(err, line_no, topic.empty() ? std::string_view(opts_.topic) : std::string_view(topic),
+                     partition, msg.has_key ? &key : nullptr, header_views(hdrs),
+                     msg.null_value ? nullptr : &value, msg.value_is_json);
+      if (hdrs) rd_kafka_headers_destroy(hdrs);
+      return;
+    }
+    ++accepted_;
+    if (accepted_ % kPollEvery == 0) poll(0);
+  }
+
+  void serve() { poll(0); }
+
+  // Waits until every accepted message is delivered or has failed (at most
+  // message.timeout.ms after it was accepted).
+  void drain() {
+    uint64_t waiting = in_flight();
+    if (waiting > 0) log::debug("flushing {} message(s) in flight", waiting);
+    while (in_flight() > 0) {
+      rd_kafka_flush(rk_.get(), 200);
+      rethrow_from_callbacks();
+    }
+    rd_kafka_flush(rk_.get(), 1000);
+    rethrow_from_callbacks();
+  }
+
+  void finish_files() {
+    if (failed_out_) failed_out_->sync();
+  }
+
+  uint64_t in_flight() const { return accepted_ - delivered_ - failed_after_accept_; }
+  uint64_t accepted() const { return accepted_; }
+  uint64_t delivered() const { return delivered_; }
+  uint64_t failed() const { return failed_; }
+  uint64_t service_failures() const { return by_class_[0]; }
+  uint64_t config_failures() const { return by_class_[1]; }
+  const std::string& first_error() const { return first_error_; }
+  uint64_t queue_full_waits() const { return queue_full_waits_; }
+
+ private:
+  // Serves delivery reports, errors and logs (the callbacks run here, on
+  // this thread).
+  void poll(int timeout_ms) {
+    rd_kafka_poll(rk_.get(), timeout_ms);
+    rethrow_from_callbacks();
+  }
+
+  // An exception must not unwind through librdkafka's C frames: the
+  // callbacks park it here and it is rethrown once poll returns.
+  void rethrow_from_callbacks() {
+    if (pending_) std::rethrow_exception(std::exchange(pending_, nullptr));
+  }
+  void park_exception() {
+    if (!pending_) pending_ = std::current_exception();
+  }
+
+  rd_kafka_headers_t* make_headers(const Message& msg) const {
+    size_t count = flag_headers_.size() + (msg.headers ? msg.headers->size() : 0);
+    if (count == 0) return nullptr;
+    rd_kafka_headers_t* h = rd_kafka_headers_new(count);
+    // Envelope headers first, then -H: both are kept, in that order.
+    if (msg.headers)
+      for (const auto& [k, v] : *msg.headers) rd_kafka_header_add(h, k.data(), k.size(), v.data(), v.size());
+    for (const auto& [k, v] : flag_headers_) rd_kafka_header_add(h, k.data(), k.size(), v.data(), v.size());
+    return h;
+  }
+
+  static std::vector<std::pair<std::string_view, std::string_view>> header_views(rd_kafka_headers_t* h) {
+    std::vector<std::pair<std::string_view, std::string_view>> out;
+    if (!h) return out;
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0; rd_kafka_header_get_all(h, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
+      out.emplace_back(name, value ? std::string_view(static_cast<const char*>(value), size) : std::string_view());
+    return out;
+  }
+
+  void record_failure(rd_kafka_resp_err_t err, uint64_t line_no, std::string_view topic, int32_t partition,
+                      const std::string_view* key,
+                      std::vector<std::pair<std::string_view, std::string_view>> headers,
+                      const std::string_view* value, bool value_is_json) {
+    ++failed_;
+    ctx_.stats.add("failed");
+    ++by_class_[static_cast<int>(classify(err))];
+    if (first_error_.empty()) first_error_ = rd_kafka_err2str(err);
+    if (failed_out_) {
+      line_buf_.clear();
+      append_failed(line_buf_, FailedRecord{line_no, err, topic, partition, key, std::move(headers), value,
+                                            value_is_json});
+      failed_out_->write_line(line_buf_);
+    } else if (++logged_failures_ <= kMaxLoggedFailures) {
+      log::warn("line {}: not delivered: {}", line_no, rd_kafka_err2str(err));
+      if (logged_failures_ == kMaxLoggedFailures)
+        log::warn("more delivery failures follow; no longer shown (use --failed FILE)");
+    }
+  }
+
+  void delivered(const rd_kafka_message_t* m) {
+    auto tag = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(m->_private));
+    if (!m->err) {
+      ++delivered_;
+      ctx_.stats.records_out++;
+      return;
+    }
+    ++failed_after_accept_;
+    std::string_view key(static_cast<const char*>(m->key), m->key_len);
+    std::string_view value(static_cast<const char*>(m->payload), m->len);
+    rd_kafka_headers_t* hdrs = nullptr;
+    if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) hdrs = nullptr;
+    record_failure(m->err, tag >> 1, rd_kafka_topic_name(m->rkt), opts_.partition >= 0 || opts_.keep_partition ? m->partition : -1,
+                   m->key ? &key : nullptr, header_views(hdrs), m->payload ? &value : nullptr, tag & 1);
+  }
+
+  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    auto* self = static_cast<Publisher*>(opaque);
+    try {
+      self->delivered(m);
+    } catch (...) {
+      self->park_exception();  // e.g. --failed cannot be written: disk full
+    }
+  }
+
+  static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+    try {
+      report_error(rk, err, reason);
+    } catch (...) {
+      static_cast<Publisher*>(opaque)->park_exception();
+    }
+  }
+
+  static void report_error(rd_kafka_t* rk, int err, const char* reason) {
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      char buf[512];
+      rd_kafka_fatal_error(rk, buf, sizeof buf);
+      log::error("the producer hit a fatal error: {}", buf);
+    } else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+      log::warn("all brokers are down; messages wait until message.timeout.ms");
+    } else {
+      log::debug("kafka: {}", reason);
+    }
+  }
+
+  static void on_log(const rd_kafka_t*, int level, const char* fac, const char* buf) noexcept {
+    try {
+      log::debug("librdkafka[{}] {}: {}", level, fac, buf);
+    } catch (...) {
+    }
+  }
+
+  const Options& opts_;
+  RunContext& ctx_;
+  HeaderList flag_headers_;
+  std::unique_ptr<OutputWriter> failed_out_;  // outlives the handle (declared first)
+  kafka::Handle rk_;
+  rd_kafka_topic_t* rkt_ = nullptr;
+  uint64_t accepted_ = 0, delivered_ = 0, failed_ = 0, failed_after_accept_ = 0;
+  uint64_t by_class_[3] = {0, 0, 0};
+  uint64_t logged_failures_ = 0, queue_full_waits_ = 0;
+  std::string first_error_;
+  std::string line_buf_;
+  std::exception_ptr pending_;
+};
+
+kafka::Properties effective_properties(const Options& opts) {
+  kafka::Properties props = kafka::resolve(opts.kafka, default_properties());
+  if (!opts.compression.empty()) {
+    // -z is a flag: it beats -X compression.codec / compression.type.
+    std::erase_if(props, [](const auto& p) { return p.first == "compression.codec" || p.first == "compression.type"; });
+    props.emplace_back("compression.codec", opts.compression);
+  }
+  return props;
+}
+
+}  // namespace
+
+int run(const Options& opts, RunContext& ctx) {
+  kafka::Properties props = effective_properties(opts);
+  if (opts.kafka.dump_config) {
+    // Validate with librdkafka, then print what kpub sets (not librdkafka's
+    // hundred defaults): the settings that decide its behaviour.
+    rd_kafka_conf_destroy(kafka::make_conf(props));
+    OutputWriter out(STDOUT_FILENO);
+    out.write(kafka::dump(props));
+    out.flush();
+    return 0;
+  }
+  if (opts.topic.empty()) throw UsageError("-t/--topic is required");
+  if (opts.envelope == false && (opts.keep_topic || opts.keep_partition || opts.keep_timestamp))
+    throw UsageError("--keep-topic, --keep-partition and --keep-timestamp need --envelope");
+  uint64_t max_line = parse_size_bytes(opts.max_line_bytes);
+  if (max_line == 0) throw UsageError("--max-line-bytes must be at least 1");
+
+  int fd = open_input(opts.input);  // before connecting: a missing file is exit 4 at once
+  struct CloseInput {
+    int fd;
+    ~CloseInput() {
+      if (fd != STDIN_FILENO) ::close(fd);
+    }
+  } close_input{fd};
+
+  MessageBuilder builder(BuilderConfig{opts.key_path, opts.key_fixed, opts.envelope, opts.keep_topic,
+                                       opts.keep_partition, opts.keep_timestamp});
+  RejectSink rejects(opts.rejects, ctx.stats);
+  Publisher pub(opts, ctx, std::move(props));
+  ctx.stats.set("failed", 0);
+
+  LineReader reader(fd, max_line);
+  Line line;
+  Message msg;
+  std::string reason;
+  bool stopped = false;
+  try {
+    for (;;) {
+      ReadStatus st = reader.next(line, kReadTimeoutMs);
+      if (st == ReadStatus::timeout) {
+        pub.serve();
+        continue;
+      }
+      if (st != ReadStatus::line) {
+        stopped = st == ReadStatus::stopped;
+        break;
+      }
+      ctx.stats.records_in++;
+      ctx.stats.bytes.store(reader.bytes_read(), std::memory_order_relaxed);
+      if (line.too_long) {
+        rejects.reject(line.number, {}, false,
+                       fmt::format("line too long: {} bytes, over --max-line-bytes {}", line.length, max_line));
+        continue;
+      }
+      if (!builder.build(line.text, msg, reason)) {
+        rejects.reject(line.number, line.text, builder.line_was_json(), reason);
+        continue;
+      }
+      pub.produce(msg, line.number);
+    }
+  } catch (...) {
+    // An input error still delivers what was accepted before it; the input
+    // error is the one reported.
+    try {
+      pub.drain();
+      pub.finish_files();
+    } catch (...) {
+    }
+    throw;
+  }
+  ctx.stats.bytes.store(reader.bytes_read(), std::memory_order_relaxed);
+  if (stopped)
+    log::info("stopping on signal: delivering the {} message(s) in flight (a second signal exits at once)",
+              pub.in_flight());
+  pub.drain();
+  pub.finish_files();
+  rejects.flush();
+
+  log::info("published {}, rejected {}, failed {}{}", pub.delivered(), rejects.count(), pub.failed(),
+            opts.keep_topic ? " (to the envelopes' topics)" : " to topic " + opts.topic);
+  if (pub.queue_full_waits() > 0) log::debug("waited on a full queue {} time(s)", pub.queue_full_waits());
+  if (pub.failed() > 0) {
+    std::string what = fmt::format("{} record(s) not delivered (first error: {}){}", pub.failed(),
+                                   pub.first_error(),
+                                   opts.failed_path.empty() ? "" : "; they are in " + opts.failed_path);
+    if (pub.service_failures() > 0) throw ServiceError(what);
+    if (pub.config_failures() > 0) throw UsageError(what);
+    log::error("{}", what);
+    return static_cast<int>(ExitCode::rejects);
+  }
+  if (rejects.over_limit(ctx.stats.records_in.load())) {
+    log::error("{} record(s) rejected: over the limit ({})", rejects.count(), rejects.limit_description());
+    return static_cast<int>(ExitCode::rejects);
+  }
+  // A stop by signal, once everything accepted was delivered, is a clean
+  // exit (0), as in every pipekit tool; a second signal exits 128+N at once.
+  return 0;
+}
+
+}  // namespace pipekit::kpub

@@ -1,0 +1,815 @@
+// ksub's consume loop: Kafka -> stdout, offsets stored only once written,
+// and with --commit-acks, committed only once downstream acknowledged.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <simdjson.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <regex>
+
+#include "internal.hpp"
+#include "ack_tracker.hpp"
+#include "pipekit/acks.hpp"
+#include "pipekit/envelope.hpp"
+#include "pipekit/errors.hpp"
+#include "pipekit/json.hpp"
+#include "pipekit/log.hpp"
+#include "pipekit/ndjson.hpp"
+#include "pipekit/signals.hpp"
+
+namespace pipekit::ksub {
+namespace detail {
+
+namespace {
+void set_prop(kafka::Properties& props, const std::string& key, const std::string& value) {
+  for (auto& [k, v] : props)
+    if (k == key) {
+      v = value;
+      return;
+    }
+  props.emplace_back(key, value);
+}
+}  // namespace
+
+kafka::Properties consumer_properties(const Options& o, bool with_group) {
+  // Fetch tuning, measured with scripts/bench-ksub (64 partitions, 100k
+  // records): librdkafka's defaults were the fastest. Bigger fetches or a
+  // deeper queue were no faster; a smaller queue (16 MiB) stalled: when the
+  // queue is full, librdkafka 2.0 backs fetches off by fetch.error.backoff.ms.
+  // The prefetch queue stays bounded by queued.max.messages.kbytes (64 MiB).
+  const kafka::Properties defaults = {
+      {"client.id", "ksub"},
+      {"auto.offset.reset", "earliest"},
+  };
+  auto props = kafka::resolve(o.kafka, defaults);
+  // What ksub's guarantees rest on: never overridable.
+  set_prop(props, "enable.auto.offset.store", "false");
+  set_prop(props, "enable.partition.eof", "true");
+  if (with_group) {
+    set_prop(props, "group.id", o.group);
+    set_prop(props, "enable.auto.commit", o.commit_acks.empty() ? "true" : "false");
+    if (o.offset == "beginning") set_prop(props, "auto.offset.reset", "earliest");
+    if (o.offset == "end") set_prop(props, "auto.offset.reset", "latest");
+  } else {
+    // librdkafka's assign() wants a group.id, though without -G ksub never
+    // joins a group nor commits.
+    bool has_group = false;
+    for (const auto& [k, v] : props) has_group |= k == "group.id";
+    if (!has_group) set_prop(props, "group.id", "ksub-no-group");
+    set_prop(props, "enable.auto.commit", "false");
+  }
+  return props;
+}
+
+int request_timeout_ms(const kafka::Properties& props) {
+  for (const auto& [k, v] : props)
+    if (k == "socket.timeout.ms") {
+      try {
+        return std::clamp(std::stoi(v), 100, 10000);
+      } catch (const std::exception&) {
+      }
+    }
+  return 10000;
+}
+
+namespace {
+void log_cb(const rd_kafka_t*, int level, const char* fac, const char* buf) {
+  // librdkafka's own diagnostics: connection trouble is a warning, the rest debug.
+  if (level <= 3) log::warn("kafka: {}: {}", fac, buf);
+  else log::debug("kafka: {}: {}", fac, buf);
+}
+}  // namespace
+
+kafka::Handle make_consumer(const kafka::Properties& props) {
+  rd_kafka_conf_t* conf = kafka::make_conf(props);
+  rd_kafka_conf_set_log_cb(conf, log_cb);
+  return kafka::make_handle(RD_KAFKA_CONSUMER, conf);
+}
+
+}  // namespace detail
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// "users[0,1,2] orders[3]" (or "nothing") for rebalance log lines.
+std::string describe(const rd_kafka_topic_partition_list_t* parts) {
+  if (parts->cnt == 0) return "nothing";
+  std::string out;
+  const char* topic = nullptr;
+  for (int i = 0; i < parts->cnt; ++i) {
+    if (!topic || std::strcmp(topic, parts->elems[i].topic) != 0) {
+      if (topic) out += "] ";
+      topic = parts->elems[i].topic;
+      out += fmt::format("{}[{}", topic, parts->elems[i].partition);
+    } else {
+      out += fmt::format(",{}", parts->elems[i].partition);
+    }
+  }
+  return out + "]";
+}
+constexpr size_t kBatchBytes = 256 * 1024;  // write(2) size of the output
+
+struct Written {
+  std::string topic;
+  int32_t partition;
+  int64_t offset;
+};
+
+class Consumer {
+ public:
+  Consumer(const Options& o, RunContext& ctx)
+      : o_(o), ctx_(ctx), group_(!o.group.empty()), acks_(!o.commit_acks.empty()), out_(STDOUT_FILENO) {
+    if (!o.format.empty()) format_ = parse_format(o.format);
+    if (!o.idle_timeout.empty()) idle_ms_ = parse_duration_ms(o.idle_timeout);
+    ack_timeout_ms_ = parse_duration_ms(o.ack_timeout);
+  }
+
+  int run();
+
+ private:
+  enum class Stop { none, count, end, idle, signal, pipe };
+
+  void start();
+  void assign_without_group(const rd_kafka_metadata_t* md);
+  static void rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                           void* opaque) {
+    static_cast<Consumer*>(opaque)->on_rebalance(err, parts);
+  }
+  void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
+  void on_assigned(const rd_kafka_topic_partition_list_t* parts);
+  void on_revoked(const rd_kafka_topic_partition_list_t* parts);
+
+  void emit(const rd_kafka_message_t* m);
+  void append_formatted(const rd_kafka_message_t* m);
+  void flush_out();
+  void store_offsets();
+
+  void open_acks();
+  void drain_acks();
+  void commit_acks(bool sync, const rd_kafka_topic_partition_list_t* only = nullptr);
+  void wait_for_acks();
+
+  // -e bookkeeping: a partition is at its end once it reached the high
+  // watermark seen when it was assigned, or librdkafka reported its EOF.
+  struct PartState {
+    int64_t end = -1;
+    bool at_end = false;
+  };
+  PartState* part(rd_kafka_topic_t* rkt, int32_t partition);
+  bool all_at_end() const {
+    if (!assignment_seen_) return false;
+    for (const auto& [k, s] : assigned_)
+      if (!s.at_end) return false;
+    return true;
+  }
+  void handle_error(const rd_kafka_message_t* m);
+
+  const Options& o_;
+  RunContext& ctx_;
+  const bool group_;
+  const bool acks_;
+  kafka::Handle rk_;
+  std::vector<FormatPiece> format_;
+  int64_t idle_ms_ = 0;
+  int64_t ack_timeout_ms_ = 30000;
+
+  OutputWriter out_;
+  std::string batch_;
+  std::vector<Written> unflushed_;
+  bool pipe_closed_ = false;
+  std::string deferred_error_;  // an I/O error met inside a callback
+  ExitCode deferred_code_ = ExitCode::ok;
+
+  std::map<std::pair<std::string, int32_t>, PartState> assigned_;
+  // Without --commit-acks: the next offset to read of each partition, as
+  // written to stdout (what the group should commit). A revoke whose commit
+  // failed (kmock refuses commits while a group rebalances) leaves the
+  // position in carried_, so that a member given the partition back goes on
+  // from there instead of replaying from the stale committed offset.
+  std::map<std::pair<std::string, int32_t>, int64_t> written_pos_;
+  std::map<std::pair<std::string, int32_t>, int64_t> carried_;
+  void resume_carried(rd_kafka_topic_partition_list_t* parts);
+  rd_kafka_resp_err_t commit_through_rebalance();
+  bool reassigned_ = false;
+  bool assignment_seen_ = false;
+  Clock::time_point assigned_at_{};
+  rd_kafka_topic_t* cache_rkt_ = nullptr;
+  int32_t cache_partition_ = -1;
+  PartState* cache_state_ = nullptr;
+
+  AckTracker tracker_;
+  std::unique_ptr<AckInbox> ack_inbox_;  // reads the FIFO on its own thread
+  std::string ack_buf_;                   // received bytes not yet parsed
+  uint64_t bad_acks_ = 0;
+
+  simdjson::dom::parser parser_;
+  std::string minified_;
+  EnvelopeView ev_;
+  std::string_view key_view_;
+};
+
+// ---- setup -----------------------------------------------------------------
+
+void Consumer::start() {
+  auto props = detail::consumer_properties(o_, group_);
+  rd_kafka_conf_t* conf = kafka::make_conf(props);
+  rd_kafka_conf_set_log_cb(conf, detail::log_cb);
+  rd_kafka_conf_set_opaque(conf, this);
+  if (group_) rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+  rk_ = kafka::make_handle(RD_KAFKA_CONSUMER, conf);
+  rd_kafka_poll_set_consumer(rk_.get());
+
+  // Fail early and plainly: brokers unreachable (3), a named topic missing (2).
+  std::vector<std::string> named;
+  for (const auto& t : o_.topics)
+    if (t.empty() || t[0] != '^') named.push_back(t);
+  const rd_kafka_metadata_t* md = detail::fetch_metadata(rk_.get(), named, detail::request_timeout_ms(props));
+  std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> guard(md, rd_kafka_metadata_destroy);
+  for (const auto& name : named) {
+    bool found = false;
+    for (int i = 0; i < md->topic_cnt; ++i)
+      if (name == md->topics[i].topic) {
+        if (md->topics[i].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) break;
+        if (md->topics[i].err)
+          throw ServiceError(fmt::format("topic {}: {}", name, rd_kafka_err2str(md->topics[i].err)));
+        found = true;
+      }
+    if (!found) throw UsageError("topic " + name + " not found");
+  }
+
+  if (acks_) open_acks();
+  if (group_) {
+    rd_kafka_topic_partition_list_t* subs = rd_kafka_topic_partition_list_new(static_cast<int>(o_.topics.size()));
+    for (const auto& t : o_.topics) rd_kafka_topic_partition_list_add(subs, t.c_str(), RD_KAFKA_PARTITION_UA);
+    auto err = rd_kafka_subscribe(rk_.get(), subs);
+    rd_kafka_topic_partition_list_destroy(subs);
+    if (err) throw UsageError(fmt::format("cannot subscribe: {}", rd_kafka_err2str(err)));
+  } else {
+    assign_without_group(md);
+  }
+}
+
+void Consumer::assign_without_group(const rd_kafka_metadata_t* md) {
+  StartOffset start;
+  if (!o_.since.empty()) {
+    auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    start = {StartOffset::timestamp, now_ms - parse_duration_ms(o_.since)};
+  } else if (!o_.offset.empty()) {
+    start = parse_offset(o_.offset);
+  }
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(16);
+  std::unique_ptr<rd_kafka_topic_partition_list_t, void (*)(rd_kafka_topic_partition_list_t*)> guard(
+      list, rd_kafka_topic_partition_list_destroy);
+  for (const auto& name : o_.topics) {
+    const rd_kafka_metadata_topic_t* t = nullptr;
+    for (int i = 0; i < md->topic_cnt; ++i)
+      if (name == md->topics[i].topic) t = &md->topics[i];
+    std::vector<int32_t> parts = o_.partitions;
+    if (parts.empty())
+      for (int j = 0; j < t->partition_cnt; ++j) parts.push_back(t->partitions[j].id);
+    for (int32_t p : parts) {
+      bool exists = false;
+      for (int j = 0; j < t->partition_cnt; ++j) exists |= t->partitions[j].id == p;
+      if (!exists) throw UsageError(fmt::format("topic {} has no partition {} ({} partitions)", name, p, t->partition_cnt));
+      auto* tp = rd_kafka_topic_partition_list_add(list, name.c_str(), p);
+      switch (start.kind) {
+        case StartOffset::beginning: tp->offset = RD_KAFKA_OFFSET_BEGINNING; break;
+        case StartOffset::end: tp->offset = RD_KAFKA_OFFSET_END; break;
+        case StartOffset::absolute: tp->offset = start.value; break;
+        case StartOffset::tail: tp->offset = RD_KAFKA_OFFSET_TAIL(start.value); break;
+        case StartOffset::timestamp: tp->offset = start.value; break;
+        case StartOffset::stored: throw UsageError("-o stored needs a consumer group (-G)");
+      }
+    }
+  }
+  if (start.kind == StartOffset::timestamp) {
+    // The first offset at or after the time; -1 (no such message): the end.
+    auto err = rd_kafka_offsets_for_times(rk_.get(), list, 10000);
+    if (err) throw ServiceError(fmt::format("cannot look up offsets by time: {}", rd_kafka_err2str(err)));
+    for (int i = 0; i < list->cnt; ++i)
+      if (list->elems[i].offset < 0) list->elems[i].offset = RD_KAFKA_OFFSET_END;
+  }
+  on_assigned(list);
+  auto err = rd_kafka_assign(rk_.get(), list);
+  if (err) throw UsageError(fmt::format("cannot assign partitions: {}", rd_kafka_err2str(err)));
+}
+
+void Consumer::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
+  const bool coop = std::strcmp(rd_kafka_rebalance_protocol(rk_.get()), "COOPERATIVE") == 0;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    log::info("group {}: assigned {}", o_.group, describe(parts));
+    resume_carried(parts);
+    on_assigned(parts);
+    if (coop) rd_kafka_error_destroy(rd_kafka_incremental_assign(rk_.get(), parts));
+    else rd_kafka_assign(rk_.get(), parts);
+    // Positions carried over become stored offsets: the group commits them.
+    rd_kafka_topic_partition_list_t* carried = rd_kafka_topic_partition_list_new(parts->cnt + 1);
+    for (int i = 0; i < parts->cnt; ++i)
+      if (parts->elems[i].offset >= 0) {
+        rd_kafka_topic_partition_list_add(carried, parts->elems[i].topic, parts->elems[i].partition)->offset =
+            parts->elems[i].offset;
+        written_pos_[{parts->elems[i].topic, parts->elems[i].partition}] = parts->elems[i].offset;
+      }
+    if (carried->cnt > 0) rd_kafka_offsets_store(rk_.get(), carried);
+    rd_kafka_topic_partition_list_destroy(carried);
+    carried_.clear();  // partitions not given back are someone else's now
+    reassigned_ = true;
+  } else {
+    if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
+      log::warn("group {}: rebalance error: {}", o_.group, rd_kafka_err2str(err));
+    log::info("group {}: revoked {}", o_.group, describe(parts));
+    on_revoked(parts);
+    if (coop) rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk_.get(), parts));
+    else rd_kafka_assign(rk_.get(), nullptr);
+    if (!coop) assignment_seen_ = false;  // eager: wait for the next assignment
+  }
+}
+
+// A partition given back after a revoke whose commit failed starts at the
+// position written before, not at the (stale) committed offset.
+void Consumer::resume_carried(rd_kafka_topic_partition_list_t* parts) {
+  for (int i = 0; i < parts->cnt; ++i) {
+    auto it = carried_.find({parts->elems[i].topic, parts->elems[i].partition});
+    if (it != carried_.end()) parts->elems[i].offset = it->second;
+  }
+}
+
+// Called before the partitions are assigned: the watermark queries must not
+// queue behind fetch requests that the broker holds for fetch.wait.max.ms.
+void Consumer::on_assigned(const rd_kafka_topic_partition_list_t* parts) {
+  cache_rkt_ = nullptr;
+  std::vector<int64_t> low(parts->cnt, -1), high(parts->cnt, -1);
+  if (o_.exit_at_end && parts->cnt > 0) {
+    // One ListOffsets request per leader for all partitions (-1: latest,
+    // -2: earliest), instead of one round trip per partition.
+    for (auto [marker, out] : {std::pair{RD_KAFKA_OFFSET_END, &high}, std::pair{RD_KAFKA_OFFSET_BEGINNING, &low}}) {
+      rd_kafka_topic_partition_list_t* q = rd_kafka_topic_partition_list_copy(parts);
+      for (int i = 0; i < q->cnt; ++i) q->elems[i].offset = marker;
+      if (rd_kafka_offsets_for_times(rk_.get(), q, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        for (int i = 0; i < q->cnt; ++i)
+          if (!q->elems[i].err) (*out)[i] = q->elems[i].offset;
+      rd_kafka_topic_partition_list_destroy(q);
+    }
+  }
+  for (int i = 0; i < parts->cnt; ++i) {
+    PartState st;
+    st.end = high[i];
+    // Nothing to read at all: at its end already (no EOF needed).
+    if (high[i] >= 0 && high[i] == low[i]) st.at_end = true;
+    assigned_[{parts->elems[i].topic, parts->elems[i].partition}] = st;
+  }
+  assignment_seen_ = true;
+  assigned_at_ = Clock::now();  // a rebalance is not idleness: count from here
+}
+
+void Consumer::on_revoked(const rd_kafka_topic_partition_list_t* parts) {
+  try {
+    flush_out();  // lines of revoked partitions go out (and count) before the commit
+  } catch (const Error& e) {
+    deferred_error_ = e.what();
+    deferred_code_ = e.code();
+    batch_.clear();
+    unflushed_.clear();
+  }
+  if (acks_) {
+    drain_acks();
+    commit_acks(true, parts);
+    for (int i = 0; i < parts->cnt; ++i) tracker_.drop(parts->elems[i].topic, parts->elems[i].partition);
+  } else {
+    // Commit what was written of the revoked partitions, explicitly.
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(parts->cnt + 1);
+    for (int i = 0; i < parts->cnt; ++i) {
+      auto it = written_pos_.find({parts->elems[i].topic, parts->elems[i].partition});
+      if (it != written_pos_.end())
+        rd_kafka_topic_partition_list_add(list, parts->elems[i].topic, parts->elems[i].partition)->offset = it->second;
+    }
+    if (list->cnt > 0) {
+      auto err = rd_kafka_commit(rk_.get(), list, 0);
+      for (int i = 0; i < list->cnt; ++i) {
+        const auto& e = list->elems[i];
+        if (err || e.err) carried_[{e.topic, e.partition}] = e.offset;
+      }
+      if (err) log::warn("commit on rebalance failed: {}; going on from the written position if the partitions come back",
+                         rd_kafka_err2str(err));
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+  }
+  for (int i = 0; i < parts->cnt; ++i) written_pos_.erase({parts->elems[i].topic, parts->elems[i].partition});
+  for (int i = 0; i < parts->cnt; ++i) assigned_.erase({parts->elems[i].topic, parts->elems[i].partition});
+  cache_rkt_ = nullptr;
+}
+
+Consumer::PartState* Consumer::part(rd_kafka_topic_t* rkt, int32_t partition) {
+  if (rkt == cache_rkt_ && partition == cache_partition_) return cache_state_;
+  auto it = assigned_.find({rd_kafka_topic_name(rkt), partition});
+  cache_rkt_ = rkt;
+  cache_partition_ = partition;
+  cache_state_ = it == assigned_.end() ? nullptr : &it->second;
+  return cache_state_;
+}
+
+// ---- output ----------------------------------------------------------------
+
+void Consumer::emit(const rd_kafka_message_t* m) {
+  if (!format_.empty()) {
+    append_formatted(m);
+  } else {
+    const char* payload = static_cast<const char*>(m->payload);
+    std::string_view value;
+    bool is_json = true;
+    simdjson::dom::element root;
+    if (!payload) {
+      value = "null";  // a tombstone
+    } else if (parser_.parse(payload, m->len, true).get(root) == simdjson::SUCCESS) {
+      value = {payload, m->len};
+      // One record, one line: pretty-printed JSON is minified.
+      if (std::memchr(payload, '\n', m->len) || std::memchr(payload, '\r', m->len)) {
+        minified_ = simdjson::minify(root);
+        value = minified_;
+      }
+    } else {
+      value = {payload, m->len};
+      is_json = false;
+    }
+    if (o_.envelope) {
+      ev_.topic = rd_kafka_topic_name(m->rkt);
+      ev_.partition = m->partition;
+      ev_.offset = m->offset;
+      rd_kafka_timestamp_type_t tstype;
+      ev_.timestamp = rd_kafka_message_timestamp(m, &tstype);
+      if (m->key) {
+        key_view_ = {static_cast<const char*>(m->key), m->key_len};
+        ev_.key = &key_view_;
+      } else {
+        ev_.key = nullptr;
+      }
+      ev_.headers.clear();
+      rd_kafka_headers_t* hdrs;
+      if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const char* name;
+        const void* val;
+        size_t size;
+        for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
+          ev_.headers.emplace_back(name, val ? std::string_view(static_cast<const char*>(val), size) : "");
+      }
+      ev_.value = value;
+      ev_.value_is_json = is_json;
+      append_envelope(batch_, ev_);
+    } else if (is_json) {
+      batch_.append(value);
+    } else {
+      json::append_string(batch_, value);
+    }
+    batch_.push_back('\n');
+  }
+  unflushed_.push_back({rd_kafka_topic_name(m->rkt), m->partition, m->offset});
+}
+
+void Consumer::append_formatted(const rd_kafka_message_t* m) {
+  for (const auto& piece : format_) {
+    switch (piece.token) {
+      case 0: batch_ += piece.literal; break;
+      case 't': batch_ += rd_kafka_topic_name(m->rkt); break;
+      case 'p': batch_ += std::to_string(m->partition); break;
+      case 'o': batch_ += std::to_string(m->offset); break;
+      case 'k': if (m->key) batch_.append(static_cast<const char*>(m->key), m->key_len); break;
+      case 'K': batch_ += m->key ? std::to_string(m->key_len) : "-1"; break;
+      case 's': if (m->payload) batch_.append(static_cast<const char*>(m->payload), m->len); break;
+      case 'S': batch_ += m->payload ? std::to_string(m->len) : "-1"; break;
+      case 'T': {
+        rd_kafka_timestamp_type_t tstype;
+        batch_ += std::to_string(rd_kafka_message_timestamp(m, &tstype));
+        break;
+      }
+      case 'h': {
+        rd_kafka_headers_t* hdrs;
+        if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) break;
+        const char* name;
+        const void* val;
+        size_t size;
+        for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+          if (i) batch_.push_back(',');
+          batch_ += name;
+          batch_.push_back('=');
+          if (val) batch_.append(static_cast<const char*>(val), size);
+        }
+        break;
+      }
+    }
+  }
+}
+
+// Writes the batch; only then are its offsets stored (or tracked for acks).
+// On EPIPE the batch counts as unwritten: nothing of it is stored.
+void Consumer::flush_out() {
+  if (batch_.empty() || pipe_closed_) return;
+  try {
+    out_.write(batch_);
+    out_.flush();
+  } catch (const PipeClosed&) {
+    pipe_closed_ = true;
+    batch_.clear();
+    unflushed_.clear();
+    return;
+  }
+  ctx_.stats.records_out += unflushed_.size();
+  ctx_.stats.bytes += batch_.size();
+  batch_.clear();
+  if (acks_) {
+    for (const auto& w : unflushed_) tracker_.written(w.topic, w.partition, w.offset);
+  } else if (group_) {
+    store_offsets();
+  }
+  unflushed_.clear();
+}
+
+void Consumer::store_offsets() {
+  if (unflushed_.empty()) return;
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(8);
+  rd_kafka_topic_partition_t* last = nullptr;
+  for (const auto& w : unflushed_) {
+    if (!last || last->partition != w.partition || w.topic != last->topic) {
+      last = rd_kafka_topic_partition_list_find(list, w.topic.c_str(), w.partition);
+      if (!last) last = rd_kafka_topic_partition_list_add(list, w.topic.c_str(), w.partition);
+    }
+    last->offset = std::max(last->offset, w.offset + 1);
+  }
+  auto err = rd_kafka_offsets_store(rk_.get(), list);
+  if (err) log::debug("storing offsets: {}", rd_kafka_err2str(err));  // e.g. a partition just revoked
+  for (int i = 0; i < list->cnt; ++i) written_pos_[{list->elems[i].topic, list->elems[i].partition}] = list->elems[i].offset;
+  rd_kafka_topic_partition_list_destroy(list);
+}
+
+// ---- acknowledgements --------------------------------------------------------
+
+void Consumer::open_acks() { ack_inbox_ = std::make_unique<AckInbox>(o_.commit_acks); }
+
+void Consumer::drain_acks() {
+  if (!ack_inbox_) return;
+  ack_buf_ += ack_inbox_->take();
+  size_t start = 0;
+  for (size_t nl; (nl = ack_buf_.find('\n', start)) != std::string::npos; start = nl + 1) {
+    std::string_view line(ack_buf_.data() + start, nl - start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) continue;
+    auto ack = parse_ack(line);
+    if (!ack) {
+      if (bad_acks_++ < 5) log::warn("ignoring a line on --commit-acks that is not an ack: {:.80}", line);
+      continue;
+    }
+    if (tracker_.acked(ack->topic, ack->partition, ack->offset)) ctx_.stats.add("acked");
+  }
+  ack_buf_.erase(0, start);
+}
+
+// Periodic commits are asynchronous and only for partitions that moved; a
+// synchronous commit (revoke, exit) sends every partition's point again, in
+// case an asynchronous one failed.
+void Consumer::commit_acks(bool sync, const rd_kafka_topic_partition_list_t* only) {
+  auto due = sync ? tracker_.commit_points() : tracker_.commits_due();
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(due.size()) + 1);
+  for (const auto& c : due) {
+    if (only && !rd_kafka_topic_partition_list_find(only, c.topic.c_str(), c.partition)) continue;
+    rd_kafka_topic_partition_list_add(list, c.topic.c_str(), c.partition)->offset = c.offset;
+  }
+  if (list->cnt > 0) {
+    auto err = rd_kafka_commit(rk_.get(), list, sync ? 0 : 1);
+    if (err) {
+      log::warn("commit failed: {}", rd_kafka_err2str(err));
+    } else {
+      for (int i = 0; i < list->cnt; ++i)
+        tracker_.mark_committed(list->elems[i].topic, list->elems[i].partition, list->elems[i].offset);
+      log::debug("committed {} partition(s)", list->cnt);
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+}
+
+void Consumer::wait_for_acks() {
+  auto deadline = Clock::now() + std::chrono::milliseconds(ack_timeout_ms_);
+  // A signal that arrives while we wait (the run ended by -e or -c) stops the
+  // wait: what is acknowledged so far gets committed.
+  const bool signalled_before = stop_requested();
+  drain_acks();
+  while (tracker_.pending() > 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0 || (!signalled_before && stop_requested())) break;
+    pollfd fds[2] = {{ack_inbox_->notify_fd(), POLLIN, 0}, {stop_fd(), POLLIN, 0}};
+    ::poll(fds, signalled_before || stop_fd() < 0 ? 1 : 2, static_cast<int>(std::min<int64_t>(left, 200)));
+    drain_acks();
+  }
+}
+
+// ---- the loop --------------------------------------------------------------
+
+void Consumer::handle_error(const rd_kafka_message_t* m) {
+  switch (m->err) {
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+      throw UsageError(fmt::format("{}{}", m->rkt ? std::string(rd_kafka_topic_name(m->rkt)) + ": " : "",
+                                   rd_kafka_message_errstr(m)));
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+      throw UsageError(rd_kafka_err2str(m->err));
+    case RD_KAFKA_RESP_ERR__FATAL:
+      throw ServiceError(rd_kafka_message_errstr(m));
+    default:
+      log::warn("kafka: {}", rd_kafka_message_errstr(m));
+  }
+}
+
+int Consumer::run() {
+  start();
+  log::debug("started: {} partition(s) assigned", assigned_.size());
+  Stop stop = Stop::none;
+  auto last_record = Clock::now();
+  auto next_commit = last_record + std::chrono::seconds(1);
+  const bool want_end = o_.exit_at_end;
+  while (stop == Stop::none) {
+    if (!deferred_error_.empty()) throw Error(deferred_code_, deferred_error_);
+    if (pipe_closed_) {
+      stop = Stop::pipe;
+      break;
+    }
+    if (stop_requested()) {
+      stop = Stop::signal;
+      break;
+    }
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), batch_.empty() ? 100 : 0);
+    if (acks_) {
+      drain_acks();
+      if (Clock::now() >= next_commit) {
+        commit_acks(false);
+        next_commit = Clock::now() + std::chrono::seconds(1);
+      }
+    }
+    if (!m) {
+      flush_out();  // idle: a pipe never holds records back
+      if (want_end && all_at_end()) stop = Stop::end;
+      else if (idle_ms_ > 0 && Clock::now() - std::max(last_record, assigned_at_) >= std::chrono::milliseconds(idle_ms_))
+        stop = Stop::idle;
+      continue;
+    }
+    if (m->err) {
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        if (PartState* s = m->rkt ? part(m->rkt, m->partition) : nullptr) s->at_end = true;
+        rd_kafka_message_destroy(m);
+        if (want_end && all_at_end()) stop = Stop::end;
+        continue;
+      }
+      try {
+        handle_error(m);
+      } catch (...) {
+        rd_kafka_message_destroy(m);
+        throw;
+      }
+      rd_kafka_message_destroy(m);
+      continue;
+    }
+    ++ctx_.stats.records_in;
+    emit(m);
+    bool reached_end = false;
+    if (want_end) {
+      PartState* s = part(m->rkt, m->partition);
+      if (s && !s->at_end && s->end >= 0 && m->offset + 1 >= s->end) reached_end = s->at_end = true;
+    }
+    rd_kafka_message_destroy(m);
+    if (batch_.size() >= kBatchBytes) flush_out();
+    if (o_.count > 0 && ctx_.stats.records_in >= o_.count) stop = Stop::count;
+    else if (reached_end && all_at_end()) stop = Stop::end;
+    if (idle_ms_ > 0) last_record = Clock::now();
+  }
+
+  log::debug("stopping after {} record(s)", ctx_.stats.records_in.load());
+  // Finish what is in flight: write it, then commit only what was written
+  // (or, with --commit-acks, what downstream acknowledged).
+  flush_out();
+  if (pipe_closed_) stop = Stop::pipe;
+  if (stop == Stop::pipe) log::debug("stdout closed by the reader; stopping");
+  if (stop == Stop::signal) log::info("stopping on signal {}", stop_signal());
+  int code = 0;
+  if (acks_) {
+    // Downstream sees EOF and finishes; its acks keep coming on the FIFO.
+    int devnull = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (devnull >= 0) {
+      ::dup2(devnull, STDOUT_FILENO);
+      ::close(devnull);
+    }
+    wait_for_acks();
+    commit_acks(true);
+    if (uint64_t left = tracker_.pending(); left > 0) {
+      log::warn("{} record(s) written but not acknowledged within --ack-timeout {}: not committed, "
+                "the group will read them again",
+                left, o_.ack_timeout);
+      ctx_.stats.set("unacknowledged", left);
+      if (stop != Stop::pipe) code = static_cast<int>(ExitCode::rejects);
+    }
+  } else if (group_) {
+    auto err = rd_kafka_commit(rk_.get(), nullptr, 0);
+    if (err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS) err = commit_through_rebalance();
+    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) log::warn("final commit failed: {}", rd_kafka_err2str(err));
+  }
+  rd_kafka_consumer_close(rk_.get());
+  if (!deferred_error_.empty()) throw Error(deferred_code_, deferred_error_);
+  if (code == 0 && o_.empty_exit >= 0 && ctx_.stats.records_out == 0 && stop != Stop::pipe) code = o_.empty_exit;
+  return code;
+}
+
+// The final commit met a rebalance (kmock refuses commits until the group has
+// settled; a real broker accepts them). Take part in the rebalance without
+// writing anything more, then commit the written positions once the group
+// has given our partitions back.
+rd_kafka_resp_err_t Consumer::commit_through_rebalance() {
+  log::info("group {} is rebalancing: committing once it has settled", o_.group);
+  auto deadline = Clock::now() + std::chrono::seconds(20);
+  reassigned_ = false;
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS;
+  while (Clock::now() < deadline && !pipe_closed_) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), 100);
+    if (m) rd_kafka_message_destroy(m);  // not written, so never stored
+    if (!reassigned_) continue;
+    reassigned_ = false;
+    err = rd_kafka_commit(rk_.get(), nullptr, 0);
+    if (err != RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS) break;
+  }
+  return err;
+}
+
+void validate(const Options& o) {
+  if (o.list || o.offsets) {
+    if (o.list && o.offsets) throw UsageError("--list and --offsets do not go together");
+    return;
+  }
+  if (o.json) throw UsageError("--json goes with --list or --offsets");
+  if (o.topics.empty()) throw UsageError("no topic: give one with -t/--topic");
+  const bool group = !o.group.empty();
+  for (const auto& t : o.topics) {
+    if (t.empty()) throw UsageError("-t: empty topic name");
+    if (t[0] == '^') {
+      if (!group) throw UsageError("-t " + t + ": a topic regex needs a consumer group (-G)");
+      try {
+        std::regex re(t);
+      } catch (const std::regex_error&) {
+        throw UsageError("-t " + t + ": not a valid regular expression");
+      }
+    }
+  }
+  if (group && !o.partitions.empty()) throw UsageError("-p picks partitions by hand: it does not go with -G");
+  for (int32_t p : o.partitions)
+    if (p < 0) throw UsageError("-p: a partition is a number >= 0");
+  if (!o.offset.empty()) {
+    auto start = parse_offset(o.offset);
+    if (group && start.kind != StartOffset::beginning && start.kind != StartOffset::end &&
+        start.kind != StartOffset::stored)
+      throw UsageError("with -G, -o is beginning, end or stored: where to start when the group has no committed offset");
+    if (!group && start.kind == StartOffset::stored) throw UsageError("-o stored needs a consumer group (-G)");
+  }
+  if (!o.since.empty()) {
+    if (!o.offset.empty()) throw UsageError("--since and -o do not go together");
+    if (group) throw UsageError("--since does not go with -G (the group's committed offsets decide)");
+    parse_duration_ms(o.since);
+  }
+  if (!o.format.empty()) {
+    if (o.envelope) throw UsageError("--format and --envelope do not go together");
+    parse_format(o.format);
+  }
+  if (!o.idle_timeout.empty() && parse_duration_ms(o.idle_timeout) <= 0)
+    throw UsageError("--idle-timeout must be more than 0");
+  parse_duration_ms(o.ack_timeout);
+  if (!o.commit_acks.empty()) {
+    if (!group) throw UsageError("--commit-acks needs a consumer group (-G)");
+    if (!o.envelope) throw UsageError("--commit-acks needs --envelope (downstream acks by topic, partition, offset)");
+  }
+}
+
+}  // namespace
+
+int run(const Options& o, RunContext& ctx) {
+  validate(o);
+  if (o.kafka.dump_config) {
+    auto props = detail::consumer_properties(o, !o.group.empty());
+    OutputWriter w(STDOUT_FILENO);
+    w.write(kafka::dump(props));
+    w.flush();
+    return 0;
+  }
+  if (o.list || o.offsets) {
+    auto props = detail::consumer_properties(o, !o.group.empty() && o.offsets);
+    return o.list ? detail::list(o, props) : detail::offsets(o, props);
+  }
+  Consumer consumer(o, ctx);
+  return consumer.run();
+}
+
+}  // namespace pipekit::ksub

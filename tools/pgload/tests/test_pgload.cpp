@@ -1,0 +1,185 @@
+// pgload's pure pieces: quoting, option parsing, COPY encoding, scrubbing,
+// type inference. The database behaviour is tested in tests/integration.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "encode.hpp"
+#include "table.hpp"
+#include "pipekit/errors.hpp"
+#include "engine.hpp"
+
+using namespace pipekit;
+using namespace pipekit::pgload;
+
+TEST(PgloadQuote, DoublesQuotesAndKeepsEverythingElse) {
+  EXPECT_EQ(quote_ident("users"), "\"users\"");
+  EXPECT_EQ(quote_ident("a\"b"), "\"a\"\"b\"");
+  EXPECT_EQ(quote_ident("x\"; DROP TABLE t; --"), "\"x\"\"; DROP TABLE t; --\"");
+  EXPECT_EQ(quote_ident("Ünïcode space"), "\"Ünïcode space\"");
+}
+
+TEST(PgloadTableName, SchemaAndQuotedParts) {
+  auto t = parse_table_name("users");
+  EXPECT_EQ(t.schema, "");
+  EXPECT_EQ(t.name, "users");
+  t = parse_table_name("app.Users");
+  EXPECT_EQ(t.schema, "app");
+  EXPECT_EQ(t.name, "Users");
+  EXPECT_EQ(t.quoted(), "\"app\".\"Users\"");
+  t = parse_table_name("\"my.schema\".\"a\"\"b.c\"");
+  EXPECT_EQ(t.schema, "my.schema");
+  EXPECT_EQ(t.name, "a\"b.c");
+  t = parse_table_name("\"x.y\"");
+  EXPECT_EQ(t.schema, "");
+  EXPECT_EQ(t.name, "x.y");
+  EXPECT_THROW(parse_table_name(""), UsageError);
+  EXPECT_THROW(parse_table_name("a.b.c"), UsageError);
+  EXPECT_THROW(parse_table_name(".b"), UsageError);
+  EXPECT_THROW(parse_table_name("a."), UsageError);
+  EXPECT_THROW(parse_table_name("\"open"), UsageError);
+  EXPECT_THROW(parse_table_name(std::string(64, 'x')), UsageError);
+}
+
+TEST(PgloadMap, PathsEnvelopeFieldsAndTypes) {
+  auto m = parse_map("city=location.city");
+  EXPECT_EQ(m.column, "city");
+  EXPECT_EQ(m.path, "location.city");
+  EXPECT_EQ(m.env, EnvField::none);
+  EXPECT_EQ(m.type, "");
+  m = parse_map("dob=/dob/date::TimestampTZ");
+  EXPECT_EQ(m.path, "/dob/date");
+  EXPECT_EQ(m.type, "timestamptz");
+  m = parse_map("kafka_offset=@offset");
+  EXPECT_EQ(m.env, EnvField::offset);
+  EXPECT_TRUE(m.path.empty());
+  m = parse_map("ts=@timestamp::bigint");
+  EXPECT_EQ(m.env, EnvField::timestamp);
+  EXPECT_EQ(m.type, "bigint");
+  EXPECT_THROW(parse_map("nocolumn"), UsageError);
+  EXPECT_THROW(parse_map("=path"), UsageError);
+  EXPECT_THROW(parse_map("col="), UsageError);
+  EXPECT_THROW(parse_map("col=@nope"), UsageError);
+  EXPECT_THROW(parse_map("col=a::text; drop table x"), UsageError);
+}
+
+TEST(PgloadMap, TypesAreWhitelisted) {
+  EXPECT_EQ(canonical_type("double"), "double precision");
+  EXPECT_EQ(canonical_type("INT8"), "bigint");
+  EXPECT_EQ(canonical_type("json"), "jsonb");
+  EXPECT_THROW(canonical_type("text); drop table t; --"), UsageError);
+  EXPECT_EQ(split_columns("a,b"), (std::vector<std::string>{"a", "b"}));
+  EXPECT_THROW(split_columns("a,,b"), UsageError);
+}
+
+TEST(PgloadCopy, EscapesTheFourSpecialBytes) {
+  std::string out;
+  append_copy_escaped(out, "a\tb\nc\rd\\e");
+  EXPECT_EQ(out, "a\\tb\\nc\\rd\\\\e");
+  out.clear();
+  append_copy_escaped(out, "plain");
+  EXPECT_EQ(out, "plain");
+}
+
+TEST(PgloadScrub, PasswordsAndConninfoFragmentsNeverSurvive) {
+  EXPECT_EQ(scrub("password authentication failed for hunter2", "hunter2"),
+            "password authentication failed for ***");
+  std::string m = scrub("missing \"=\" after \"s3cret\" in connection info string", "");
+  EXPECT_EQ(m.find("s3cret"), std::string::npos);
+  EXPECT_NE(m.find("connection info string"), std::string::npos);
+  EXPECT_EQ(scrub("ordinary \"quoted\" message", ""), "ordinary \"quoted\" message");
+}
+
+TEST(PgloadTime, IsoFromMilliseconds) {
+  EXPECT_EQ(iso_utc_from_ms(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(iso_utc_from_ms(1732147200123), "2024-11-21T00:00:00.123Z");
+}
+
+TEST(PgloadInference, TypesFromValues) {
+  simdjson::dom::parser p;
+  TypeInference inf;
+  for (const char* rec : {R"({"n":1,"f":1.5,"b":true,"s":"x","o":{"a":1},"mix":1,"nul":null,"big":18446744073709551615})",
+                          R"({"n":2,"f":2,"b":false,"s":"y","o":[1],"mix":"a","nul":null,"big":1})"}) {
+    simdjson::dom::element e = p.parse(std::string(rec));
+    for (auto [k, v] : simdjson::dom::object(e)) inf.observe(std::string(k), v);
+  }
+  inf.declare("doc", "jsonb");
+  std::map<std::string, std::string> got;
+  for (const auto& c : inf.columns()) got[c.name] = c.type;
+  EXPECT_EQ(got["n"], "bigint");
+  EXPECT_EQ(got["f"], "double precision");
+  EXPECT_EQ(got["b"], "boolean");
+  EXPECT_EQ(got["s"], "text");
+  EXPECT_EQ(got["o"], "jsonb");
+  EXPECT_EQ(got["mix"], "text");
+  EXPECT_EQ(got["nul"], "text");
+  EXPECT_EQ(got["big"], "numeric");
+  EXPECT_EQ(got["doc"], "jsonb");
+  EXPECT_EQ(inf.columns().front().name, "n");  // first-seen order
+}
+
+TEST(PgloadInference, CreateTableQuotesEverything) {
+  TableName t{"s\"x", "t;drop"};
+  std::string sql = create_table_sql(t, {{"id", "uuid", true}, {"a\"b", "text", false}}, {"id"});
+  EXPECT_EQ(sql,
+            "CREATE TABLE IF NOT EXISTS \"s\"\"x\".\"t;drop\" (\"id\" uuid NOT NULL, \"a\"\"b\" text, PRIMARY KEY (\"id\"))");
+}
+
+namespace {
+std::string padded_encode(Encoder& enc, const std::string& line, std::string& out, EncodeResult* res = nullptr) {
+  std::string buf = line + std::string(64, ' ');
+  auto r = enc.encode(std::string_view(buf.data(), line.size()), true, &out);
+  if (res) *res = r;
+  return r.reason;
+}
+}  // namespace
+
+TEST(PgloadEncoder, RowsByColumnPlan) {
+  Encoder enc(false, false);
+  std::vector<Source> s(5);
+  s[0].column = "id"; s[0].field = "id";
+  s[1].column = "city"; s[1].from = Source::From::path; s[1].path = json::Path("location.city");
+  s[2].column = "tags"; s[2].field = "tags"; s[2].kind = Kind::json;
+  s[3].column = "name"; s[3].field = "name"; s[3].kind = Kind::json;
+  s[4].column = "doc"; s[4].from = Source::From::record; s[4].kind = Kind::json;
+  enc.set_plan(s, {"id", "location", "tags", "name"});
+  std::string out;
+  EXPECT_EQ(padded_encode(enc, R"({"id":7,"location":{"city":"A\tB"},"tags":["x"],"name":"n","extra":1})", out), "");
+  EXPECT_EQ(out,
+            "7\tA\\tB\t[\"x\"]\t\"n\"\t{\"id\":7,\"location\":{\"city\":\"A\\\\tB\"},\"tags\":[\"x\"],\"name\":\"n\",\"extra\":1}\n");
+  out.clear();
+  EXPECT_EQ(padded_encode(enc, R"({"id":null})", out), "");
+  EXPECT_EQ(out, "\\N\t\\N\t\\N\t\\N\t{\"id\":null}\n");
+  out.clear();
+  EXPECT_NE(padded_encode(enc, "[1,2]", out), "");
+  EXPECT_NE(padded_encode(enc, "{\"a\":", out), "");
+}
+
+TEST(PgloadEncoder, StrictFieldsAndEnvelopes) {
+  Encoder strict(false, true);
+  std::vector<Source> s(1);
+  s[0].column = "id"; s[0].field = "id";
+  strict.set_plan(s, {"id"});
+  std::string out;
+  EXPECT_NE(padded_encode(strict, R"({"id":1,"zzz":2})", out).find("unknown field 'zzz'"), std::string::npos);
+
+  Encoder env(true, false);
+  std::vector<Source> e(3);
+  e[0].column = "id"; e[0].field = "id";
+  e[1].column = "off"; e[1].from = Source::From::env; e[1].env = EnvField::offset;
+  e[2].column = "ts"; e[2].from = Source::From::env; e[2].env = EnvField::timestamp; e[2].kind = Kind::timestamp;
+  env.set_plan(e, {"id"});
+  out.clear();
+  EncodeResult r;
+  EXPECT_EQ(padded_encode(env, R"({"topic":"t","partition":2,"offset":41,"timestamp":0,"value":{"id":"a"}})", out, &r), "");
+  EXPECT_EQ(out, "a\t41\t1970-01-01T00:00:00.000Z\n");
+  ASSERT_TRUE(r.coord);
+  EXPECT_EQ(r.coord->topic, "t");
+  EXPECT_EQ(r.coord->partition, 2);
+  EXPECT_EQ(r.coord->offset, 41);
+  // A bad value still yields the coordinates, so the reject can be acked.
+  out.clear();
+  EXPECT_NE(padded_encode(env, R"({"topic":"t","partition":0,"offset":5,"value":[1]})", out, &r), "");
+  ASSERT_TRUE(r.coord);
+  EXPECT_EQ(r.coord->offset, 5);
+}

@@ -107,13 +107,19 @@ i = 0
 while True:
     sys.stdout.write(lines[i % len(lines)] + "\n"); sys.stdout.flush()
     i += 1
-    if i % 20 == 0: time.sleep(0.01)
-' "$USERS" >"$BATS_TEST_TMPDIR/in" 2>/dev/null &
+    if i % 20 == 0:
+        open(sys.argv[2], "w").write(str(i)); time.sleep(0.01)
+' "$USERS" "$BATS_TEST_TMPDIR/written" >"$BATS_TEST_TMPDIR/in" 2>/dev/null &
   GEN_PID=$!
   kpub -b "$BROKERS" -t "$T" -X linger.ms=500 --stats "$BATS_TEST_TMPDIR/stats.json" \
     <"$BATS_TEST_TMPDIR/in" 2>"$BATS_TEST_TMPDIR/err" &
   pid=$!
-  sleep 2
+  # Mid-stream, however loaded the machine: the generator blocks on the FIFO,
+  # so 400 lines written means kpub has read most of them (bounded: 60 s).
+  for _ in $(seq 600); do
+    [ "$(cat "$BATS_TEST_TMPDIR/written" 2>/dev/null || echo 0)" -ge 400 ] && break
+    sleep 0.1
+  done
   kill -TERM "$pid"
   rc=0
   wait "$pid" || rc=$?

@@ -138,8 +138,10 @@ committed() {
   assert_output 0
   echo 'not an ack' >"$fifo"
   head -5 "$out" | jq -c '{topic,partition,offset}' >"$fifo"   # acked twice
-  tac "$out" | awk 'NR % 2 == 0' | jq -c '{topic,partition,offset}' >"$fifo" &
-  tac "$out" | awk 'NR % 2 == 1' | jq -c '{topic,partition,offset}' >"$fifo" &
+  # Two concurrent writers, each writing whole lines (jq --unbuffered: one
+  # write per line, as the tools do; a 4 KiB stdio block would split lines).
+  tac "$out" | awk 'NR % 2 == 0' | jq --unbuffered -c '{topic,partition,offset}' >"$fifo" &
+  tac "$out" | awk 'NR % 2 == 1' | jq --unbuffered -c '{topic,partition,offset}' >"$fifo" &
   wait $pid || fail "ksub exited $?: $(cat "$BATS_TEST_TMPDIR/err")"
   run committed g8 go
   assert_output 200

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <deque>
 #include <fstream>
@@ -69,7 +70,13 @@ struct Request {
   int reprepares = 0;
   bool token_known = false;
   int64_t token = 0;
+  size_t bytes = 0;  // the records' values: a batch stays within one frame
 };
+
+// What one frame may carry of records' values (the protocol's 256 MB limit,
+// less room for the statement id, options and per-entry overhead).
+constexpr size_t kFrameOverhead = 64u << 10;
+constexpr size_t kMaxFrameValues = cql::kMaxFrameBody - kFrameOverhead;
 
 std::string read_password(const Options& o) {
   if (!o.password_file.empty()) {
@@ -200,14 +207,14 @@ void Loader::setup() {
     throw UsageError("--user given but no password: use --password-file FILE or CQL_PASSWORD");
   so.tls = o_.tls || !o_.ca_file.empty();
   so.ca_file = o_.ca_file;
-  so.connect_timeout_ms = static_cast<int>(parse_duration_ms(o_.connect_timeout));
-  so.request_timeout_ms = static_cast<int>(parse_duration_ms(o_.request_timeout));
+  so.connect_timeout_ms = static_cast<int>(parse_duration_ms(o_.connect_timeout, "--connect-timeout", INT32_MAX));
+  so.request_timeout_ms = static_cast<int>(parse_duration_ms(o_.request_timeout, "--request-timeout", INT32_MAX));
   so.max_in_flight = o_.concurrency;
 
   // Inputs (opened before connecting: a missing file is exit 4 at once).
   if (o_.inputs.empty()) input_fds_.push_back(0);
   for (const auto& in : o_.inputs) input_fds_.push_back(open_input(in));
-  size_t max_line = parse_size_bytes(o_.max_line_bytes);
+  size_t max_line = parse_size_bytes(o_.max_line_bytes, "--max-line-bytes");
   reader_ = std::make_unique<LineReader>(input_fds_[0], max_line);
 
   if (o_.create && o_.schema_file.empty()) collect_samples();
@@ -357,7 +364,7 @@ void Loader::next_input_or_done() {
   if (input_index_ + 1 < input_fds_.size()) {
     if (input_fds_[input_index_] > 2) ::close(input_fds_[input_index_]);
     ++input_index_;
-    reader_ = std::make_unique<LineReader>(input_fds_[input_index_], parse_size_bytes(o_.max_line_bytes));
+    reader_ = std::make_unique<LineReader>(input_fds_[input_index_], parse_size_bytes(o_.max_line_bytes, "--max-line-bytes"));
   } else {
     input_done_ = true;
   }
@@ -409,7 +416,7 @@ void Loader::handle_line(const Line& line) {
   }
   simdjson::dom::element root;
   if (auto err = parser_.parse(line.text.data(), line.text.size(), false).get(root)) {
-    reject_line(line.number, line.text, false, std::string("invalid JSON: ") + simdjson::error_message(err), nullptr);
+    reject_line(line.number, line.text, false, json::parse_error_reason(line.text, err), nullptr);
     return;
   }
   if (!o_.envelope) {
@@ -429,7 +436,7 @@ void Loader::handle_line(const Line& line) {
   }
   simdjson::dom::element value;
   if (auto err = value_parser_.parse(env.value).get(value)) {
-    reject_line(line.number, line.text, true, std::string("invalid JSON value: ") + simdjson::error_message(err), &env);
+    reject_line(line.number, line.text, true, "the envelope's value: " + json::parse_error_reason(env.value, err), &env);
     return;
   }
   handle_record(line.number, line.text, value, &env);
@@ -485,6 +492,12 @@ void Loader::handle_record(uint64_t line_no, std::string_view text, simdjson::do
     spans[i] = {start + 4, rec->values.size()};
     if (rec->values.size() == start + 4 && static_cast<int8_t>(rec->values[start]) < 0) spans[i] = {1, 0};  // null/unset
   }
+  // One record must fit one frame: sent anyway it only fails, retry after retry.
+  if (rec->values.size() > kMaxFrameValues) {
+    reject(*rec, fmt::format("the record's values take {} bytes: over what one CQL frame carries ({} bytes)",
+                             rec->values.size(), kMaxFrameValues));
+    return;
+  }
   std::vector<std::string_view> parts;
   for (int i : pk_binds_) {
     auto [b, e] = spans[static_cast<size_t>(i)];
@@ -531,12 +544,17 @@ void Loader::enqueue(std::unique_ptr<Record> rec) {
     return;
   }
   auto& slot = groups_[rec->routing];
+  if (slot && slot->bytes + rec->values.size() + 64 > kMaxFrameValues) {  // full: send it as it is
+    grouped_ -= slot->records.size();
+    ready_.push_back(std::move(slot));
+  }
   if (!slot) {
     slot = std::make_unique<Request>();
     slot->token_known = token_routing_;
     slot->token = rec->token;
   }
   std::string key = rec->routing;
+  slot->bytes += rec->values.size() + 64;
   slot->records.push_back(std::move(rec));
   ++grouped_;
   if (slot->records.size() >= static_cast<size_t>(o_.batch_size)) {

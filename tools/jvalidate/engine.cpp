@@ -36,6 +36,9 @@ json read_schema_file(const fs::path& path, const char* what) {
     return json::parse(buf.str());
   } catch (const json::parse_error& e) {
     throw UsageError(fmt::format("{} {}: not valid JSON (at byte {}): {}", what, path.string(), e.byte, e.what()));
+  } catch (const json::exception& e) {
+    // Valid JSON the schema cannot use, e.g. {"maximum": 1e400}: a bad schema.
+    throw UsageError(fmt::format("{} {}: a number beyond a double's range: {}", what, path.string(), e.what()));
   }
 }
 
@@ -68,23 +71,6 @@ std::optional<json> load_local(const std::string& uri, const std::vector<std::st
     if (fs::is_regular_file(c, ec)) return read_schema_file(c, "schema");
   }
   return std::nullopt;
-}
-
-std::string parse_error_reason(std::string_view text, simdjson::error_code err) {
-  // simdjson says what, not where: on this (rare) path ask nlohmann for the byte.
-  try {
-    json ignored = json::parse(text.begin(), text.end());
-    (void)ignored;
-  } catch (const json::parse_error& e) {
-    std::string detail = e.what();
-    size_t col = detail.find("column");
-    if (col != std::string::npos) {
-      size_t colon = detail.find(": ", col);
-      if (colon != std::string::npos) detail = detail.substr(colon + 2);
-    }
-    return fmt::format("invalid JSON at byte {}: {}", e.byte, detail);
-  }
-  return fmt::format("invalid JSON: {}", simdjson::error_message(err));
 }
 
 // An envelope too broken to use may still say where it came from; acking its
@@ -158,7 +144,7 @@ std::unique_ptr<jsonschema::Validator> load_schemas(const Options& opts) {
 }
 
 int run(const Options& opts, RunContext& ctx) {
-  const uint64_t max_line = parse_size_bytes(opts.max_line_bytes);
+  const uint64_t max_line = parse_size_bytes(opts.max_line_bytes, "--max-line-bytes");
   if (max_line == 0) throw UsageError("--max-line-bytes must be greater than 0");
   // Everything that can be wrong with the configuration fails here, before input.
   auto validator = load_schemas(opts);
@@ -221,7 +207,7 @@ int run(const Options& opts, RunContext& ctx) {
       }
       auto doc = parser.parse(line.text.data(), line.text.size(), false);
       if (doc.error()) {
-        rejects.reject(line.number, line.text, false, parse_error_reason(line.text, doc.error()), input_field);
+        rejects.reject(line.number, line.text, false, pj::parse_error_reason(line.text, doc.error()), input_field);
         stats.add("malformed");
         continue;
       }
@@ -238,7 +224,7 @@ int run(const Options& opts, RunContext& ctx) {
         }
         auto value = value_parser.parse(env.value);
         if (value.error()) {  // the envelope's value is always JSON text; be safe anyway
-          rejects.reject(line.number, line.text, true, parse_error_reason(env.value, value.error()), input_field);
+          rejects.reject(line.number, line.text, true, pj::parse_error_reason(env.value, value.error()), input_field);
           stats.add("malformed");
           if (env.has_coordinates()) ack_reject(env.topic, env.partition, env.offset);
           continue;

@@ -319,7 +319,7 @@ int run(const Options& opts, RunContext& ctx) {
   if (opts.topic.empty()) throw UsageError("-t/--topic is required");
   if (opts.envelope == false && (opts.keep_topic || opts.keep_partition || opts.keep_timestamp))
     throw UsageError("--keep-topic, --keep-partition and --keep-timestamp need --envelope");
-  uint64_t max_line = parse_size_bytes(opts.max_line_bytes);
+  uint64_t max_line = parse_size_bytes(opts.max_line_bytes, "--max-line-bytes");
   if (max_line == 0) throw UsageError("--max-line-bytes must be at least 1");
 
   int fd = open_input(opts.input);  // before connecting: a missing file is exit 4 at once

@@ -47,5 +47,8 @@ int main(int argc, char** argv) {
       ->type_name("SIZE")
       ->capture_default_str();
   app.add_option("FILE", opts.input, "Read NDJSON from FILE instead of stdin (- for stdin)")->type_name("");
-  return run_tool(app, argc, argv, opts.common, [&](RunContext& ctx) { return kpub::run(opts, ctx); });
+  return run_tool(app, argc, argv, opts.common, [&](RunContext& ctx) {
+    kafka::hide_secret_arguments(argc, argv);  // parsed by now: keep secrets out of ps
+    return kpub::run(opts, ctx);
+  });
 }

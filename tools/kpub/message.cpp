@@ -58,7 +58,7 @@ bool MessageBuilder::parse_line(std::string_view line, simdjson::dom::element& r
   // In place: the reader keeps SIMDJSON_PADDING readable bytes after the line.
   auto err = parser_.parse(line.data(), line.size(), false).get(root);
   if (err) {
-    reason = std::string("invalid JSON: ") + simdjson::error_message(err);
+    reason = json::parse_error_reason(line, err);
     return false;
   }
   line_was_json_ = true;

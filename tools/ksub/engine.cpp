@@ -127,8 +127,8 @@ class Consumer {
   Consumer(const Options& o, RunContext& ctx)
       : o_(o), ctx_(ctx), group_(!o.group.empty()), acks_(!o.commit_acks.empty()), out_(STDOUT_FILENO) {
     if (!o.format.empty()) format_ = parse_format(o.format);
-    if (!o.idle_timeout.empty()) idle_ms_ = parse_duration_ms(o.idle_timeout);
-    ack_timeout_ms_ = parse_duration_ms(o.ack_timeout);
+    if (!o.idle_timeout.empty()) idle_ms_ = parse_duration_ms(o.idle_timeout, "--idle-timeout");
+    ack_timeout_ms_ = parse_duration_ms(o.ack_timeout, "--ack-timeout");
   }
 
   int run();
@@ -262,7 +262,7 @@ void Consumer::assign_without_group(const rd_kafka_metadata_t* md) {
     auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
-    start = {StartOffset::timestamp, now_ms - parse_duration_ms(o_.since)};
+    start = {StartOffset::timestamp, now_ms - parse_duration_ms(o_.since, "--since")};
   } else if (!o_.offset.empty()) {
     start = parse_offset(o_.offset);
   }
@@ -778,15 +778,15 @@ void validate(const Options& o) {
   if (!o.since.empty()) {
     if (!o.offset.empty()) throw UsageError("--since and -o do not go together");
     if (group) throw UsageError("--since does not go with -G (the group's committed offsets decide)");
-    parse_duration_ms(o.since);
+    parse_duration_ms(o.since, "--since");
   }
   if (!o.format.empty()) {
     if (o.envelope) throw UsageError("--format and --envelope do not go together");
     parse_format(o.format);
   }
-  if (!o.idle_timeout.empty() && parse_duration_ms(o.idle_timeout) <= 0)
+  if (!o.idle_timeout.empty() && parse_duration_ms(o.idle_timeout, "--idle-timeout") <= 0)
     throw UsageError("--idle-timeout must be more than 0");
-  parse_duration_ms(o.ack_timeout);
+  parse_duration_ms(o.ack_timeout, "--ack-timeout");
   if (!o.commit_acks.empty()) {
     if (!group) throw UsageError("--commit-acks needs a consumer group (-G)");
     if (!o.envelope) throw UsageError("--commit-acks needs --envelope (downstream acks by topic, partition, offset)");

@@ -50,5 +50,8 @@ int main(int argc, char** argv) {
   app.add_flag("--offsets", o.offsets,
                "Print low and high watermarks per partition (with -G: committed offset and lag), then exit");
   app.add_flag("--json", o.json, "With --list or --offsets: JSON output");
-  return run_tool(app, argc, argv, o.common, [&](RunContext& ctx) { return ksub::run(o, ctx); });
+  return run_tool(app, argc, argv, o.common, [&](RunContext& ctx) {
+    kafka::hide_secret_arguments(argc, argv);  // parsed by now: keep secrets out of ps
+    return ksub::run(o, ctx);
+  });
 }

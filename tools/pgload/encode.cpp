@@ -20,7 +20,7 @@ bool Encoder::parse(std::string_view line, bool padded, EncodeResult& r, simdjso
   simdjson::dom::element root;
   auto err = parser_.parse(line.data(), line.size(), !padded).get(root);
   if (err) {
-    r.reason = std::string("invalid JSON: ") + simdjson::error_message(err);
+    r.reason = json::parse_error_reason(line, err);
     return false;
   }
   r.original_is_json = true;
@@ -40,7 +40,7 @@ bool Encoder::parse(std::string_view line, bool padded, EncodeResult& r, simdjso
       return false;
     }
     if (auto e2 = value_parser_.parse(env_.value).get(record)) {
-      r.reason = std::string("invalid JSON in the envelope's value: ") + simdjson::error_message(e2);
+      r.reason = "the envelope's value: " + json::parse_error_reason(env_.value, e2);
       return false;
     }
     record_view_ = env_.value;

@@ -83,9 +83,9 @@ class Loader {
     if (!o.primary_key.empty() && !o.create) throw UsageError("--primary-key is for --create");
     if (!o.schema_file.empty() && !o.create) throw UsageError("--schema is for --create");
     if (o.batch_rows == 0) throw UsageError("--batch-rows must be at least 1");
-    batch_bytes_ = parse_size_bytes(o.batch_bytes);
-    flush_ms_ = parse_duration_ms(o.flush_interval);
-    max_line_ = parse_size_bytes(o.max_line_bytes);
+    batch_bytes_ = parse_size_bytes(o.batch_bytes, "--batch-bytes");
+    flush_ms_ = parse_duration_ms(o.flush_interval, "--flush-interval");
+    max_line_ = parse_size_bytes(o.max_line_bytes, "--max-line-bytes");
     if (max_line_ == 0) throw UsageError("--max-line-bytes must be positive");
     if (o.retries < 0) throw UsageError("--retries must be 0 or more");
     for (const auto& m : maps_)

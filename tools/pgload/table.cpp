@@ -161,6 +161,14 @@ std::vector<ColumnDef> TypeInference::columns() const {
 
 std::string create_table_sql(const TableName& name, const std::vector<ColumnDef>& cols,
                              const std::vector<std::string>& primary_key) {
+  // PostgreSQL cuts longer names to 63 bytes (NAMEDATALEN - 1) without an
+  // error: the column would not match its field and every value of it would
+  // be dropped. Refuse instead.
+  for (const auto& c : cols)
+    if (c.name.size() > 63)
+      throw UsageError("--create: field '" + c.name.substr(0, 40) + "...' is " + std::to_string(c.name.size()) +
+                       " bytes, over PostgreSQL's 63-byte limit for a column name (it would be cut and its values "
+                       "lost): create the table yourself or --map the field to a shorter column");
   std::ostringstream sql;
   sql << "CREATE TABLE IF NOT EXISTS " << name.quoted() << " (";
   for (size_t i = 0; i < cols.size(); ++i) {

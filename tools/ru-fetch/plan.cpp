@@ -80,7 +80,7 @@ void check_password(const std::string& spec) {
 }
 
 int64_t positive_duration(const std::string& flag, const std::string& text) {
-  int64_t ms = parse_duration_ms(text);
+  int64_t ms = parse_duration_ms(text, flag);
   if (ms <= 0) throw UsageError(flag + " must be more than 0 (got '" + text + "')");
   return ms;
 }
@@ -222,7 +222,7 @@ Plan make_plan(const Options& o) {
   plan.http.retries = o.retries;
   plan.http.timeout_ms = positive_duration("--timeout", o.timeout);
   plan.http.connect_timeout_ms = positive_duration("--connect-timeout", o.connect_timeout);
-  plan.http.backoff_ms = parse_duration_ms(o.retry_delay);
+  plan.http.backoff_ms = parse_duration_ms(o.retry_delay, "--retry-delay");
   plan.http.user_agent = "ru-fetch/" + version_string();
   return plan;
 }

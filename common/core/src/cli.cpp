@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
+#include <optional>
 #include <fstream>
 
 #include "pipekit/log.hpp"
@@ -56,11 +58,16 @@ void add_deprecated_alias(CLI::App& app, const std::string& old_name, CLI::Optio
 
 namespace {
 
-void write_stats_file(const std::string& path, const Stats& stats, int code) {
-  if (path.empty()) return;
+// False when the file could not be written in full (checked at close: a full
+// disk only shows when the buffer is flushed).
+bool write_stats_file(const std::string& path, const Stats& stats, int code) {
+  if (path.empty()) return true;
   std::ofstream out(path, std::ios::trunc);
   out << stats.to_json(code) << '\n';
-  if (!out) log::error("cannot write --stats file {}", path);
+  out.close();
+  if (out) return true;
+  log::error("cannot write --stats file {}", path);
+  return false;
 }
 
 }  // namespace
@@ -76,6 +83,13 @@ int run_tool(CLI::App& app, int argc, char** argv, CommonOptions& common,
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    // CLI11 checks required options before unknown ones: `jvalidate --typo`
+    // would say "--schema is required". Name the unknown argument first.
+    std::vector<std::string> unknown = app.remaining();
+    if (!unknown.empty() && dynamic_cast<const CLI::ExtrasError*>(&e) == nullptr) {
+      app.exit(CLI::ExtrasError(unknown));
+      return static_cast<int>(ExitCode::usage);
+    }
     // CLI11 prints the message; usage errors are always exit 2.
     app.exit(e);
     return static_cast<int>(ExitCode::usage);
@@ -115,40 +129,106 @@ int run_tool(CLI::App& app, int argc, char** argv, CommonOptions& common,
   }
   stats.stop_progress();
   if (!common.quiet) log::info("{}", stats.summary_line());
-  write_stats_file(common.stats_file, stats, code);
+  // A run that was fine otherwise fails on its --stats file: a local I/O error.
+  if (!write_stats_file(common.stats_file, stats, code) && code == 0) code = static_cast<int>(ExitCode::io);
   return code;
 }
 
-int64_t parse_duration_ms(const std::string& text) {
-  size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-  if (i == 0) throw UsageError("not a duration: '" + text + "' (try 500ms, 5s, 10m, 1h)");
-  double value = std::stod(text.substr(0, i));
-  std::string unit = text.substr(i);
-  double factor;
+namespace {
+
+UsageError bad_value(std::string_view flag, std::string_view text, std::string_view what) {
+  return UsageError(fmt::format("{}: '{}' {}", flag, text, what));
+}
+
+// Splits "12.5ms" into number "12.5" and unit "ms"; the number is digits with at
+// most one '.', at least one digit before it.
+bool split_number(std::string_view text, std::string_view& number, std::string_view& unit) {
+  size_t i = 0, dots = 0;
+  while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) dots += text[i++] == '.';
+  number = text.substr(0, i);
+  unit = text.substr(i);
+  return i > 0 && number[0] != '.' && dots <= 1;
+}
+
+// number * factor, truncated toward zero, exactly; nullopt when past max.
+std::optional<uint64_t> scaled(std::string_view number, uint64_t factor, uint64_t max) {
+  size_t dot = number.find('.');
+  std::string_view whole = number.substr(0, dot);
+  std::string_view fraction = dot == std::string_view::npos ? std::string_view() : number.substr(dot + 1);
+  uint64_t w = 0;
+  for (char c : whole) {
+    uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (w > (UINT64_MAX - digit) / 10) return std::nullopt;  // would overflow: past any max
+    w = w * 10 + digit;
+  }
+  if (w > max / factor) return std::nullopt;
+  uint64_t value = w * factor;
+  // The fraction: factor * 0.ddd (12 digits at most), in 128 bits.
+  uint64_t num = 0, den = 1;
+  for (char c : fraction.substr(0, 12)) {
+    num = num * 10 + static_cast<uint64_t>(c - '0');
+    den *= 10;
+  }
+  unsigned __int128 part = static_cast<unsigned __int128>(num) * factor / den;
+  if (part > max - value) return std::nullopt;
+  return value + static_cast<uint64_t>(part);
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+int64_t parse_duration_ms(std::string_view text, std::string_view flag, int64_t max_ms) {
+  std::string_view number, unit;
+  if (!split_number(text, number, unit)) throw bad_value(flag, text, "is not a duration (try 500ms, 5s, 10m, 1h, 2d)");
+  uint64_t factor;
   if (unit.empty() || unit == "s") factor = 1000;
   else if (unit == "ms") factor = 1;
   else if (unit == "m" || unit == "min") factor = 60'000;
   else if (unit == "h") factor = 3'600'000;
   else if (unit == "d") factor = 86'400'000;
-  else throw UsageError("not a duration: '" + text + "' (try 500ms, 5s, 10m, 1h)");
-  return static_cast<int64_t>(value * factor);
+  else throw bad_value(flag, text, "is not a duration (try 500ms, 5s, 10m, 1h, 2d)");
+  auto ms = scaled(number, factor, static_cast<uint64_t>(max_ms));
+  if (!ms) throw bad_value(flag, text, fmt::format("is too long (at most {} ms)", max_ms));
+  return static_cast<int64_t>(*ms);
 }
 
-uint64_t parse_size_bytes(const std::string& text) {
-  size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-  if (i == 0) throw UsageError("not a size: '" + text + "' (try 1000, 64KiB, 16MiB)");
-  double value = std::stod(text.substr(0, i));
-  std::string unit = text.substr(i);
-  for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  double factor;
+uint64_t parse_size_bytes(std::string_view text, std::string_view flag, uint64_t max_bytes) {
+  std::string_view number, unit_text;
+  if (!split_number(text, number, unit_text)) throw bad_value(flag, text, "is not a size (try 1000, 64KiB, 16MiB)");
+  std::string unit = lower(unit_text);
+  uint64_t factor;
   if (unit.empty() || unit == "b") factor = 1;
-  else if (unit == "k" || unit == "kb" || unit == "kib") factor = 1024;
-  else if (unit == "m" || unit == "mb" || unit == "mib") factor = 1024.0 * 1024;
-  else if (unit == "g" || unit == "gb" || unit == "gib") factor = 1024.0 * 1024 * 1024;
-  else throw UsageError("not a size: '" + text + "' (try 1000, 64KiB, 16MiB)");
-  return static_cast<uint64_t>(value * factor);
+  else if (unit == "k" || unit == "kb" || unit == "kib") factor = 1ULL << 10;
+  else if (unit == "m" || unit == "mb" || unit == "mib") factor = 1ULL << 20;
+  else if (unit == "g" || unit == "gb" || unit == "gib") factor = 1ULL << 30;
+  else throw bad_value(flag, text, "is not a size (try 1000, 64KiB, 16MiB)");
+  auto bytes = scaled(number, factor, max_bytes);
+  if (!bytes) throw bad_value(flag, text, fmt::format("is too large (at most {} bytes)", max_bytes));
+  return *bytes;
+}
+
+uint64_t parse_count(std::string_view text, std::string_view flag, uint64_t min, uint64_t max) {
+  std::string_view number, unit;
+  if (!split_number(text, number, unit) || !unit.empty() || number.find('.') != std::string_view::npos)
+    throw bad_value(flag, text, "is not a whole number");
+  auto n = scaled(number, 1, max);
+  if (!n || *n < min) throw bad_value(flag, text, fmt::format("is out of range ({}..{})", min, max));
+  return *n;
+}
+
+double parse_percent(std::string_view text, std::string_view flag) {
+  std::string_view number, unit;
+  if (!split_number(text, number, unit) || !(unit.empty() || unit == "%"))
+    throw bad_value(flag, text, "is not a percentage (try 5%, 0.5%)");
+  // Exact to a millionth of a percent: 100% is 100'000'000 millionths.
+  auto millionths = scaled(number, 1'000'000, 100'000'000);
+  if (!millionths) throw bad_value(flag, text, "is out of range (0..100%)");
+  return static_cast<double>(*millionths) / 1e6;
 }
 
 }  // namespace pipekit

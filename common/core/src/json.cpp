@@ -1,5 +1,13 @@
 #include "pipekit/json.hpp"
 
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cmath>
+#include <charconv>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
 #include "pipekit/errors.hpp"
 
 namespace pipekit::json {
@@ -122,9 +130,12 @@ std::optional<simdjson::dom::element> Path::find(simdjson::dom::element root) co
       if (cur.get_object().value_unsafe()[part].get(next) != simdjson::SUCCESS) return std::nullopt;
       cur = next;
     } else if (cur.is_array()) {
-      if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+      // An index past any array (even past 2^64) finds nothing, like a missing key.
+      size_t index = 0;
+      auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), index);
+      if (part.empty() || ec != std::errc() || end != part.data() + part.size()) return std::nullopt;
       simdjson::dom::element next;
-      if (cur.get_array().value_unsafe().at(std::stoul(part)).get(next) != simdjson::SUCCESS)
+      if (cur.get_array().value_unsafe().at(index).get(next) != simdjson::SUCCESS)
         return std::nullopt;
       cur = next;
     } else {
@@ -141,6 +152,82 @@ std::optional<std::string> scalar_text(simdjson::dom::element e) {
     case simdjson::dom::element_type::BOOL: return e.get_bool().value_unsafe() ? "true" : "false";
     default: return simdjson::minify(e);
   }
+}
+
+std::string unrepresentable_number(std::string_view text) {
+  size_t i = 0;
+  const size_t n = text.size();
+  auto digit = [&](size_t k) { return k < n && text[k] >= '0' && text[k] <= '9'; };
+  while (i < n) {
+    char c = text[i];
+    if (c == '"') {  // skip the string, escapes included
+      for (++i; i < n && text[i] != '"'; ++i)
+        if (text[i] == '\\') ++i;
+      ++i;
+      continue;
+    }
+    if (c != '-' && !digit(i)) {
+      ++i;
+      continue;
+    }
+    size_t start = i;
+    if (text[i] == '-') ++i;
+    while (digit(i)) ++i;
+    bool integer = true;
+    if (i < n && text[i] == '.') {
+      integer = false;
+      for (++i; digit(i);) ++i;
+    }
+    if (i < n && (text[i] == 'e' || text[i] == 'E')) {
+      integer = false;
+      ++i;
+      if (i < n && (text[i] == '+' || text[i] == '-')) ++i;
+      while (digit(i)) ++i;
+    }
+    std::string number(text.substr(start, i - start));
+    if (number == "-") continue;
+    bool fits;
+    if (integer) {
+      int64_t s64;
+      uint64_t u64;
+      const char* end = number.data() + number.size();
+      fits = std::from_chars(number.data(), end, s64).ec == std::errc() ||
+             std::from_chars(number.data(), end, u64).ec == std::errc();
+    } else {
+      errno = 0;
+      double d = std::strtod(number.c_str(), nullptr);
+      fits = !(errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL));
+    }
+    if (!fits) return number.size() > 40 ? number.substr(0, 40) + "..." : number;
+  }
+  return "";
+}
+
+std::string parse_error_reason(std::string_view text, simdjson::error_code err) {
+  // Valid JSON whose number the parser cannot hold: say so (a big integer or
+  // 1e400 is JSON; calling it invalid would be a lie).
+  if (err == simdjson::NUMBER_ERROR || err == simdjson::NUMBER_OUT_OF_RANGE) {
+    std::string number = unrepresentable_number(text);
+    if (!number.empty())
+      return fmt::format("number {} is beyond what this tool represents (integers of 64 bits, finite doubles); "
+                         "rejected rather than rounded",
+                         number);
+  }
+  // simdjson says what, not where: on this (rare) path ask nlohmann for the byte.
+  try {
+    auto ignored = nlohmann::json::parse(text.begin(), text.end());
+    (void)ignored;
+  } catch (const nlohmann::json::parse_error& e) {
+    std::string detail = e.what();
+    size_t col = detail.find("column");
+    if (col != std::string::npos) {
+      size_t colon = detail.find(": ", col);
+      if (colon != std::string::npos) detail = detail.substr(colon + 2);
+    }
+    return fmt::format("invalid JSON at byte {}: {}", e.byte, detail);
+  } catch (const std::exception&) {
+  }
+  return fmt::format("invalid JSON: {}", simdjson::error_message(err));
 }
 
 }  // namespace pipekit::json

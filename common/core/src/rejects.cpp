@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "pipekit/cli.hpp"
 #include "pipekit/errors.hpp"
 #include "pipekit/json.hpp"
 #include "pipekit/log.hpp"
@@ -19,15 +20,7 @@ void add_reject_options(CLI::App& app, RejectOptions& opts) {
   app.add_option_function<std::string>(
          "--max-reject-rate",
          [&opts](const std::string& s) {
-           std::string num = s;
-           if (!num.empty() && num.back() == '%') num.pop_back();
-           double v = -1;
-           try {
-             v = std::stod(num);
-           } catch (const std::exception&) {
-           }
-           if (v < 0 || v > 100) throw CLI::ValidationError("--max-reject-rate", "expected a percentage 0..100, e.g. 5%");
-           opts.max_reject_rate = v;
+           opts.max_reject_rate = parse_percent(s, "--max-reject-rate");
          },
          "Exit 1 when more than P% of the records are rejected")
       ->type_name("P%");

@@ -215,13 +215,52 @@ TEST(ExitStatus, OneTableForHelpAndRestarts) {
 }
 
 TEST(Parse, DurationsAndSizes) {
-  EXPECT_EQ(parse_duration_ms("250ms"), 250);
-  EXPECT_EQ(parse_duration_ms("5s"), 5000);
-  EXPECT_EQ(parse_duration_ms("5"), 5000);
-  EXPECT_EQ(parse_duration_ms("10m"), 600000);
-  EXPECT_EQ(parse_duration_ms("1.5h"), 5400000);
-  EXPECT_THROW(parse_duration_ms("soon"), UsageError);
-  EXPECT_EQ(parse_size_bytes("16MiB"), 16u << 20);
-  EXPECT_EQ(parse_size_bytes("64k"), 64u << 10);
-  EXPECT_THROW(parse_size_bytes("lots"), UsageError);
+  EXPECT_EQ(parse_duration_ms("250ms", "--t"), 250);
+  EXPECT_EQ(parse_duration_ms("5s", "--t"), 5000);
+  EXPECT_EQ(parse_duration_ms("5", "--t"), 5000);
+  EXPECT_EQ(parse_duration_ms("10m", "--t"), 600000);
+  EXPECT_EQ(parse_duration_ms("1.5h", "--t"), 5400000);
+  EXPECT_EQ(parse_duration_ms("0.0015s", "--t"), 1);  // truncated, exactly
+  EXPECT_EQ(parse_duration_ms("2d", "--t"), 172800000);
+  EXPECT_THROW(parse_duration_ms("soon", "--t"), UsageError);
+  EXPECT_EQ(parse_size_bytes("16MiB", "--s"), 16u << 20);
+  EXPECT_EQ(parse_size_bytes("64k", "--s"), 64u << 10);
+  EXPECT_EQ(parse_size_bytes("1.5k", "--s"), 1536u);
+  EXPECT_THROW(parse_size_bytes("lots", "--s"), UsageError);
+}
+
+// Hostile values: never a crash (stod/stoul), an overflow or a negative; a
+// usage error whose message names the flag.
+TEST(Parse, BadNumbersAreUsageErrorsNamingTheFlag) {
+  auto message = [](auto f) {
+    try {
+      f();
+    } catch (const UsageError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  for (const char* bad : {".", "", "-5s", "1..2s", ".5s", "5 s", "1e3s", "nan", "inf", "0x10", "5ss"})
+    EXPECT_EQ(message([&] { parse_duration_ms(bad, "--since"); }).rfind("--since: '", 0), 0u) << bad;
+  auto says = [&](auto f, const std::string& text) { return message(f).find(text) != std::string::npos; };
+  EXPECT_TRUE(says([] { parse_duration_ms("99999999999d", "--since"); }, "too long"));
+  EXPECT_TRUE(says([] { parse_duration_ms("99999999999999999999999999999s", "--since"); }, "too long"));
+  EXPECT_TRUE(says([] { parse_duration_ms("3000000s", "--request-timeout", INT32_MAX); },
+                   "--request-timeout: '3000000s' is too long"));
+  EXPECT_EQ(parse_duration_ms("2000000s", "--request-timeout", INT32_MAX), 2000000000);
+  for (const char* bad : {".", "-1", "k", "1.2.3k", "12 MiB", "1e9"})
+    EXPECT_EQ(message([&] { parse_size_bytes(bad, "--max-line-bytes"); }).rfind("--max-line-bytes: '", 0), 0u) << bad;
+  EXPECT_TRUE(says([] { parse_size_bytes("99999999999999999999999999999G", "--max-line-bytes"); }, "too large"));
+  EXPECT_TRUE(says([] { parse_size_bytes("18446744073709551615", "--max-line-bytes"); }, "too large"));
+  EXPECT_EQ(parse_size_bytes("1024GiB", "--x"), 1ULL << 40);
+  EXPECT_THROW(parse_size_bytes("1025GiB", "--x"), UsageError);
+  EXPECT_EQ(parse_count("18446744073709551615", "-n", 0, UINT64_MAX), UINT64_MAX);
+  EXPECT_THROW(parse_count("18446744073709551616", "-n", 0, UINT64_MAX), UsageError);
+  EXPECT_THROW(parse_count("5", "-n", 6, 10), UsageError);
+  EXPECT_THROW(parse_count("5.0", "-n", 0, 10), UsageError);
+  EXPECT_DOUBLE_EQ(parse_percent("5%", "--max-reject-rate"), 5.0);
+  EXPECT_DOUBLE_EQ(parse_percent("0.5", "--max-reject-rate"), 0.5);
+  EXPECT_DOUBLE_EQ(parse_percent("100%", "--max-reject-rate"), 100.0);
+  for (const char* bad : {"nan", "inf", "-1", "100.0001", "1e2", "5%%", ""})
+    EXPECT_THROW(parse_percent(bad, "--max-reject-rate"), UsageError) << bad;
 }

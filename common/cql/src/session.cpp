@@ -17,6 +17,7 @@
 #include <cstring>
 #include <set>
 
+#include "pipekit/cli.hpp"
 #include "pipekit/cql/types.hpp"
 #include "pipekit/errors.hpp"
 #include "pipekit/log.hpp"
@@ -47,17 +48,14 @@ void split_host(const std::string& spec, int default_port, std::string& host, in
     auto close = spec.find(']');
     if (close == std::string::npos) throw UsageError("bad host '" + spec + "'");
     host = spec.substr(1, close - 1);
-    if (close + 1 < spec.size() && spec[close + 1] == ':') port = std::stoi(spec.substr(close + 2));
+    if (close + 1 < spec.size() && spec[close + 1] == ':')
+      port = static_cast<int>(parse_count(spec.substr(close + 2), "port of host '" + spec + "'", 1, 65535));
     return;
   }
   auto colon = spec.find(':');
   if (colon != std::string::npos && spec.find(':', colon + 1) == std::string::npos) {
     host = spec.substr(0, colon);
-    try {
-      port = std::stoi(spec.substr(colon + 1));
-    } catch (const std::exception&) {
-      throw UsageError("bad port in host '" + spec + "'");
-    }
+    port = static_cast<int>(parse_count(spec.substr(colon + 1), "port of host '" + spec + "'", 1, 65535));
   }
 }
 }  // namespace

@@ -4,6 +4,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -268,6 +269,44 @@ Result Client::get(const std::string& url, const Check& check) {
   }
 }
 
+namespace {
+
+// Query parameters that carry credentials by name (token=, api_key=, sig=...).
+bool is_secret_parameter(std::string_view name) {
+  std::string n(name);
+  for (auto& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  static const char* markers[] = {"token", "secret", "passw", "key", "sig", "auth", "credential", "session"};
+  for (const char* m : markers)
+    if (n.find(m) != std::string::npos) return true;
+  return false;
+}
+
+// "a=1&token=xyz#f" -> "a=1&token=***#f"
+std::string redact_query(std::string_view query) {
+  std::string out;
+  size_t fragment = query.find('#');
+  std::string_view params = query.substr(0, fragment);
+  size_t pos = 0;
+  while (pos <= params.size()) {
+    size_t amp = params.find('&', pos);
+    std::string_view param = params.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
+    size_t eq = param.find('=');
+    if (eq != std::string_view::npos && is_secret_parameter(param.substr(0, eq))) {
+      out += param.substr(0, eq + 1);
+      out += "***";
+    } else {
+      out += param;
+    }
+    if (amp == std::string_view::npos) break;
+    out += '&';
+    pos = amp + 1;
+  }
+  if (fragment != std::string_view::npos) out += query.substr(fragment);
+  return out;
+}
+
+}  // namespace
+
 std::string redact_url(std::string_view url) {
   size_t scheme = url.find("://");
   if (scheme == std::string_view::npos) return std::string(url);
@@ -277,10 +316,18 @@ std::string redact_url(std::string_view url) {
                                                           ? std::string_view::npos
                                                           : host_end - host_start);
   size_t at = authority.rfind('@');
-  if (at == std::string_view::npos) return std::string(url);
   std::string out(url.substr(0, host_start));
-  out += "***@";
-  out += url.substr(host_start + at + 1);
+  if (at != std::string_view::npos) {
+    out += "***@";
+    authority.remove_prefix(at + 1);
+  }
+  out += authority;
+  std::string_view rest = url.substr(host_start + (at == std::string_view::npos ? 0 : at + 1) + authority.size());
+  size_t question = rest.find('?');
+  if (question == std::string_view::npos || rest.substr(0, question).find('#') != std::string_view::npos)
+    return out + std::string(rest);
+  out += rest.substr(0, question + 1);
+  out += redact_query(rest.substr(question + 1));
   return out;
 }
 

@@ -42,6 +42,12 @@ TEST(Http, RedactsCredentials) {
   EXPECT_EQ(redact_url("https://user:pw@host/api/?x=1"), "https://***@host/api/?x=1");
   EXPECT_EQ(redact_url("https://host/a@b"), "https://host/a@b");
   EXPECT_EQ(redact_url("file:///tmp/x.json"), "file:///tmp/x.json");
+  EXPECT_EQ(redact_url("https://host/api/?results=5&token=abc123&seed=x"),
+            "https://host/api/?results=5&token=***&seed=x");
+  EXPECT_EQ(redact_url("https://u:p@host/?API_KEY=k&sig=s#top"), "https://***@host/?API_KEY=***&sig=***#top");
+  EXPECT_EQ(redact_url("https://host/?access_token=t"), "https://host/?access_token=***");
+  EXPECT_EQ(redact_url("https://host/#frag?token=x"), "https://host/#frag?token=x");
+  EXPECT_EQ(redact_url("https://host?x=1"), "https://host?x=1");
 }
 
 TEST(Http, ExcerptsAndEncoding) {

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cctype>
 #include <locale>
+#include <map>
 #include <optional>
 
 namespace pipekit::jsonschema::detail {
@@ -215,9 +217,78 @@ bool translate_properties(const std::wstring& in, std::wstring& out) {
 }
 }  // namespace
 
-Regex::Regex(const std::string& pattern) : source(pattern) {
+namespace {
+
+// ECMA-262 (u flag) into RE2 syntax, on UTF-8. What differs: named groups
+// (?<n>...) are (?P<n>...); \s is Unicode whitespace (RE2's is ASCII); '.'
+// stops at every line terminator; \uXXXX, \u{X} and \cX are \x{...}; the long
+// property names become RE2's short ones. Whatever RE2 then refuses is left
+// to the backtracking engine, as is what this rewrite does not know (nullopt).
+std::optional<std::string> to_re2(const std::string& in) {
+  static const std::string kSpace = "\\t\\n\\v\\f\\r \\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}\\x{feff}";
+  static const std::map<std::string, std::string> kProperties = {
+      {"L", "L"},   {"Letter", "L"},   {"Lu", "Lu"}, {"Uppercase_Letter", "Lu"}, {"Ll", "Ll"},
+      {"Lowercase_Letter", "Ll"},      {"Nd", "Nd"}, {"digit", "Nd"},           {"Decimal_Number", "Nd"}};
+  auto hex = [](std::string_view s) {
+    return !s.empty() && s.size() <= 6 && s.find_first_not_of("0123456789abcdefABCDEF") == std::string_view::npos;
+  };
+  std::string out;
+  bool in_class = false;
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '\\' && i + 1 < in.size()) {
+      char n = in[i + 1];
+      if (n == 's' || (n == 'S' && !in_class)) {
+        out += in_class ? kSpace : (n == 'S' ? "[^" : "[") + kSpace + "]";
+        ++i;
+      } else if ((n == 'p' || n == 'P') && i + 2 < in.size() && in[i + 2] == '{') {
+        size_t close = in.find('}', i + 3);
+        auto it = close == std::string::npos ? kProperties.end() : kProperties.find(in.substr(i + 3, close - i - 3));
+        if (it == kProperties.end()) return std::nullopt;
+        out += std::string("\\") + n + "{" + it->second + "}";
+        i = close;
+      } else if (n == 'u' && i + 2 < in.size() && in[i + 2] == '{') {
+        size_t close = in.find('}', i + 3);
+        if (close == std::string::npos || !hex(std::string_view(in).substr(i + 3, close - i - 3))) return std::nullopt;
+        out += "\\x{" + in.substr(i + 3, close - i - 3) + "}";
+        i = close;
+      } else if (n == 'u' && i + 5 < in.size() && hex(std::string_view(in).substr(i + 2, 4))) {
+        out += "\\x{" + in.substr(i + 2, 4) + "}";
+        i += 5;
+      } else if (n == 'c' && i + 2 < in.size() && std::isalpha(static_cast<unsigned char>(in[i + 2]))) {
+        out += fmt::format("\\x{{{:02x}}}", in[i + 2] % 32);
+        i += 2;
+      } else {
+        out += c;
+        out += n;
+        ++i;
+      }
+    } else if (!in_class && c == '(' && in.compare(i, 3, "(?<") == 0 && i + 3 < in.size() && in[i + 3] != '=' &&
+               in[i + 3] != '!') {
+      out += "(?P<";
+      i += 2;
+    } else if (!in_class && c == '.') {
+      out += "[^\\n\\r\\x{2028}\\x{2029}]";
+    } else {
+      if (c == '[' && !in_class) {
+        in_class = true;
+        // ECMA's [] and [^] (nothing, anything) read differently in RE2.
+        if (in.compare(i + 1, 1, "]") == 0 || in.compare(i + 1, 2, "^]") == 0) return std::nullopt;
+      } else if (c == '[' && in_class && in.compare(i + 1, 1, ":") == 0) {
+        return std::nullopt;  // [[:alpha:]] is a POSIX class to RE2, literal characters to ECMA
+      } else if (c == ']' && in_class) {
+        in_class = false;
+      }
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::wregex backtracking_regex(const std::string& pattern) {
   std::wstring w, translated;
   widen(pattern, w);
+  std::wregex re;
   if (translate_properties(w, translated)) {
     // Only here: a UTF-8 locale would also widen \w and \d beyond ASCII.
     try {
@@ -227,11 +298,32 @@ Regex::Regex(const std::string& pattern) : source(pattern) {
     }
   }
   re.assign(translated, std::regex::ECMAScript);
+  return re;
+}
+
+}  // namespace
+
+Regex::Regex(const std::string& pattern) : source(pattern) {
+  // The ECMA grammar is checked by std::regex's compiler either way (it is
+  // linear in the pattern); matching is where backtracking explodes.
+  std::wregex checked = backtracking_regex(pattern);
+  RE2::Options options;
+  options.set_log_errors(false);
+  options.set_max_mem(8 << 20);  // per pattern: bounds the DFA cache
+  if (auto rewritten = to_re2(pattern)) {
+    auto re = std::make_shared<const re2::RE2>(*rewritten, options);
+    if (re->ok()) {
+      linear = std::move(re);
+      return;
+    }
+  }
+  backtracking = std::move(checked);
 }
 
 bool Regex::search(std::string_view s, std::wstring& buf) const {
+  if (linear) return RE2::PartialMatch(re2::StringPiece(s.data(), s.size()), *linear);
   widen(s, buf);
-  return std::regex_search(buf, re);
+  return std::regex_search(buf, backtracking);
 }
 
 size_t utf8_length(std::string_view s) {

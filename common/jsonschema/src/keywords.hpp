@@ -5,6 +5,9 @@
 #include <simdjson.h>
 
 #include <memory>
+#include <re2/re2.h>
+
+#include <memory>
 #include <regex>
 #include <string>
 #include <string_view>
@@ -96,13 +99,19 @@ struct Node {
   bool check(dom::element e, Ctx& c, Ann* a) const;
 };
 
-// Regular expressions: ECMAScript grammar over code points (UTF-8 decoded to
-// wchar_t, which is UTF-32 here). search() is unanchored, as JSON Schema wants.
+// Regular expressions: ECMAScript grammar over code points. search() is
+// unanchored, as JSON Schema wants. A pattern runs on RE2 (linear time in the
+// input, whatever the pattern: no record can stall validation) once rewritten
+// into RE2's syntax. Only what needs backtracking by definition (backreferences,
+// lookahead, lookbehind), which RE2 refuses, runs on std::regex over UTF-32;
+// the man page says to avoid those in patterns that meet untrusted data.
 struct Regex {
   std::string source;
-  std::wregex re;
+  std::shared_ptr<const re2::RE2> linear;  // RE2, when it takes the pattern
+  std::wregex backtracking;                // otherwise
   explicit Regex(const std::string& pattern);  // throws std::regex_error
   bool search(std::string_view s, std::wstring& buf) const;
+  bool linear_time() const { return linear != nullptr; }
 };
 
 // Equality as JSON Schema defines it (1 == 1.0; objects unordered).

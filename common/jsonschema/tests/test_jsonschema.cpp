@@ -151,6 +151,24 @@ TEST(JsonSchema, PatternsAreUnicodeAware) {
   EXPECT_FALSE(check(*w, R"("é")").valid);  // ECMA-262: \w is ASCII
 }
 
+// ^(a+)+$ backtracks exponentially on std::regex: 40 a's and a '!' stalled
+// jvalidate for minutes (issue #14). On RE2 it is linear in the input.
+TEST(JsonSchema, PatternsMatchInLinearTime) {
+  auto v = compile(R"({"pattern":"^(a+)+$", "propertyNames":{"pattern":"^(\\w+\\s?)*$"}})");
+  EXPECT_FALSE(check(*v, "\"" + std::string(100000, 'a') + "!\"").valid);
+  EXPECT_TRUE(check(*v, R"("aaaa")").valid);
+  EXPECT_FALSE(check(*v, "{\"" + std::string(100000, 'w') + "!\": 1}").valid);
+  // ECMA-262 semantics kept on RE2: '.' is one code point, not a line
+  // terminator; \s is Unicode whitespace; \uXXXX and \cX escapes.
+  auto dot = compile(R"({"pattern":"^a.b$"})");
+  EXPECT_TRUE(check(*dot, R"("a🐲b")").valid);
+  EXPECT_FALSE(check(*dot, R"("a\nb")").valid);
+  EXPECT_FALSE(check(*dot, R"("a\u2028b")").valid);
+  EXPECT_TRUE(check(*compile(R"({"pattern":"^\\s$"})"), R"("\u3000")").valid);
+  EXPECT_TRUE(check(*compile(R"({"pattern":"^\\u00e9\\cJ$"})"), R"("\u00e9\n")").valid);
+  EXPECT_TRUE(check(*compile(R"({"pattern":"^(?<y>\\d{4})$"})"), R"("2024")").valid);
+}
+
 TEST(JsonSchema, FormatsAreAnnotationsUnlessAsserted) {
   const char* s = R"({"format":"email"})";
   EXPECT_TRUE(check(*compile(s), R"("nope")").valid);

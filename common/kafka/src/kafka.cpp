@@ -1,6 +1,7 @@
 #include "pipekit/kafka.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -23,10 +24,26 @@ void add_options(CLI::App& app, Options& opts) {
 }
 
 bool is_secret(std::string_view property) {
-  static const char* markers[] = {"password", "secret", "key.pem", "ssl.key", "token", "jaas"};
+  // sasl.oauthbearer.config holds the unsecured JWT's claims (and often a
+  // client secret) as one string.
+  static const char* markers[] = {"password", "secret", "key.pem", "ssl.key", "token", "jaas",
+                                  "sasl.oauthbearer.config"};
   for (const char* m : markers)
     if (property.find(m) != std::string_view::npos) return true;
   return false;
+}
+
+void hide_secret_arguments(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    char* a = argv[i];
+    if (a[0] == '-' && a[1] == 'X' && a[2]) a += 2;  // -Xkey=value
+    char* eq = std::strchr(a, '=');
+    if (!eq || eq == a || a[0] == '-') continue;
+    std::string_view key(a, static_cast<size_t>(eq - a));
+    while (!key.empty() && (key.back() == ' ' || key.back() == '\t')) key.remove_suffix(1);
+    if (!is_secret(key)) continue;
+    for (char* v = eq + 1; *v; ++v) *v = '*';
+  }
 }
 
 namespace {

@@ -150,8 +150,11 @@ void Conn::fail(const PGresult* res, const std::string& what) {
   }
   if (msg.empty()) msg = trim(PQerrorMessage(conn_));
   if (msg.empty()) msg = what + " failed";
-  bool lost = PQstatus(conn_) != CONNECTION_OK || state.rfind("08", 0) == 0 || state == "57P01" ||
-              state == "57P02" || state == "57P03";
+  // No SQLSTATE: the server never answered; libpq itself failed, i.e. the
+  // connection broke (a server killed mid-COPY fails PQputCopyData before
+  // libpq has noticed, so PQstatus still says OK). Retry, never give up here.
+  bool lost = PQstatus(conn_) != CONNECTION_OK || state.empty() || state.rfind("08", 0) == 0 ||
+              state == "57P01" || state == "57P02" || state == "57P03";
   throw PgError(scrub(msg, password_), state, lost);
 }
 

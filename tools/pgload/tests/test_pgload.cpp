@@ -125,6 +125,24 @@ TEST(PgloadInference, CreateTableQuotesEverything) {
             "CREATE TABLE IF NOT EXISTS \"s\"\"x\".\"t;drop\" (\"id\" uuid NOT NULL, \"a\"\"b\" text, PRIMARY KEY (\"id\"))");
 }
 
+// A name PostgreSQL would cut to 63 bytes: its values would silently vanish
+// (issue #14), so --create refuses it.
+TEST(PgloadInference, CreateTableRefusesNamesPostgresWouldTruncate) {
+  TableName t{"public", "t"};
+  std::string n63(63, 'a'), n64(64, 'a');
+  EXPECT_NO_THROW(create_table_sql(t, {{n63, "text", false}}, {}));
+  try {
+    create_table_sql(t, {{"id", "uuid", true}, {n64, "text", false}}, {});
+    FAIL() << "a 64-byte column name was accepted";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("64 bytes, over PostgreSQL's 63-byte limit"), std::string::npos) << e.what();
+  }
+  // Bytes, not characters: 32 two-byte letters are 64 bytes.
+  std::string wide;
+  for (int i = 0; i < 32; ++i) wide += "\xc3\xa9";
+  EXPECT_THROW(create_table_sql(t, {{wide, "text", false}}, {}), UsageError);
+}
+
 namespace {
 std::string padded_encode(Encoder& enc, const std::string& line, std::string& out, EncodeResult* res = nullptr) {
   std::string buf = line + std::string(64, ' ');
@@ -153,6 +171,12 @@ TEST(PgloadEncoder, RowsByColumnPlan) {
   out.clear();
   EXPECT_NE(padded_encode(enc, "[1,2]", out), "");
   EXPECT_NE(padded_encode(enc, "{\"a\":", out), "");
+  // Valid JSON the parser cannot hold: a reject that names the number (issue #14).
+  EXPECT_EQ(padded_encode(enc, R"({"id":1e400})", out).rfind("number 1e400 is beyond", 0), 0u);
+  EXPECT_EQ(padded_encode(enc, R"({"id":"x","tags":[18446744073709551616]})", out)
+                .rfind("number 18446744073709551616 is beyond", 0),
+            0u);
+  EXPECT_EQ(padded_encode(enc, R"({"id":"1e400 in a string","a":})", out).rfind("invalid JSON at byte", 0), 0u);
 }
 
 TEST(PgloadEncoder, StrictFieldsAndEnvelopes) {

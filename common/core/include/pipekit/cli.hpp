@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "pipekit/errors.hpp"
 #include "pipekit/stats.hpp"
@@ -43,9 +44,19 @@ struct RunContext {
 int run_tool(CLI::App& app, int argc, char** argv, CommonOptions& common,
              const std::function<int(RunContext&)>& run);
 
-// Parses "5s", "250ms", "10m", "1h", "2" (seconds) into milliseconds.
-int64_t parse_duration_ms(const std::string& text);
-// Parses "16MiB", "64k", "1000" into bytes.
-uint64_t parse_size_bytes(const std::string& text);
+// Every number a user types (a flag's value) is parsed by one of these: exact
+// decimal arithmetic (no double), range-checked, overflow-safe. A bad value is
+// a UsageError (exit 2) whose message starts with the flag's name.
+inline constexpr int64_t kMaxDurationMs = 100LL * 366 * 86'400'000;  // ~100 years
+inline constexpr uint64_t kMaxSizeBytes = 1ULL << 40;                // 1 TiB
+
+// "5s", "250ms", "10m", "1.5h", "2d", "2" (seconds) into milliseconds, at most max_ms.
+int64_t parse_duration_ms(std::string_view text, std::string_view flag, int64_t max_ms = kMaxDurationMs);
+// "16MiB", "64k", "1000" into bytes, at most max_bytes.
+uint64_t parse_size_bytes(std::string_view text, std::string_view flag, uint64_t max_bytes = kMaxSizeBytes);
+// A plain decimal integer in [min, max].
+uint64_t parse_count(std::string_view text, std::string_view flag, uint64_t min, uint64_t max);
+// "5", "5%", "0.5%": a finite percentage in [0, 100].
+double parse_percent(std::string_view text, std::string_view flag);
 
 }  // namespace pipekit

@@ -16,6 +16,16 @@ void append_string(std::string& out, std::string_view s);
 std::string quote(std::string_view s);
 bool is_valid_utf8(std::string_view s);
 
+// Why simdjson refused `text`, as a reject's reason. Broken JSON: where and
+// what. Valid JSON whose number is beyond what the tools represent (an integer
+// past 64 bits, a decimal past a double's range, e.g. 18446744073709551616 or
+// 1e400): that number, named as such, never "invalid JSON". Never throws.
+std::string parse_error_reason(std::string_view text, simdjson::error_code err);
+
+// The first number in `text` (outside strings) that is valid JSON but does
+// not fit a 64-bit integer or a finite double, or "" if none.
+std::string unrepresentable_number(std::string_view text);
+
 // A field path: "login.uuid" (dotted) or "/login/uuid" (JSON pointer, with
 // ~0 and ~1 escapes). Array indexes work in both ("a.0.b", "/a/0/b").
 class Path {

@@ -84,7 +84,8 @@ class Client {
   std::mt19937_64 rng_;
 };
 
-// The URL without user:password@ (for logs and messages).
+// The URL without user:password@ and without the values of query parameters
+// named like credentials (token=, api_key=, sig=, ...): for logs and messages.
 std::string redact_url(std::string_view url);
 // Up to `max` bytes of a body, on one line, control bytes shown as spaces.
 std::string body_excerpt(std::string_view body, size_t max = 160);

@@ -25,6 +25,11 @@ void add_options(CLI::App& app, Options& opts);
 // True for properties whose values are secrets (passwords, keys, tokens).
 bool is_secret(std::string_view property);
 
+// Overwrites in place, once argv is parsed, the value of every "key=value"
+// argument (-X key=value, -Xkey=value) whose key is a secret, so that the
+// process list (/proc/PID/cmdline) no longer shows it.
+void hide_secret_arguments(int argc, char** argv);
+
 using Properties = std::vector<std::pair<std::string, std::string>>;
 
 // The effective properties: tool defaults, then -F files, then KAFKA_BROKERS,

@@ -1,0 +1,160 @@
+#!/usr/bin/env bats
+# Hostile input as a user would try it (issue #14): bad option values, numbers
+# JSON allows but the tools cannot hold, secrets in argv and URLs, a full disk.
+# Each case was a crash (exit 5), a silent loss or a leak before.
+load ../support/common
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+  echo "# engine: local processes only (kmock for the Kafka argv checks)" >&3
+}
+
+setup() {
+  T=$BATS_TEST_TMPDIR
+}
+
+teardown() {
+  [ -n "${BG_PID:-}" ] && kill "$BG_PID" 2>/dev/null || true
+  [ -n "${BG_PID:-}" ] && wait "$BG_PID" 2>/dev/null || true
+  BG_PID=
+  stop_kmock
+}
+
+# --- every user-supplied number: parsed once, range-checked, exit 2 naming the flag
+
+@test "bad or overflowing option values are usage errors (exit 2) that name the flag" {
+  echo '{}' >"$T/s.json"
+  run jvalidate -s "$T/s.json" --max-line-bytes . </dev/null
+  assert_failure 2
+  assert_output --partial "--max-line-bytes: '.'"
+  run jvalidate -s "$T/s.json" --max-line-bytes 99999999999999999999999999999G </dev/null
+  assert_failure 2
+  assert_output --partial "--max-line-bytes"
+  assert_output --partial "too large"
+  run ksub -b 127.0.0.1:9 -t x --since . </dev/null
+  assert_failure 2
+  assert_output --partial "--since: '.'"
+  run ksub -b 127.0.0.1:9 -t x --since 99999999999d </dev/null
+  assert_failure 2
+  assert_output --partial "--since: '99999999999d' is too long"
+  run ru-fetch --every . -n 1
+  assert_failure 2
+  assert_output --partial "--every: '.'"
+  run cqlload --connect-timeout . --keyspace ks --table t </dev/null
+  assert_failure 2
+  assert_output --partial "--connect-timeout: '.'"
+  run cqlload --request-timeout 3000000s --keyspace ks --table t </dev/null
+  assert_failure 2
+  assert_output --partial "--request-timeout: '3000000s' is too long"
+  run pgload --table t --flush-interval 1e3s </dev/null
+  assert_failure 2
+  assert_output --partial "--flush-interval: '1e3s'"
+  for rate in nan inf -1 101 5%% 1e2; do
+    run jvalidate -s "$T/s.json" --max-reject-rate "$rate" </dev/null
+    assert_failure 2
+    assert_output --partial "--max-reject-rate: '$rate'"
+  done
+  refute_output --partial "internal error"
+}
+
+@test "a field path with a huge array index finds nothing instead of crashing" {
+  # kpub -k arr.99999999999999999999 used to be std::stoul's exception: exit 5.
+  start_kmock
+  new_topic hard-idx 1
+  run kpub -q -b "$BROKERS" -t hard-idx -k arr.99999999999999999999 --rejects "$T/rej.ndjson" \
+    <<<'{"arr":[1,2]}'
+  refute_output --partial "internal error"
+  [ "$status" -ne 5 ] || fail "exit 5"
+}
+
+@test "an unknown flag's message names the flag" {
+  for tool in jvalidate kpub ksub pgload cqlload ru-fetch; do
+    run "$tool" --no-such-flag </dev/null
+    assert_failure 2
+    assert_output --partial "--no-such-flag"
+  done
+}
+
+# --- numbers JSON allows but the tools cannot hold: a reject with a true reason
+
+@test "jvalidate: 1e400 and 2^64 are rejects with a true reason, the run goes on (was exit 5)" {
+  printf '{"a":1}\n{"x":[1e400]}\n{"a":3}\n{"n":18446744073709551616}\n{"a":5}\n' >"$T/in.ndjson"
+  run jvalidate -q -s <(echo '{}') --rejects "$T/r.ndjson" "$T/in.ndjson"
+  assert_success
+  assert_output $'{"a":1}\n{"a":3}\n{"a":5}'
+  run jq -r '[.line, .reason] | @tsv' "$T/r.ndjson"
+  assert_line --partial $'2\tnumber 1e400 is beyond what this tool represents'
+  assert_line --partial $'4\tnumber 18446744073709551616 is beyond'
+  refute_output --partial "invalid JSON"
+}
+
+@test "jvalidate: a schema with {\"maximum\": 1e400} is a bad schema (exit 2), not a crash" {
+  run jvalidate -s <(echo '{"maximum":1e400}') </dev/null
+  assert_failure 2
+  refute_output --partial "internal error"
+}
+
+@test "kpub rejects 1e400 with a true reason and publishes the rest" {
+  start_kmock
+  new_topic hard-num 1
+  printf '{"a":1}\n{"n":1e400}\n{"a":3}\n' >"$T/in.ndjson"
+  run kpub -q -b "$BROKERS" -t hard-num --rejects "$T/k.ndjson" <"$T/in.ndjson"
+  assert_success
+  run jq -r '[.line, .reason] | @tsv' "$T/k.ndjson"
+  assert_output --partial $'2\tnumber 1e400 is beyond what this tool represents'
+}
+
+# --- secrets
+
+@test "kpub and ksub blank secret -X values in the process list once parsed" {
+  start_kmock
+  new_topic hard-secret 1
+  for tool in kpub ksub; do
+    mkfifo "$T/in-$tool"
+    if [ "$tool" = kpub ]; then
+      kpub -q -b "$BROKERS" -t hard-secret -X sasl.password=hunter2 -Xsasl.oauthbearer.client.secret=s3cr3t \
+        <"$T/in-$tool" 2>"$T/err" &
+    else
+      ksub -q -b "$BROKERS" -t hard-secret -X sasl.password=hunter2 -Xsasl.oauthbearer.client.secret=s3cr3t \
+        >/dev/null 2>"$T/err" &
+    fi
+    BG_PID=$!
+    exec 7>"$T/in-$tool"
+    for i in $(seq 1 50); do
+      tr '\0' ' ' </proc/$BG_PID/cmdline 2>/dev/null | grep -q 'sasl.password=\*' && break
+      sleep 0.1
+    done
+    kill -0 "$BG_PID" || fail "$tool exited early: $(cat "$T/err")"
+    run bash -c "tr '\0' ' ' </proc/$BG_PID/cmdline"
+    refute_output --partial hunter2
+    refute_output --partial s3cr3t
+    assert_output --partial "sasl.password=*******"
+    assert_output --partial "-Xsasl.oauthbearer.client.secret=******"
+    exec 7>&-
+    kill "$BG_PID"
+    wait "$BG_PID" || true
+    BG_PID=
+  done
+}
+
+@test "--dump-config hides sasl.oauthbearer.config" {
+  run kpub --dump-config -b h:1 -X 'sasl.oauthbearer.config=principal=admin scope=x secret=abc'
+  assert_success
+  assert_line "sasl.oauthbearer.config=[hidden]"
+  refute_output --partial "secret=abc"
+}
+
+@test "ru-fetch does not log ?token= values" {
+  run ru-fetch -v -n 1 --retries 0 --timeout 1s --url "http://127.0.0.1:9/api/?token=t0psecret"
+  refute_output --partial t0psecret
+  assert_output --partial "token=***"
+}
+
+# --- a full disk
+
+@test "--stats to a full device fails the run (exit 4), not exit 0" {
+  [ -w /dev/full ] || fail "needs /dev/full"
+  run jvalidate -s <(echo '{}') --stats /dev/full <<<'{"a":1}'
+  assert_failure 4
+  assert_output --partial "cannot write --stats file /dev/full"
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# pipekit, the orchestration script: options, configuration precedence,
+# pipekit, the orchestrator (tools/pipekit): options, configuration precedence,
 # secrets, and the supervision logic (wiring, pipefail, stderr prefixes,
 # restarts, signals, lock, exit 99). The stages here are test doubles
 # (tests/support/pipeline/fakebin: pass lines through, fail on demand), so that
@@ -16,7 +16,7 @@ setup() {
   export FAKE_LOG=$W/log
   # Only the doubles and the system: never the real tools in build/bin.
   FAKEPATH=$FAKEBIN:/usr/local/bin:/usr/bin:/bin
-  PK=$PIPEKIT_ROOT/scripts/pipekit
+  PK=$PIPEKIT_BUILD/bin/pipekit
   ARGS=(-b 127.0.0.1:9 --schema "$W/schema.json" --state-dir "$W/state")
 }
 

@@ -10,11 +10,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <memory>
 #include <optional>
 #include <sstream>
 
 #include "demo.hpp"
 #include "lock.hpp"
+#include "metrics.hpp"
 #include "output.hpp"
 #include "pipekit/errors.hpp"
 #include "pipekit/version_info.hpp"
@@ -130,6 +132,22 @@ class Orchestrator {
     write_file(run_dir_ + "/pipekit.pid", std::to_string(getpid()) + "\n");
   }
 
+  // --metrics-addr: the server lives as long as the run.
+  void start_metrics(bool with_lag) {
+    if (!cl_.has("metrics-addr")) return;
+    stop_signal_fd();  // before the thread: SIGINT/SIGTERM stay with the supervisor
+    metrics_ = std::make_unique<MetricsServer>(cl_.opt("metrics-addr"), s_, with_lag);
+  }
+  void stages_up(const Supervisor& sup, bool up) {
+    if (!metrics_) return;
+    for (const auto& st : sup.stages()) metrics_->set_up(st.name, up && !st.status);
+  }
+  void count_records(const std::string& tool) {
+    if (!metrics_) return;
+    metrics_->add_records(tool, stat_of(run_dir_, tool, "records_in"), stat_of(run_dir_, tool, "records_out"),
+                          stat_of(run_dir_, tool, "rejected"));
+  }
+
   void need_tools(const std::vector<std::string>& tools) const {
     std::string missing;
     for (const auto& t : tools)
@@ -196,6 +214,7 @@ class Orchestrator {
       return 0;
     }
     need_tools({fetch.empty() ? "" : fetch[0], validate.empty() ? "" : validate[0], "kpub"});
+    start_metrics(false);
     Supervisor sup(empty_exit_, quiet());
     int prev = -1;
     if (!input.empty() && input != "-") {
@@ -220,7 +239,10 @@ class Orchestrator {
     sup.start("kpub", publish, prev, -1, run_dir_);
     if (head.empty()) head = "kpub";
     sup.set_head(head);
+    stages_up(sup, true);
     sup.supervise();
+    stages_up(sup, false);
+    for (const auto& st : sup.stages()) count_records(st.name);
     int status = sup.fail_status();
     int64_t published = stat_of(run_dir_, "kpub", "records_out");
     int64_t read = !fetch.empty()      ? stat_of(run_dir_, "ru-fetch", "records_out")
@@ -262,6 +284,7 @@ class Orchestrator {
       if (auto st = lock("load")) return *st;
     need_tools({"ksub", "jvalidate", sink.tool});
     make_run_dir("load");
+    start_metrics(true);
     StageContext c = ctx();
     Supervisor sup(empty_exit_, quiet());
     int restarts = 0, status = 0, max_restarts = std::stoi(s_["PIPEKIT_RESTARTS"]);
@@ -286,7 +309,10 @@ class Orchestrator {
       auto [r2, w2] = make_pipe();
       sup.start("jvalidate", load_validate_command(c, ack), r1, w2, run_dir_);
       sup.start(sink.tool, sink.build(c, ack), r2, -1, run_dir_);
+      stages_up(sup, true);
       sup.supervise();
+      stages_up(sup, false);
+      for (const auto& st : sup.stages()) count_records(st.name);
       consumed += stat_of(run_dir_, "ksub", "records_out");
       rejected += stat_of(run_dir_, "jvalidate", "rejected") + stat_of(run_dir_, sink.tool, "rejected");
       written += stat_of(run_dir_, sink.tool, "records_out");
@@ -296,6 +322,7 @@ class Orchestrator {
       ksub_status = sup.status_of("ksub");
       if (status != 0 && !sup.stop_requested() && restartable(status) && restarts < max_restarts) {
         ++restarts;
+        if (metrics_) metrics_->set_restarts(restarts);
         warn(fmt::format("restarting the load ({} of at most {}) after {} ended with status {}; acknowledged "
                          "offsets are committed, the rest is replayed",
                          restarts, max_restarts, fail_stage, status));
@@ -354,6 +381,7 @@ class Orchestrator {
     }
     if (auto st = lock("run")) return *st;
     make_run_dir("run");
+    start_metrics(true);
     setenv("PIPEKIT_IN_RUN", "1", 1);
     Argv ingest_cmd = half("ingest", {"--stats", run_dir_ + "/ingest.summary.json"});
     Argv load_cmd = half("load", {"--stats", run_dir_ + "/load.summary.json"});
@@ -401,7 +429,9 @@ class Orchestrator {
     Supervisor sup(empty_exit_, quiet());
     sup.start("ingest", ingest_cmd, -1, -1, run_dir_);
     sup.start("load", load_cmd, -1, -1, run_dir_);
+    stages_up(sup, true);
     sup.supervise();
+    stages_up(sup, false);
     Json m;
     m["failed_stage"] = sup.fail_stage();
     m["stages"] = stage_statuses(sup);
@@ -448,6 +478,7 @@ class Orchestrator {
   std::optional<int> empty_exit_;
   std::string run_dir_;
   int lock_fd_ = -1;
+  std::unique_ptr<MetricsServer> metrics_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 

@@ -17,8 +17,8 @@
 namespace pipekit::orchestrator {
 
 Finished run_program(const std::vector<std::string>& argv, int in_fd, int out_fd, int err_fd, bool capture_out,
-                     bool capture_err, int64_t timeout_ms) {
-  int sigfd = stop_signal_fd();
+                     bool capture_err, int64_t timeout_ms, bool stoppable) {
+  int sigfd = stoppable ? stop_signal_fd() : -1;
   int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
   if (capture_out && pipe2(out_pipe, O_CLOEXEC) != 0) throw Error(ExitCode::internal, errno_message("pipe", errno));
   if (capture_err && pipe2(err_pipe, O_CLOEXEC) != 0) throw Error(ExitCode::internal, errno_message("pipe", errno));

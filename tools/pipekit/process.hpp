@@ -21,8 +21,9 @@ struct Finished {
 
 // fds: -1 = /dev/null; capture_out/capture_err take stdout/stderr instead.
 // A child still running after timeout_ms is killed (status 128+9).
+// stoppable=false: a stop signal does not end the wait (helper threads).
 Finished run_program(const std::vector<std::string>& argv, int in_fd, int out_fd, int err_fd, bool capture_out,
-                     bool capture_err, int64_t timeout_ms);
+                     bool capture_err, int64_t timeout_ms, bool stoppable = true);
 
 // Is PROGRAM on PATH (as the shell would find it)?
 bool on_path(const std::string& program);

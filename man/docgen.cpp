@@ -2,7 +2,6 @@
 // there is one source for each. Build-time only, never installed.
 //   docgen exit-status roff       the man pages' EXIT STATUS section
 //   docgen exit-status markdown   the README's table (checked by a test)
-//   docgen exit-status restartable  codes the orchestrator restarts after
 #include <cstdio>
 #include <string>
 
@@ -50,11 +49,8 @@ int main(int argc, char** argv) {
   } else if (what == "exit-status markdown") {
     std::printf("| code | meaning |\n| --- | --- |\n");
     for (const auto& row : table) std::printf("| %d | %s |\n", row.code, markdown_code(row.meaning).c_str());
-  } else if (what == "exit-status restartable") {
-    for (const auto& row : table)
-      if (row.restartable) std::printf("%d\n", row.code);
   } else {
-    std::fprintf(stderr, "usage: docgen exit-status roff|markdown|restartable\n");
+    std::fprintf(stderr, "usage: docgen exit-status roff|markdown\n");
     return 2;
   }
   return 0;

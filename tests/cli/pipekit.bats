@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# pipekit, the orchestration script: options, configuration precedence,
+# pipekit, the orchestrator (tools/pipekit): options, configuration precedence,
 # secrets, and the supervision logic (wiring, pipefail, stderr prefixes,
 # restarts, signals, lock, exit 99). The stages here are test doubles
 # (tests/support/pipeline/fakebin: pass lines through, fail on demand), so that
@@ -16,7 +16,7 @@ setup() {
   export FAKE_LOG=$W/log
   # Only the doubles and the system: never the real tools in build/bin.
   FAKEPATH=$FAKEBIN:/usr/local/bin:/usr/bin:/bin
-  PK=$PIPEKIT_ROOT/scripts/pipekit
+  PK=$PIPEKIT_BUILD/bin/pipekit
   ARGS=(-b 127.0.0.1:9 --schema "$W/schema.json" --state-dir "$W/state")
 }
 
@@ -258,4 +258,58 @@ EOT
   [ "$(last_json .load.consumed)" = 3 ]
   grep -q '^\[ingest\] \[kpub\] fake kpub done' <<<"$stderr"
   grep -q '^\[load\] \[pgload\] fake pgload done' <<<"$stderr"
+}
+
+@test "every setting's variable in --help is in the man page, and every option the table has" {
+  # engine: none (the settings table, --help and man/pipekit.1)
+  page=$(sed 's/\\-/-/g; s/\\f[BIRP]//g' "$PIPEKIT_BUILD/man/man1/pipekit.1")
+  help=$(for c in "" ingest load status demo; do "$PK" $c --help; done)
+  vars=$(grep -oE '\[[A-Z_]+\]' <<<"$help" | tr -d '[]' | sort -u)
+  [ "$(wc -l <<<"$vars")" -ge 35 ]
+  for v in $vars; do grep -qF -- "$v" <<<"$page" || fail "$v is in --help but not in pipekit.1"; done
+}
+
+@test "--metrics-addr: Prometheus text on /metrics while a streaming load runs (promtool check metrics)" {
+  # engine: the test doubles (fakebin); promtool from Debian's prometheus package
+  command -v promtool >/dev/null || fail "needs promtool: run scripts/setup (Debian package prometheus)"
+  FAKE_HANG_ksub=1 PATH=$FAKEPATH "$PK" load --metrics-addr 127.0.0.1:0 "${ARGS[@]}" >"$W/out" 2>"$W/err" &
+  pid=$!
+  for i in $(seq 50); do grep -q 'fake pgload started' "$W/err" 2>/dev/null && break; sleep 0.1; done
+  url=$(grep -oP 'metrics on \K\S+' "$W/err")
+  [ -n "$url" ] || { cat "$W/err"; false; }
+  curl -sf "$url" >"$W/m1"
+  grep -qx 'pipekit_stage_up{stage="ksub"} 1' "$W/m1"
+  grep -q '^process_cpu_seconds_total ' "$W/m1"
+  grep -q '^process_resident_memory_bytes [1-9]' "$W/m1"
+  # a crash: the attempt's counts and the restart show up
+  kill -KILL "$(cat "$W"/state/run.load.*/jvalidate.pid)"
+  for i in $(seq 50); do [ "$(grep -c 'fake pgload started' "$W/err")" -ge 2 ] && break; sleep 0.1; done
+  curl -sf "$url" >"$W/m2"
+  grep -qx 'pipekit_restarts_total 1' "$W/m2"
+  grep -qx 'pipekit_records_total{stage="ksub",outcome="out"} 3' "$W/m2"
+  run promtool check metrics <"$W/m2"
+  assert_success
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "${url%/metrics}/other")" = 404 ]
+  kill -TERM "$pid"
+  wait "$pid"
+  [ "$(tail -1 "$W/out" | jq .restarts)" = 1 ]
+}
+
+@test "status --watch: plain lines when stdout is not a terminal, until SIGINT" {
+  # engine: a stand-in ksub printing two partitions' offsets
+  mkdir -p "$W/bin"
+  cat >"$W/bin/ksub" <<'EOT'
+#!/bin/sh
+echo '{"topic":"users","partition":0,"low":0,"high":10,"group":"g","committed":4,"lag":6}'
+echo '{"topic":"users","partition":1,"low":0,"high":5,"group":"g","committed":5,"lag":0}'
+EOT
+  chmod +x "$W/bin/ksub"
+  PATH=$W/bin:/usr/bin:/bin "$PK" status --watch --interval 1 --sink cassandra -b x:1 >"$W/out" 2>"$W/err" &
+  pid=$!
+  for i in $(seq 50); do [ "$(grep -c 'total lag=' "$W/out")" -ge 2 ] && break; sleep 0.1; done
+  kill -INT "$pid"
+  wait "$pid"
+  grep -q 'users/0 high=10 committed=4 lag=6' "$W/out"
+  grep -q 'total lag=6 rows=null' "$W/out"
+  ! grep -q $'\e' "$W/out"
 }

@@ -4,7 +4,7 @@
 PIPELINE_DATA=$PIPEKIT_ROOT/tests/data/pipeline
 PIPELINE_SUPPORT=$PIPEKIT_ROOT/tests/support/pipeline
 TEST_SCHEMA=$PIPELINE_DATA/user-flat.test.schema.json
-PIPEKIT=$PIPEKIT_ROOT/scripts/pipekit
+PIPEKIT=$PIPEKIT_BUILD/bin/pipekit
 
 missing_tools() {
   local t missing=()

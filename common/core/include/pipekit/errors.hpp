@@ -1,8 +1,8 @@
 #pragma once
 // Exit statuses and the error types that carry them. This is the one table
 // of docs/conventions.md: the man pages' EXIT STATUS section is generated from
-// it (man/docgen.cpp), and tests check the README and scripts/pipekit's
-// restartable statuses against it.
+// it (man/docgen.cpp), a test checks the README against it, and pipekit
+// restarts after the rows marked restartable.
 #include <stdexcept>
 #include <string>
 #include <vector>

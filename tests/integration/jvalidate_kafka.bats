@@ -6,6 +6,7 @@ load ../support/common
 
 FLAT=$PIPEKIT_ROOT/examples/schemas/user-flat.schema.json
 
+setup_file() { kafka_engine; }
 setup() { start_kmock -t "jv-users:3"; }
 teardown() { stop_kmock; }
 

@@ -4,6 +4,7 @@
 load ../support/common
 
 setup_file() {
+  kafka_engine
   make_users 3000 "$BATS_FILE_TMPDIR/users.ndjson"
 }
 

@@ -6,6 +6,7 @@
 load ../support/common
 
 setup_file() {
+  kafka_engine
   make_users 2000 "$BATS_FILE_TMPDIR/users.ndjson"
 }
 

@@ -8,6 +8,7 @@ load ../support/common
 # before it lets a new one in: keep it short so restarts are quick.
 GX=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=1000)
 
+setup_file() { kafka_engine; }
 setup() { start_kmock -t g8:8 -t acks:2 -t big:8; }
 teardown() {
   for p in ${BG_PIDS:-}; do kill "$p" 2>/dev/null || true; done

@@ -1,6 +1,6 @@
 # Shared bats helpers: load with `load ../support/common` from tests/cli or
-# tests/integration. Servers are real: kmock for Kafka (or the cluster in
-# KAFKA_BROKERS when set), Debian's PostgreSQL started in a temp directory.
+# tests/integration. Servers are real: the Kafka cluster in KAFKA_BROKERS
+# (scripts/test starts Apache Kafka), else kmock, Debian's PostgreSQL started in a temp directory.
 
 bats_load_library bats-support 2>/dev/null || load /usr/lib/bats/bats-support/load
 bats_load_library bats-assert 2>/dev/null || load /usr/lib/bats/bats-assert/load
@@ -24,14 +24,39 @@ wait_for_file() {
 }
 
 # ---- Kafka -----------------------------------------------------------------
-# start_kmock [kmock args...]: starts kmock (unless KAFKA_BROKERS points at a
-# real cluster) and exports BROKERS and KMOCK_CMD (a FIFO taking kmock commands).
+# The Kafka tests run on a real cluster when KAFKA_BROKERS is set (scripts/test
+# starts Apache Kafka and sets it, with KAFKA_CONFIG_FILE and KAFKA_ENGINE),
+# else on a kmock per test. Tests that inject faults (kmock_cmd) always run on
+# kmock: require_kmock starts one for them.
+
+# kafka_engine: the "# engine:" line of a bats file (call it in setup_file).
+kafka_engine() {
+  if [ -n "${KAFKA_BROKERS:-}" ]; then
+    echo "# engine: ${KAFKA_ENGINE:-Kafka cluster at $KAFKA_BROKERS (KAFKA_BROKERS)}" >&3
+  else
+    echo "# engine: kmock (librdkafka's mock cluster), one per test" >&3
+  fi
+}
+
+# start_kmock [kmock args...]: starts kmock and exports BROKERS and KMOCK_CMD
+# (a FIFO taking kmock commands). On a real cluster (KAFKA_BROKERS): BROKERS is
+# that cluster and each -t NAME:PARTITIONS[:RF] is created afresh (emptied).
 start_kmock() {
   if [ -n "${KAFKA_BROKERS:-}" ]; then
     BROKERS=$KAFKA_BROKERS
     export BROKERS
+    while [ $# -gt 0 ]; do
+      case $1 in
+        -t) ktopic recreate "$(cut -d: -f1,2 <<<"$2")" || return 1; shift 2 ;;
+        *) shift ;;
+      esac
+    done
     return 0
   fi
+  start_private_kmock "$@"
+}
+
+start_private_kmock() {
   KMOCK_DIR=$(mktemp -d "${BATS_FILE_TMPDIR:-/tmp}/kmock.XXXXXX")
   mkfifo "$KMOCK_DIR/cmd"
   kmock -q --commands "$KMOCK_DIR/cmd" --bootstrap-file "$KMOCK_DIR/bootstrap" "$@" \
@@ -41,6 +66,14 @@ start_kmock() {
   BROKERS=$(cat "$KMOCK_DIR/bootstrap")
   KMOCK_CMD=$KMOCK_DIR/cmd
   export BROKERS KMOCK_CMD KMOCK_PID KMOCK_DIR
+}
+
+# ktopic create|recreate|delete NAME[:PARTITIONS[:RF]] [key=value...]: topic
+# admin on the real cluster (build/bench/ktopic, librdkafka's admin API).
+ktopic() {
+  local cfg=()
+  [ -n "${KAFKA_CONFIG_FILE:-}" ] && cfg=(-F "$KAFKA_CONFIG_FILE")
+  "$PIPEKIT_BUILD/bench/ktopic" "${cfg[@]}" -b "${KAFKA_BROKERS:?}" "$@"
 }
 
 stop_kmock() {
@@ -53,24 +86,28 @@ stop_kmock() {
 
 # kmock_cmd "broker down 1": sends a fault-injection command to kmock.
 kmock_cmd() {
-  [ -n "${KMOCK_CMD:-}" ] || skip "needs kmock fault injection (KAFKA_BROKERS is a real cluster)"
+  [ -n "${KMOCK_CMD:-}" ] || { echo "kmock_cmd needs kmock: call require_kmock first" >&2; return 1; }
   echo "$*" >"$KMOCK_CMD"
   sleep 0.1
 }
 
-# new_topic NAME PARTITIONS: a fresh topic (kmock: created; real cluster:
-# auto-created on first use, so pick unique names).
+# new_topic NAME PARTITIONS: a fresh, empty topic (kmock or the real cluster).
 new_topic() {
   local name=$1 parts=${2:-1}
   if [ -n "${KMOCK_CMD:-}" ]; then
     echo "topic create $name $parts" >"$KMOCK_CMD"
     sleep 0.2
+  elif [ -n "${KAFKA_BROKERS:-}" ]; then
+    ktopic recreate "$name:$parts"
   fi
 }
 
-# Skips a test that needs kmock (fault injection) when on a real cluster.
+# A test that injects faults runs on kmock even when the others run on a real
+# cluster: on one, this starts a private kmock for the test (stop_kmock ends it).
 require_kmock() {
-  [ -z "${KAFKA_BROKERS:-}" ] || skip "needs kmock (KAFKA_BROKERS is a real cluster)"
+  [ -z "${KMOCK_CMD:-}" ] || return 0
+  echo "# engine of this test: kmock (fault injection)" >&3
+  start_private_kmock
 }
 
 # ---- PostgreSQL ------------------------------------------------------------

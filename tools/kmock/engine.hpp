@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "pipekit/cli.hpp"
+#include "pipekit/kafka.hpp"
 
 namespace pipekit::kmock {
 

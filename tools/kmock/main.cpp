@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
                "For tests and demos only: not durable (~5 MB kept per partition), not secure.",
                "kmock"};
   add_common_options(app, opts.common);
+  kafka::add_version_flag(app);
   app.add_option("-n,--broker-count", opts.broker_count, "Number of brokers")->capture_default_str();
   app.add_option("-t,--topic", opts.topics, "Create topic NAME[:PARTITIONS[:REPLICATION]] (repeatable)")
       ->type_name("SPEC");

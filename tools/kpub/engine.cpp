@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <exception>
+#include <optional>
 #include <memory>
 #include <utility>
 
@@ -24,6 +26,8 @@ const kafka::Properties& default_properties() {
   // (queue full is waited out, never dropped).
   static const kafka::Properties props = {
       {"client.id", "kpub"},
+      // A typo in -t must not create a topic: kpub publishes to existing ones.
+      {"allow.auto.create.topics", "false"},
       {"enable.idempotence", "true"},
       {"acks", "all"},
       {"linger.ms", "10"},
@@ -40,6 +44,14 @@ namespace {
 constexpr int kReadTimeoutMs = 100;  // an idle input still gets its delivery reports served
 constexpr uint64_t kPollEvery = 64;  // serve delivery reports every N messages
 constexpr uint64_t kMaxLoggedFailures = 100;
+// After a stop signal, what is in flight gets this long to be delivered; the
+// rest goes to --failed (a broker that refuses must not hold kpub for
+// message.timeout.ms).
+constexpr int kStopGraceMs = 5000;
+// At start, how long kpub waits for the cluster to say whether the topic
+// exists before it publishes anyway (an unreachable cluster is retried until
+// message.timeout.ms, record by record).
+constexpr int kStartCheckMs = 10000;
 
 class Publisher {
  public:
@@ -142,16 +154,62 @@ class Publisher {
 
   void serve() { poll(0); }
 
-  // Waits until every accepted message is delivered or has failed (at most
-  // message.timeout.ms after it was accepted).
+  // Fails fast on what no retry can fix: the topic does not exist, or the
+  // cluster refused our credentials. Waits at most `wait_ms` for an answer;
+  // an unreachable cluster is not an error yet (records wait for it).
+  void check_topic(int wait_ms) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+    while (!aborted() && !stop_requested()) {
+      const rd_kafka_metadata_t* md = nullptr;
+      rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 0, rkt_, &md, 1000);
+      poll(0);  // error callbacks: authentication failures arrive there
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_resp_err_t topic_err = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_NO_ERROR;
+        rd_kafka_metadata_destroy(md);
+        if (topic_err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+          throw UsageError("topic " + opts_.topic + " does not exist (kpub does not create topics: create it first)");
+        if (topic_err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
+          throw UsageError("not authorized to publish to topic " + opts_.topic);
+        return;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        log::warn("no broker answered within {} ms ({}); publishing anyway: records wait for the cluster until "
+                  "message.timeout.ms",
+                  wait_ms, rd_kafka_err2str(err));
+        return;
+      }
+    }
+    if (aborted()) throw_abort();
+  }
+
+  // Set by the error callback on what ends the run: bad credentials, a
+  // fatal producer error. Reading stops; what was not delivered goes to --failed.
+  bool aborted() const { return !abort_reason_.empty(); }
+  [[noreturn]] void throw_abort() const { throw Error(abort_code_, abort_reason_); }
+
+  // Waits until every accepted message is delivered or has failed: at most
+  // message.timeout.ms after it was accepted, or kStopGraceMs after a stop
+  // signal; at once when the run was aborted. Whatever is left then is
+  // purged: its delivery reports (to --failed) say it was not delivered.
   void drain() {
     uint64_t waiting = in_flight();
     if (waiting > 0) log::debug("flushing {} message(s) in flight", waiting);
+    std::optional<std::chrono::steady_clock::time_point> deadline;
     while (in_flight() > 0) {
+      if (!deadline && stop_requested())
+        deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kStopGraceMs);
+      if (aborted() || (deadline && std::chrono::steady_clock::now() >= *deadline)) {
+        if (!aborted())
+          log::warn("{} message(s) still not delivered {} ms after the stop signal: giving up on them",
+                    in_flight(), kStopGraceMs);
+        rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        for (int i = 0; i < 50 && in_flight() > 0; ++i) poll(100);
+        break;
+      }
       rd_kafka_flush(rk_.get(), 200);
       rethrow_from_callbacks();
     }
-    rd_kafka_flush(rk_.get(), 1000);
+    if (!aborted()) rd_kafka_flush(rk_.get(), 1000);
     rethrow_from_callbacks();
   }
 
@@ -218,7 +276,7 @@ class Publisher {
     if (failed_out_) {
       line_buf_.clear();
       append_failed(line_buf_, FailedRecord{line_no, err, topic, partition, key, std::move(headers), value,
-                                            value_is_json});
+                                            value_is_json, std::exchange(maybe_persisted_, false)});
       failed_out_->write_line(line_buf_);
     } else if (++logged_failures_ <= kMaxLoggedFailures) {
       log::warn("line {}: not delivered: {}", line_no, rd_kafka_err2str(err));
@@ -237,6 +295,7 @@ class Publisher {
     ++failed_after_accept_;
     std::string_view key(static_cast<const char*>(m->key), m->key_len);
     std::string_view value(static_cast<const char*>(m->payload), m->len);
+    maybe_persisted_ = rd_kafka_message_status(m) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED;
     rd_kafka_headers_t* hdrs = nullptr;
     if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) hdrs = nullptr;
     record_failure(m->err, tag >> 1, rd_kafka_topic_name(m->rkt), opts_.partition >= 0 || opts_.keep_partition ? m->partition : -1,
@@ -253,19 +312,33 @@ class Publisher {
   }
 
   static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+    auto* self = static_cast<Publisher*>(opaque);
     try {
-      report_error(rk, err, reason);
+      self->report_error(rk, err, reason);
     } catch (...) {
-      static_cast<Publisher*>(opaque)->park_exception();
+      self->park_exception();
     }
   }
 
-  static void report_error(rd_kafka_t* rk, int err, const char* reason) {
+  void report_error(rd_kafka_t* rk, int err, const char* reason) {
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
       char buf[512];
       rd_kafka_fatal_error(rk, buf, sizeof buf);
-      log::error("the producer hit a fatal error: {}", buf);
+      if (!aborted()) {
+        abort_reason_ = std::string("the producer hit a fatal error: ") + buf;
+        abort_code_ = ExitCode::unavailable;
+      }
+    } else if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED ||
+               err == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED ||
+               err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+      // No retry fixes credentials: the broker's reason, at once (the
+      // reason names the user and mechanism, never the password).
+      if (!aborted()) {
+        abort_reason_ = std::string("the cluster refused us: ") + reason;
+        abort_code_ = ExitCode::usage;
+      }
     } else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+      if (std::exchange(said_all_down_, true)) return;  // once: librdkafka repeats it
       log::warn("all brokers are down; messages wait until message.timeout.ms");
     } else {
       log::debug("kafka: {}", reason);
@@ -291,6 +364,10 @@ class Publisher {
   std::string first_error_;
   std::string line_buf_;
   std::exception_ptr pending_;
+  std::string abort_reason_;
+  ExitCode abort_code_ = ExitCode::ok;
+  bool maybe_persisted_ = false;
+  bool said_all_down_ = false;  // of the delivery report being handled
 };
 
 kafka::Properties effective_properties(const Options& opts) {
@@ -335,6 +412,7 @@ int run(const Options& opts, RunContext& ctx) {
   RejectSink rejects(opts.rejects, ctx.stats);
   Publisher pub(opts, ctx, std::move(props));
   ctx.stats.set("failed", 0);
+  pub.check_topic(kStartCheckMs);
 
   LineReader reader(fd, max_line);
   Line line;
@@ -346,6 +424,7 @@ int run(const Options& opts, RunContext& ctx) {
       ReadStatus st = reader.next(line, kReadTimeoutMs);
       if (st == ReadStatus::timeout) {
         pub.serve();
+        if (pub.aborted()) break;
         continue;
       }
       if (st != ReadStatus::line) {
@@ -364,6 +443,7 @@ int run(const Options& opts, RunContext& ctx) {
         continue;
       }
       pub.produce(msg, line.number);
+      if (pub.aborted()) break;
     }
   } catch (...) {
     // An input error still delivers what was accepted before it; the input
@@ -382,6 +462,11 @@ int run(const Options& opts, RunContext& ctx) {
   pub.drain();
   pub.finish_files();
   rejects.flush();
+  if (pub.aborted()) {
+    log::error("{} record(s) not delivered{}", pub.failed(),
+               opts.failed_path.empty() ? "" : "; they are in " + opts.failed_path);
+    pub.throw_abort();
+  }
 
   log::info("published {}, rejected {}, failed {}{}", pub.delivered(), rejects.count(), pub.failed(),
             opts.keep_topic ? " (to the envelopes' topics)" : " to topic " + opts.topic);

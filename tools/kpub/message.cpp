@@ -171,6 +171,7 @@ void append_failed(std::string& out, const FailedRecord& f) {
   json::append_string(out, rd_kafka_err2str(f.err));
   out += ",\"error_code\":";
   json::append_string(out, rd_kafka_err2name(f.err));
+  if (f.maybe_persisted) out += ",\"maybe_delivered\":true";
   out += fmt::format(",\"line\":{},\"topic\":", f.line);
   json::append_string(out, f.topic);
   if (f.partition >= 0) out += fmt::format(",\"partition\":{}", f.partition);

@@ -94,6 +94,9 @@ struct FailedRecord {
   std::vector<std::pair<std::string_view, std::string_view>> headers;
   const std::string_view* value = nullptr;  // nullptr: null (tombstone)
   bool value_is_json = true;
+  // Sent, but no answer came back: the broker may have stored it (a replay
+  // with kpub --envelope may then duplicate it).
+  bool maybe_persisted = false;
 };
 void append_failed(std::string& out, const FailedRecord& f);
 

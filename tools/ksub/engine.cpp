@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <regex>
 
 #include "internal.hpp"
@@ -79,12 +80,28 @@ int request_timeout_ms(const kafka::Properties& props) {
 }
 
 namespace {
+// The first "the cluster refused our credentials" librdkafka reported (its
+// threads call log_cb; the consumer's metadata wait reads it).
+std::mutex auth_mutex;
+std::string auth_failure;
+
 void log_cb(const rd_kafka_t*, int level, const char* fac, const char* buf) {
   // librdkafka's own diagnostics: connection trouble is a warning, the rest debug.
+  if (level <= 3 && std::strstr(buf, "SASL authentication error")) {
+    std::lock_guard lock(auth_mutex);
+    if (auth_failure.empty()) auth_failure = buf;
+    return;  // said once, as the error ksub exits with
+  }
   if (level <= 3) log::warn("kafka: {}: {}", fac, buf);
   else log::debug("kafka: {}: {}", fac, buf);
 }
 }  // namespace
+
+void throw_if_refused() {
+  std::lock_guard lock(auth_mutex);
+  // No retry fixes credentials: exit 2 with the broker's reason at once.
+  if (!auth_failure.empty()) throw UsageError("the cluster refused us: " + auth_failure);
+}
 
 kafka::Handle make_consumer(const kafka::Properties& props) {
   rd_kafka_conf_t* conf = kafka::make_conf(props);

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "internal.hpp"
@@ -32,14 +33,20 @@ std::string err_json(rd_kafka_resp_err_t err) {
 const rd_kafka_metadata_t* fetch_metadata(rd_kafka_t* rk, const std::vector<std::string>& topics,
                                           int timeout_ms) {
   const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t err;
-  if (topics.size() == 1) {
-    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topics[0].c_str(), nullptr);
-    err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
-    rd_kafka_topic_destroy(rkt);
-  } else {
-    err = rd_kafka_metadata(rk, 1, nullptr, &md, timeout_ms);
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+  rd_kafka_topic_t* rkt = topics.size() == 1 ? rd_kafka_topic_new(rk, topics[0].c_str(), nullptr) : nullptr;
+  // In short slices: an authentication failure ends the wait at once.
+  for (int waited = 0; waited < timeout_ms; waited += 250) {
+    err = rd_kafka_metadata(rk, rkt ? 0 : 1, rkt, &md, std::min(250, timeout_ms - waited));
+    if (err != RD_KAFKA_RESP_ERR__TIMED_OUT && err != RD_KAFKA_RESP_ERR__TRANSPORT) break;
+    try {
+      throw_if_refused();
+    } catch (...) {
+      if (rkt) rd_kafka_topic_destroy(rkt);
+      throw;
+    }
   }
+  if (rkt) rd_kafka_topic_destroy(rkt);
   if (err) throw ServiceError(fmt::format("cannot get metadata from the brokers: {}", rd_kafka_err2str(err)));
   return md;
 }

@@ -17,9 +17,12 @@ kafka::Properties consumer_properties(const Options& o, bool with_group);
 // lower, else 10 s.
 int request_timeout_ms(const kafka::Properties& props);
 kafka::Handle make_consumer(const kafka::Properties& props);
+// Throws UsageError (exit 2) with the broker's reason once librdkafka
+// reported an authentication failure.
+void throw_if_refused();
 
 // Metadata for `topics` (all topics when empty). Throws ServiceError when no
-// broker answers. The caller frees it with rd_kafka_metadata_destroy.
+// broker answers, UsageError at once when the cluster refuses our credentials. The caller frees it with rd_kafka_metadata_destroy.
 const rd_kafka_metadata_t* fetch_metadata(rd_kafka_t* rk, const std::vector<std::string>& topics,
                                           int timeout_ms);
 

@@ -2,15 +2,25 @@
 
 #include <algorithm>
 #include <cstring>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 
+#include "pipekit/cli.hpp"
 #include "pipekit/errors.hpp"
 
 namespace pipekit::kafka {
 
+void add_version_flag(CLI::App& app) {
+  app.set_version_flag("--version",
+                       std::string(app.get_name()) + " " + version_string() + " (librdkafka " +
+                           rd_kafka_version_str() + ")",
+                       "Print the version (and the librdkafka it runs with) and exit");
+}
+
 void add_options(CLI::App& app, Options& opts) {
+  add_version_flag(app);
   app.add_option("-b,--brokers", opts.brokers,
                  "Bootstrap brokers host:port[,...] (env KAFKA_BROKERS)")
       ->type_name("LIST");
@@ -66,7 +76,86 @@ void set(Properties& props, std::string key, std::string value) {
   else props.emplace_back(std::move(key), std::move(value));
 }
 
+std::string get(const Properties& props, const std::string& key) {
+  for (const auto& [k, v] : props)
+    if (k == key) return v;
+  return {};
+}
+
+void remove_key(Properties& props, const std::string& key) {
+  std::erase_if(props, [&](const auto& p) { return p.first == key; });
+}
+
+// `name="value"` (or name=value) in a JAAS line; empty when absent.
+std::string jaas_option(const std::string& jaas, const std::string& name) {
+  for (size_t at = jaas.find(name); at != std::string::npos; at = jaas.find(name, at + 1)) {
+    bool starts_word = at == 0 || std::isspace(static_cast<unsigned char>(jaas[at - 1]));
+    size_t i = at + name.size();
+    while (i < jaas.size() && std::isspace(static_cast<unsigned char>(jaas[i]))) ++i;
+    if (!starts_word || i >= jaas.size() || jaas[i] != '=') continue;
+    ++i;
+    while (i < jaas.size() && std::isspace(static_cast<unsigned char>(jaas[i]))) ++i;
+    if (i < jaas.size() && jaas[i] == '"') {
+      std::string out;
+      for (++i; i < jaas.size() && jaas[i] != '"'; ++i) {
+        if (jaas[i] == '\\' && i + 1 < jaas.size()) ++i;
+        out.push_back(jaas[i]);
+      }
+      return out;
+    }
+    size_t end = jaas.find_first_of(" \t;", i);
+    return jaas.substr(i, end == std::string::npos ? std::string::npos : end - i);
+  }
+  return {};
+}
+
 }  // namespace
+
+void translate_java_properties(Properties& props) {
+  // Only for the Java client's deserializers/serializers: NDJSON needs none.
+  for (const char* key : {"key.serializer", "value.serializer", "key.deserializer", "value.deserializer"})
+    remove_key(props, key);
+  if (std::string jaas = get(props, "sasl.jaas.config"); !jaas.empty()) {
+    bool scram = jaas.find("ScramLoginModule") != std::string::npos;
+    bool plain = jaas.find("PlainLoginModule") != std::string::npos;
+    if (!scram && !plain)
+      throw UsageError(
+          "sasl.jaas.config: only ScramLoginModule and PlainLoginModule can be translated; write librdkafka's "
+          "settings instead (e.g. sasl.mechanisms=OAUTHBEARER with sasl.oauthbearer.*, or GSSAPI with "
+          "sasl.kerberos.*)");
+    std::string user = jaas_option(jaas, "username"), password = jaas_option(jaas, "password");
+    if (user.empty())
+      throw UsageError("sasl.jaas.config: no username=\"...\" found; write sasl.username and sasl.password instead");
+    remove_key(props, "sasl.jaas.config");
+    set(props, "sasl.username", user);
+    set(props, "sasl.password", password);
+    if (get(props, "sasl.mechanism").empty() && get(props, "sasl.mechanisms").empty())
+      set(props, "sasl.mechanisms", plain ? "PLAIN" : "SCRAM-SHA-512");
+  }
+  std::string trust = get(props, "ssl.truststore.location");
+  std::string trust_type = get(props, "ssl.truststore.type");
+  if (!trust.empty()) {
+    bool pem = trust_type == "PEM" || trust.ends_with(".pem") || trust.ends_with(".crt");
+    if (!pem)
+      throw UsageError("ssl.truststore.location " + trust +
+                       ": librdkafka reads CA certificates as PEM; convert the truststore (keytool -exportcert "
+                       "-rfc -keystore " + trust + " -file ca.pem) and write ssl.ca.location=ca.pem instead");
+    remove_key(props, "ssl.truststore.location");
+    remove_key(props, "ssl.truststore.password");
+    set(props, "ssl.ca.location", trust);
+  }
+  if (!trust_type.empty()) remove_key(props, "ssl.truststore.type");
+  if (std::string ks_type = get(props, "ssl.keystore.type"); !ks_type.empty()) {
+    if (ks_type != "PKCS12")
+      throw UsageError("ssl.keystore.type " + ks_type +
+                       ": librdkafka reads a PKCS12 keystore (ssl.keystore.location) or PEM files; write "
+                       "ssl.certificate.location and ssl.key.location instead");
+    remove_key(props, "ssl.keystore.type");
+  }
+  // The Java client turns host name checks off with an empty value.
+  for (auto& [k, v] : props)
+    if (k == "ssl.endpoint.identification.algorithm" && v.empty()) v = "none";
+}
 
 Properties resolve(const Options& opts, const Properties& tool_defaults) {
   Properties props = tool_defaults;
@@ -89,6 +178,7 @@ Properties resolve(const Options& opts, const Properties& tool_defaults) {
     set(props, k, v);
   }
   if (!opts.brokers.empty()) set(props, "bootstrap.servers", opts.brokers);
+  translate_java_properties(props);
   return props;
 }
 

@@ -37,3 +37,55 @@ TEST(KafkaConfig, PrecedenceAndSecretsMasked) {
   EXPECT_THROW(kafka::make_conf({{"no.such.property", "1"}}), UsageError);
   unsetenv("KAFKA_BROKERS");
 }
+
+// A Java client's client.properties works as is, or is refused with what to
+// write instead.
+TEST(KafkaConfig, JavaClientPropertiesTranslated) {
+  auto get = [](const kafka::Properties& props, const std::string& k) {
+    for (auto& [kk, v] : props)
+      if (kk == k) return v;
+    return std::string("<unset>");
+  };
+  kafka::Properties p = {
+      {"security.protocol", "SASL_SSL"},
+      {"sasl.mechanism", "SCRAM-SHA-512"},
+      {"sasl.jaas.config",
+       "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"alice\" password=\"p;w \\\"x\";"},
+      {"ssl.truststore.type", "PEM"},
+      {"ssl.truststore.location", "/etc/ca.pem"},
+      {"ssl.endpoint.identification.algorithm", ""},
+      {"value.serializer", "org.apache.kafka.common.serialization.StringSerializer"},
+  };
+  kafka::translate_java_properties(p);
+  EXPECT_EQ(get(p, "sasl.username"), "alice");
+  EXPECT_EQ(get(p, "sasl.password"), "p;w \"x");
+  EXPECT_EQ(get(p, "sasl.jaas.config"), "<unset>");
+  EXPECT_EQ(get(p, "ssl.ca.location"), "/etc/ca.pem");
+  EXPECT_EQ(get(p, "ssl.truststore.location"), "<unset>");
+  EXPECT_EQ(get(p, "ssl.truststore.type"), "<unset>");
+  EXPECT_EQ(get(p, "value.serializer"), "<unset>");
+  EXPECT_EQ(get(p, "ssl.endpoint.identification.algorithm"), "none");
+  rd_kafka_conf_destroy(kafka::make_conf(p));  // librdkafka takes every one
+
+  kafka::Properties plain = {
+      {"sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule required username=bob password=secret;"}};
+  kafka::translate_java_properties(plain);
+  EXPECT_EQ(get(plain, "sasl.username"), "bob");
+  EXPECT_EQ(get(plain, "sasl.password"), "secret");
+  EXPECT_EQ(get(plain, "sasl.mechanisms"), "PLAIN");
+
+  auto refused = [](kafka::Properties props) -> std::string {
+    try {
+      kafka::translate_java_properties(props);
+    } catch (const UsageError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  std::string jks = refused({{"ssl.truststore.location", "/etc/trust.jks"}, {"ssl.truststore.password", "changeit"}});
+  EXPECT_NE(jks.find("ssl.ca.location"), std::string::npos) << jks;
+  EXPECT_EQ(jks.find("changeit"), std::string::npos);
+  std::string oauth = refused({{"sasl.jaas.config",
+                                "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;"}});
+  EXPECT_NE(oauth.find("OAUTHBEARER"), std::string::npos) << oauth;
+}

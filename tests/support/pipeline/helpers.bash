@@ -50,7 +50,7 @@ wait_rows() {
   return 1
 }
 
-# A unique topic: kmock creates it (new_topic); a real cluster auto-creates it.
+# A unique topic name (new_topic creates it).
 unique_topic() { echo "$1_$(date +%s)_$$_$RANDOM"; }
 
 # wait_settled TABLE SECONDS: until the row count is > 0 and has not changed
@@ -79,6 +79,7 @@ pipeline_setup_file() {
   export DATA=$BATS_FILE_TMPDIR/data
   make_dataset "$1" "$DATA"
   shift
+  kafka_engine
   start_kmock "$@"
   start_postgres
 }

@@ -19,8 +19,12 @@ struct Options {
   bool dump_config = false;
 };
 
-// man fragment: man/fragments/kafka-options.roff
+// man fragment: man/fragments/kafka-options.roff. Also names librdkafka in --version.
 void add_options(CLI::App& app, Options& opts);
+
+// --version as "NAME VERSION (librdkafka X.Y.Z)", the librdkafka the binary runs
+// with (not the one it was built against: Debian's 2.0.2 has the same soname).
+void add_version_flag(CLI::App& app);
 
 // True for properties whose values are secrets (passwords, keys, tokens).
 bool is_secret(std::string_view property);
@@ -35,6 +39,13 @@ using Properties = std::vector<std::pair<std::string, std::string>>;
 // The effective properties: tool defaults, then -F files, then KAFKA_BROKERS,
 // then -X, then -b. Throws UsageError on a malformed -X or unreadable -F.
 Properties resolve(const Options& opts, const Properties& tool_defaults);
+
+// Java-client settings (client.properties files) in librdkafka's terms:
+// sasl.jaas.config with ScramLoginModule/PlainLoginModule -> sasl.username and
+// sasl.password, a PEM ssl.truststore.location -> ssl.ca.location, serializer
+// classes dropped. What cannot be translated (a JKS truststore, another login
+// module) throws UsageError saying what to write instead. resolve() applies it.
+void translate_java_properties(Properties& props);
 
 // Builds an rd_kafka_conf_t; throws UsageError naming the bad property (but
 // never its value). The caller owns the result.

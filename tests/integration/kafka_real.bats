@@ -1,0 +1,87 @@
+#!/usr/bin/env bats
+# What a real Kafka cluster does that kmock did not: topics are never
+# auto-created (a missing one is exit 2 at once), consumer groups commit on
+# every partition after a rebalance, a stop signal does not wait
+# message.timeout.ms for a broker that cannot be reached. Needs the cluster
+# scripts/test starts (or KAFKA_BROKERS): kmock cannot show these.
+load ../support/common
+
+setup_file() {
+  [ -n "${KAFKA_BROKERS:-}" ] ||
+    { echo "# needs a real Kafka cluster: run scripts/test integration kafka_real (it starts one) or set KAFKA_BROKERS" >&3; return 1; }
+  kafka_engine
+  make_users 3000 "$BATS_FILE_TMPDIR/users.ndjson"
+}
+
+setup() {
+  BROKERS=$KAFKA_BROKERS
+  T=real_${BATS_TEST_NUMBER}_$RANDOM
+}
+
+teardown() {
+  for p in ${BG_PIDS:-}; do kill "$p" 2>/dev/null || true; done
+}
+
+topic_exists() { ksub -q -b "$BROKERS" --list --json | jq -e --arg t "$1" '.topics | any(.topic == $t)' >/dev/null; }
+
+@test "kpub to a missing topic: exit 2 at once, saying so; the topic is not created" {
+  start=$SECONDS
+  run timeout 60 kpub -b "$BROKERS" -t "$T" --failed "$BATS_TEST_TMPDIR/failed" < <(head -10 "$BATS_FILE_TMPDIR/users.ndjson")
+  assert_failure 2
+  assert_output --partial "topic $T does not exist"
+  [ $((SECONDS - start)) -le 10 ]
+  run topic_exists "$T"
+  assert_failure
+  # even when the client asks the broker to create topics, kpub does not
+  run timeout 60 kpub -b "$BROKERS" -t "$T" </dev/null
+  assert_failure 2
+}
+
+@test "ksub on a missing topic: exit 2 at once (with and without -G)" {
+  run timeout 60 ksub -b "$BROKERS" -t "$T" -e
+  assert_failure 2
+  assert_output --partial "topic $T not found"
+  run timeout 60 ksub -b "$BROKERS" -t "$T" -G g -e
+  assert_failure 2
+  run topic_exists "$T"
+  assert_failure
+}
+
+@test "three ksub -G -e members on 8 partitions: every record once, committed offsets = end offsets on every partition" {
+  ktopic create "$T:8"
+  kpub -q -b "$BROKERS" -t "$T" -k login.uuid <"$BATS_FILE_TMPDIR/users.ndjson"
+  for i in 1 2 3; do
+    timeout 90 ksub -q -b "$BROKERS" -t "$T" -G "g$T" -e >"$BATS_TEST_TMPDIR/m$i" 2>"$BATS_TEST_TMPDIR/e$i" &
+    BG_PIDS="$BG_PIDS $!"
+  done
+  for p in $BG_PIDS; do wait "$p"; done
+  BG_PIDS=
+  cat "$BATS_TEST_TMPDIR"/m? | sort >"$BATS_TEST_TMPDIR/all"
+  [ "$(sort -u "$BATS_TEST_TMPDIR/all" | wc -l)" -eq 3000 ]
+  run ksub -q -b "$BROKERS" -t "$T" -G "g$T" --offsets --json
+  assert_success
+  echo "$output"
+  # every partition: committed == high watermark (lag 0)
+  [ "$(jq -s 'length' <<<"$output")" -eq 8 ]
+  run jq -s '[.[] | select(.committed != .high)] | length' <<<"$output"
+  assert_output 0
+}
+
+@test "SIGTERM while no broker answers: kpub stops within seconds, every record in --failed, exit 3" {
+  # a port nobody listens on: every record waits for a broker
+  mkfifo "$BATS_TEST_TMPDIR/in"
+  { head -20 "$BATS_FILE_TMPDIR/users.ndjson"; exec sleep 60; } >"$BATS_TEST_TMPDIR/in" &
+  BG_PIDS=$!
+  kpub -b 127.0.0.1:1 -t "$T" --failed "$BATS_TEST_TMPDIR/failed" <"$BATS_TEST_TMPDIR/in" 2>"$BATS_TEST_TMPDIR/err" &
+  pid=$!
+  sleep 11  # past kpub's start-up check (10 s for an answer), records read and waiting
+  start=$SECONDS
+  kill -TERM "$pid"
+  rc=0
+  wait "$pid" || rc=$?
+  [ $((SECONDS - start)) -le 8 ]
+  [ "$rc" -eq 3 ]
+  [ "$(wc -l <"$BATS_TEST_TMPDIR/failed")" -eq 20 ]
+  run jq -r .line "$BATS_TEST_TMPDIR/failed"
+  assert_output "$(seq 1 20)"
+}

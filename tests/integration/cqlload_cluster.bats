@@ -27,7 +27,7 @@ setup() {
   unset CQL_USER CQL_PASSWORD
   KS=$(new_keyspace)
   CQL=$C3_HOSTS
-  python3 "$PIPEKIT_ROOT/tests/support/make_users.py" 40000 --shape flat >"$BATS_TEST_TMPDIR/users.ndjson"
+  python3 "$PIPEKIT_ROOT/tests/support/make_users.py" 30000 --shape flat >"$BATS_TEST_TMPDIR/users.ndjson"
 }
 
 servers3() { "$PIPEKIT_ROOT/scripts/servers" cassandra "$@" --dir "$C3_DIR"; }
@@ -45,7 +45,7 @@ exact_at_quorum() {
     --primary-key id --replication "$RF3" --consistency QUORUM --concurrency 32 \
     --stats "$BATS_TEST_TMPDIR/stats.json" "$BATS_TEST_TMPDIR/users.ndjson" 2>"$BATS_TEST_TMPDIR/err" &
   pid=$!
-  sleep 4
+  sleep 2
   kill -0 "$pid"   # still loading
   servers3 kill 1
   rc=0
@@ -53,7 +53,7 @@ exact_at_quorum() {
   wait "$pid" || rc=$?
   cat "$BATS_TEST_TMPDIR/err"
   [ "$rc" -eq 0 ]
-  [ "$(jq .records_out "$BATS_TEST_TMPDIR/stats.json")" -eq 40000 ]
+  [ "$(jq .records_out "$BATS_TEST_TMPDIR/stats.json")" -eq 30000 ]
   exact_at_quorum 127.0.0.2:9043,127.0.0.3:9043
   servers3 restart 1 >/dev/null
 }
@@ -63,14 +63,14 @@ exact_at_quorum() {
     --primary-key id --replication "$RF3" --consistency QUORUM --concurrency 32 \
     --stats "$BATS_TEST_TMPDIR/stats.json" "$BATS_TEST_TMPDIR/users.ndjson" 2>"$BATS_TEST_TMPDIR/err" &
   pid=$!
-  sleep 3
+  sleep 2
   servers3 kill 3
   rc=0
   timeout 120 tail --pid="$pid" -f /dev/null || rc=$?
   wait "$pid" || rc=$?
   cat "$BATS_TEST_TMPDIR/err"
   [ "$rc" -eq 0 ]
-  [ "$(jq .records_out "$BATS_TEST_TMPDIR/stats.json")" -eq 40000 ]
+  [ "$(jq .records_out "$BATS_TEST_TMPDIR/stats.json")" -eq 30000 ]
   servers3 restart 3 >/dev/null
   exact_at_quorum "$C3_HOSTS"
 }

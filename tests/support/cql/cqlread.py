@@ -62,6 +62,7 @@ def main():
         kw['ssl_context'] = ctx
     cluster = Cluster(**kw)
     session = cluster.connect()
+    session.default_timeout = 120  # counting a large table takes a while
     if os.environ.get('CQL_READ_CONSISTENCY'):
         from cassandra import ConsistencyLevel
         session.default_consistency_level = getattr(ConsistencyLevel, os.environ['CQL_READ_CONSISTENCY'].upper())

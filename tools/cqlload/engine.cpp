@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <chrono>
 #include <cstdlib>
 #include <deque>
 #include <fstream>
@@ -58,6 +59,7 @@ struct Record {
   std::string values;    // the bound [value]s
   std::string routing;   // partition key bytes
   int64_t token = 0;
+  int64_t timestamp = 0;  // the write timestamp (µs), given when the record was read
   bool has_coords = false;
   std::string topic;
   int32_t partition = -1;
@@ -174,7 +176,20 @@ class Loader {
   bool fatal_usage_ = false;
   uint64_t undelivered_ = 0;
   std::mt19937 rng_{std::random_device{}()};
+  int64_t last_timestamp_us_ = 0;
+  int64_t next_timestamp();
 };
+
+// Write timestamps come from the client, one per record, strictly increasing
+// in input order: two records of one key resolve as the later one (even in one
+// batch, where the server would give every statement the same timestamp, and
+// across retries, which keep theirs).
+int64_t Loader::next_timestamp() {
+  using namespace std::chrono;
+  int64_t now = duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+  last_timestamp_us_ = std::max(now, last_timestamp_us_ + 1);
+  return last_timestamp_us_;
+}
 
 void Loader::setup() {
   // Keyspace and table.
@@ -189,6 +204,9 @@ void Loader::setup() {
   auto c = cql::parse_consistency(o_.consistency);
   if (!c) throw UsageError("--consistency: unknown level '" + o_.consistency + "'");
   consistency_ = *c;
+  if (consistency_ == cql::Consistency::serial || consistency_ == cql::Consistency::local_serial)
+    throw UsageError("--consistency: " + o_.consistency +
+                     " is for lightweight transactions (conditional writes), not for plain INSERTs");
   if (o_.concurrency < 1 || o_.concurrency > 32768) throw UsageError("--concurrency must be 1..32768");
   if (o_.batch_size < 1 || o_.batch_size > 65535) throw UsageError("--batch-size must be 1..65535");
   if (o_.ttl < 0) throw UsageError("--ttl must be >= 0 seconds");
@@ -210,6 +228,8 @@ void Loader::setup() {
   so.connect_timeout_ms = static_cast<int>(parse_duration_ms(o_.connect_timeout, "--connect-timeout", INT32_MAX));
   so.request_timeout_ms = static_cast<int>(parse_duration_ms(o_.request_timeout, "--request-timeout", INT32_MAX));
   so.max_in_flight = o_.concurrency;
+  // LOCAL_* levels: the coordinators are the local datacenter's nodes.
+  so.local_dc_only = consistency_ == cql::Consistency::local_quorum || consistency_ == cql::Consistency::local_one;
 
   // Inputs (opened before connecting: a missing file is exit 4 at once).
   if (o_.inputs.empty()) input_fds_.push_back(0);
@@ -221,7 +241,8 @@ void Loader::setup() {
 
   session_ = std::make_unique<cql::Session>(so);
   session_->open();
-  log::debug("connected to {} of {} hosts", session_->alive(), session_->size());
+  size_t found = session_->discover();
+  log::debug("connected to {} of {} nodes ({} discovered)", session_->alive(), session_->size(), found);
 
   auto columns = table_columns(*session_, ks_, table_);
   if (columns.empty() && o_.create) {
@@ -281,11 +302,12 @@ void Loader::setup() {
   }
   insert_cql_ = "INSERT INTO " + quote_ident(ks_) + "." + quote_ident(table_) + " (" + names + ") VALUES (" +
                 marks + ")";
-  if (o_.ttl > 0) insert_cql_ += " USING TTL " + std::to_string(o_.ttl);
+  // The last bind marker is the record's write timestamp (next_timestamp()).
+  insert_cql_ += o_.ttl > 0 ? " USING TTL " + std::to_string(o_.ttl) + " AND TIMESTAMP ?" : " USING TIMESTAMP ?";
   prepare_everywhere();
-  if (prepared_.bind.columns.size() != sources_.size())
+  if (prepared_.bind.columns.size() != sources_.size() + 1)
     throw ServiceError("the prepared INSERT has " + std::to_string(prepared_.bind.columns.size()) +
-                       " bind markers, expected " + std::to_string(sources_.size()));
+                       " bind markers, expected " + std::to_string(sources_.size() + 1));
   for (auto i : prepared_.bind.pk_indexes) pk_binds_.push_back(i);
   if (pk_binds_.empty())  // servers that do not send them: the table's key columns
     for (size_t i = 0; i < columns.size(); ++i)
@@ -460,7 +482,7 @@ void Loader::handle_record(uint64_t line_no, std::string_view text, simdjson::do
   const auto& binds = prepared_.bind.columns;
   std::vector<std::pair<size_t, size_t>> spans(binds.size());  // value bytes of each bind
   rec->values.reserve(text.size() + 8 * binds.size());
-  for (size_t i = 0; i < binds.size(); ++i) {
+  for (size_t i = 0; i < sources_.size(); ++i) {
     const Source& src = sources_[i];
     const cql::Type& type = binds[i].type;
     size_t start = rec->values.size();
@@ -510,6 +532,9 @@ void Loader::handle_record(uint64_t line_no, std::string_view text, simdjson::do
   }
   rec->routing = cql::routing_key(parts);
   if (token_routing_) rec->token = cql::murmur3_token(rec->routing);
+  rec->timestamp = next_timestamp();
+  cql::wire::i32(rec->values, 8);
+  cql::wire::i64(rec->values, rec->timestamp);
   enqueue(std::move(rec));
 }
 
@@ -578,11 +603,11 @@ bool Loader::send(std::unique_ptr<Request>& req) {
   auto encoder = [&](std::string& out, int16_t stream) {
     if (shared->records.size() == 1) {
       cql::encode_execute(out, stream, id, consistency_, shared->records[0]->values,
-                          static_cast<uint16_t>(sources_.size()));
+                          static_cast<uint16_t>(sources_.size() + 1));
     } else {
       std::vector<cql::BatchEntry> entries;
       entries.reserve(shared->records.size());
-      for (auto& r : shared->records) entries.push_back({id, r->values, static_cast<uint16_t>(sources_.size())});
+      for (auto& r : shared->records) entries.push_back({id, r->values, static_cast<uint16_t>(sources_.size() + 1)});
       cql::encode_batch(out, stream, cql::BatchType::unlogged, entries, consistency_);
     }
   };
@@ -652,6 +677,18 @@ void Loader::reprepare(cql::Connection* conn, std::unique_ptr<Request> req) {
              });
 }
 
+// The table (or keyspace) was dropped under the load: "unconfigured table t"
+// (Cassandra 3.x/4.0), "table ks.t does not exist" / "keyspace ks does not
+// exist" (4.1, 5.0).
+bool table_is_gone(const cql::ServerError& e) {
+  if (e.code != cql::errc::invalid) return false;
+  const std::string& m = e.message;
+  return m.find("nconfigured table") != std::string::npos ||
+         ((m.rfind("table ", 0) == 0 || m.rfind("Table ", 0) == 0 || m.rfind("keyspace ", 0) == 0 ||
+           m.rfind("Keyspace ", 0) == 0) &&
+          m.find("does not exist") != std::string::npos);
+}
+
 void Loader::on_response(std::shared_ptr<Request> shared, cql::Connection* conn, cql::Response& r) {
   --in_flight_;
   std::unique_ptr<Request> req(new Request(std::move(*shared)));
@@ -675,7 +712,7 @@ void Loader::on_response(std::shared_ptr<Request> shared, cql::Connection* conn,
   }
   if (e.code == cql::errc::unauthorized || e.code == cql::errc::syntax || e.code == cql::errc::config ||
       e.code == cql::errc::bad_credentials || e.code == cql::errc::protocol ||
-      (e.code == cql::errc::invalid && e.message.find("nconfigured table") != std::string::npos)) {
+      e.code == cql::errc::already_exists || table_is_gone(e)) {
     // Not about this record: every record would fail the same way.
     undelivered_ += req->records.size();
     if (fatal_.empty()) {

@@ -412,6 +412,8 @@ const char* error_code_name(int32_t code) {
     case errc::config: return "CONFIG_ERROR";
     case errc::already_exists: return "ALREADY_EXISTS";
     case errc::unprepared: return "UNPREPARED";
+    case errc::cdc_write_failure: return "CDC_WRITE_FAILURE";
+    case errc::cas_write_unknown: return "CAS_WRITE_UNKNOWN";
   }
   return "UNKNOWN_ERROR";
 }
@@ -479,15 +481,17 @@ ServerError decode_error(std::string_view body) {
 
 bool ServerError::transient() const {
   switch (code) {
-    case errc::server:  // an unexpected server-side exception: often a passing state
-    case errc::unavailable:
-    case errc::overloaded:
-    case errc::is_bootstrapping:
-    case errc::write_timeout:
-    case errc::read_timeout:
-    case errc::write_failure:
-      return true;
-    default: return false;
+    case errc::protocol:
+    case errc::bad_credentials:
+    case errc::syntax:
+    case errc::unauthorized:
+    case errc::invalid:
+    case errc::config:
+    case errc::already_exists:
+    case errc::unprepared:
+    case errc::function_failure:
+      return false;
+    default: return true;  // SERVER_ERROR, UNAVAILABLE, OVERLOADED, *_TIMEOUT, *_FAILURE, TRUNCATE, CDC, CAS, unknown
   }
 }
 

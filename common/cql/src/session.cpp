@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -107,6 +108,13 @@ void Connection::connect_tcp() {
       last = strerror(err ? err : errno);
     } else {
       fd_ = fd;
+      char buf[INET6_ADDRSTRLEN] = "";
+      if (ai->ai_family == AF_INET)
+        inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr, buf, sizeof buf);
+      else if (ai->ai_family == AF_INET6)
+        inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr, buf, sizeof buf);
+      address_ = buf;
+      last_read_ms_ = now_ms();
       freeaddrinfo(res);
       return;
     }
@@ -317,6 +325,7 @@ void Connection::read_input() {
       return;
     }
     if (n == 0) break;
+    last_read_ms_ = now_ms();
     in_used_ += static_cast<size_t>(n);
     // Dispatch every complete frame.
     size_t pos = 0;
@@ -412,6 +421,12 @@ size_t Connection::expire(int64_t now) {
     r.transport_error = fmt::format("{}: no answer within {} ms", name_, opts_.request_timeout_ms);
     cb(r);
   }
+  // Requests time out and the server has said nothing for a whole request
+  // timeout: the node is gone (SIGKILL without a RST, a frozen JVM, a cut
+  // network). Mark the connection down so that nothing more is sent there;
+  // the session reconnects later.
+  if (n > 0 && now - last_read_ms_ >= opts_.request_timeout_ms)
+    fail(fmt::format("no answer within {} ms: host marked down", opts_.request_timeout_ms));
   return n;
 }
 
@@ -509,6 +524,104 @@ Connection& Session::any() {
   throw ServiceError("no Cassandra host is reachable");
 }
 
+namespace {
+std::string cell_text(const std::optional<std::string>& v) { return v ? *v : std::string(); }
+
+std::string cell_inet(const std::optional<std::string>& v) {
+  char buf[INET6_ADDRSTRLEN] = "";
+  if (v && v->size() == 4) inet_ntop(AF_INET, v->data(), buf, sizeof buf);
+  else if (v && v->size() == 16) inet_ntop(AF_INET6, v->data(), buf, sizeof buf);
+  return buf;
+}
+
+const std::optional<std::string>* cell(const Rows& rows, const std::vector<std::optional<std::string>>& row,
+                                       std::string_view name) {
+  for (size_t k = 0; k < rows.meta.columns.size() && k < row.size(); ++k)
+    if (rows.meta.columns[k].name == name) return &row[k];
+  return nullptr;
+}
+
+std::optional<Rows> select_rows(Connection& c, const std::string& cql, int timeout_ms) {
+  Response r = c.call([&](std::string& o, int16_t s) { encode_query(o, s, cql, Consistency::one); }, timeout_ms);
+  if (!r.transport_ok || r.opcode != static_cast<uint8_t>(Opcode::result)) return std::nullopt;
+  Result res = decode_result(r.body);
+  if (res.kind != ResultKind::rows) return std::nullopt;
+  return std::move(res.rows);
+}
+}  // namespace
+
+size_t Session::discover() {
+  if (!opts_.discover) return 0;
+  Connection* seed = nullptr;
+  for (auto& c : conns_)
+    if (c->alive()) {
+      seed = c.get();
+      break;
+    }
+  if (!seed) return 0;
+  std::string local_dc;
+  if (auto local = select_rows(*seed, "SELECT data_center FROM system.local", opts_.request_timeout_ms);
+      local && !local->rows.empty())
+    if (auto* v = cell(*local, local->rows[0], "data_center")) local_dc = cell_text(*v);
+  // peers_v2 (Cassandra 4.0+) has each node's native port; peers has only
+  // the address (rpc_address; 0.0.0.0 means "the peer address").
+  bool v2 = true;
+  auto peers = select_rows(*seed, "SELECT peer, native_address, native_port, data_center FROM system.peers_v2",
+                           opts_.request_timeout_ms);
+  if (!peers) {
+    v2 = false;
+    peers = select_rows(*seed, "SELECT peer, rpc_address, data_center FROM system.peers", opts_.request_timeout_ms);
+  }
+  if (!peers) {
+    log::warn("{}: cannot list the other nodes (system.peers_v2, system.peers): using the contact points only",
+              seed->name());
+    return 0;
+  }
+  std::set<std::pair<std::string, int>> known;
+  for (auto& c : conns_) {
+    known.emplace(c->address(), c->port());
+    std::string host;
+    int port;
+    split_host(c->name(), opts_.port, host, port);
+    known.emplace(host, port);
+  }
+  size_t added = 0;
+  for (const auto& row : peers->rows) {
+    std::string addr = cell_inet(v2 ? *cell(*peers, row, "native_address") : *cell(*peers, row, "rpc_address"));
+    if (addr.empty() || addr == "0.0.0.0" || addr == "::") addr = cell_inet(*cell(*peers, row, "peer"));
+    int port = seed->port();
+    if (v2)
+      if (auto* p = cell(*peers, row, "native_port"); p && *p && (*p)->size() == 4)
+        port = static_cast<int>(Reader(**p).i32());
+    std::string dc = cell_text(*cell(*peers, row, "data_center"));
+    if (addr.empty() || known.count({addr, port})) continue;
+    if (opts_.local_dc_only && !local_dc.empty() && dc != local_dc) continue;
+    known.emplace(addr, port);
+    conns_.push_back(std::make_unique<Connection>(addr, port, tls_ctx_, opts_));
+    last_attempt_ms_.push_back(now_ms());
+    reconnect_delay_ms_.push_back(500);
+    ++added;
+    try {
+      conns_.back()->open();
+      log::debug("discovered and connected to {} (datacenter {})", conns_.back()->name(), dc);
+    } catch (const UsageError&) {
+      throw;
+    } catch (const Error& e) {
+      log::warn("discovered node {}: {}", conns_.back()->name(), e.what());
+    }
+  }
+  return added;
+}
+
+void Session::heartbeat(int64_t now) {
+  // An idle connection gets OPTIONS now and then: a dead one then times out
+  // (Connection::expire) before a write is sent to it.
+  for (auto& c : conns_) {
+    if (!c->alive() || c->in_flight() > 0 || now - c->last_read_ms() < opts_.heartbeat_ms) continue;
+    c->send([](std::string& o, int16_t s) { encode_options(o, s); }, [](Response&) {});
+  }
+}
+
 bool Session::load_ring() {
   ring_.clear();
   for (size_t i = 0; i < conns_.size(); ++i) {
@@ -604,6 +717,7 @@ short Session::poll(int timeout_ms, int extra_fd, short extra_events) {
   if (now - last_expire_ms_ >= 50) {
     last_expire_ms_ = now;
     for (auto& c : conns_) c->expire(now);
+    heartbeat(now);
   }
   return extra;
 }

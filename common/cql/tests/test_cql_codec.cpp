@@ -149,11 +149,15 @@ TEST(CqlCodec, ErrorsDecodeAsTheDriverReadThem) {
 
 TEST(CqlCodec, TransientErrorsAreTheRetryableOnes) {
   ServerError e;
-  for (int32_t c : {errc::overloaded, errc::write_timeout, errc::unavailable, errc::is_bootstrapping}) {
+  // Cluster problems (Cassandra 4.1/5.0 codes, and codes unknown to us) are retried, never a record's fault.
+  for (int32_t c : {errc::server, errc::overloaded, errc::write_timeout, errc::unavailable, errc::is_bootstrapping,
+                    errc::truncate, errc::read_timeout, errc::read_failure, errc::write_failure,
+                    errc::cdc_write_failure, errc::cas_write_unknown, int32_t{0x1800}}) {
     e.code = c;
     EXPECT_TRUE(e.transient()) << c;
   }
-  for (int32_t c : {errc::invalid, errc::syntax, errc::unauthorized, errc::bad_credentials, errc::unprepared}) {
+  for (int32_t c : {errc::invalid, errc::syntax, errc::unauthorized, errc::bad_credentials, errc::unprepared,
+                    errc::protocol, errc::config, errc::already_exists, errc::function_failure}) {
     e.code = c;
     EXPECT_FALSE(e.transient()) << c;
   }

@@ -163,6 +163,11 @@ class Table:
         self.types = dict(columns)
         self.partition, self.clustering = partition, clustering
         self.rows = {}                    # key tuple -> {col: bytes}
+        self.stamps = {}                  # key tuple -> {col: write timestamp} (client-given)
+
+    def clear(self):
+        self.rows.clear()
+        self.stamps.clear()
 
     def kind(self, col):
         if col in self.partition: return 'partition_key', self.partition.index(col)
@@ -304,7 +309,13 @@ class Peer:
                     ('tokens', 'set<text>', driver_type(parse_type('set<text>')).serialize({str(node.token)}, 4))]
             return self.rows_result([c[0] for c in cols], [parse_type(c[1]) for c in cols], [[c[2] for c in cols]])
         if 'from system.peers_v2' in ql:
-            raise CqlError(0x2200, 'unconfigured table peers_v2')
+            # The other nodes, each on its own port (peers_v2 has native_port).
+            cols = ['peer', 'native_address', 'native_port', 'data_center', 'rack']
+            types = ['inet', 'inet', 'int', 'text', 'text']
+            lo = ipaddress.ip_address('127.0.0.1').packed
+            rows = [[lo, lo, w_int(n.port), b'datacenter1', b'rack1']
+                    for n in self.nodes if n is not self.current_node]
+            return self.rows_result(cols, [parse_type(t) for t in types], rows, 'system', 'peers_v2')
         if 'from system.peers' in ql:
             cols = ['peer', 'data_center', 'host_id', 'rack', 'release_version', 'rpc_address', 'schema_version', 'tokens']
             types = ['inet', 'text', 'uuid', 'text', 'text', 'inet', 'uuid', 'set<text>']
@@ -362,7 +373,7 @@ class Peer:
             return w_int(3) + w_string(ks)
         m = re.match(r'^truncate\s+(?:table\s+)?(?:(%s)\.)?(%s)\s*;?$' % (NAME, NAME), q.strip(), re.I)
         if m:
-            self.table(ident(m.group(1) or '') or self.current_keyspace, ident(m.group(2))).rows.clear()
+            self.table(ident(m.group(1) or '') or self.current_keyspace, ident(m.group(2))).clear()
             return w_int(1)
         r = self.select_all(q)
         if r is not None: return r
@@ -371,7 +382,7 @@ class Peer:
     def prepare(self, q):
         self.stats['prepares'] += 1
         self.stats['last_prepare'] = q
-        m = re.match(r'^\s*insert\s+into\s+(?:(%s)\.)?(%s)\s*\((.*?)\)\s*values\s*\(([?,\s]*)\)\s*(using\s+ttl\s+\d+)?\s*;?\s*$'
+        m = re.match(r'^\s*insert\s+into\s+(?:(%s)\.)?(%s)\s*\((.*?)\)\s*values\s*\(([?,\s]*)\)\s*(using\s+(?:ttl\s+\d+\s+and\s+timestamp\s+\?|ttl\s+\d+|timestamp\s+\?))?\s*;?\s*$'
                      % (NAME, NAME), q, re.I | re.S)
         if m:
             ks = ident(m.group(1) or '') or self.current_keyspace
@@ -380,12 +391,15 @@ class Peer:
             for c in cols:
                 if c not in t.types: raise CqlError(0x2200, 'Undefined column name %s' % c)
             if m.group(4).count('?') != len(cols): raise CqlError(0x2200, 'Unmatched column names/values')
+            # USING TIMESTAMP ?: one more marker, named as Cassandra names it.
+            markers = cols + (['[timestamp]'] if m.group(5) and 'timestamp' in m.group(5).lower() else [])
             sid = hashlib.md5(q.encode()).digest()
-            self.statements[sid] = ('insert', t, cols, q)
+            self.statements[sid] = ('insert', t, markers, q)
             pk = [cols.index(k) for k in t.partition] if all(k in cols for k in t.partition) else []
-            meta = w_int(1) + w_int(len(cols)) + w_int(len(pk)) + b''.join(w_short(i) for i in pk)
+            meta = w_int(1) + w_int(len(markers)) + w_int(len(pk)) + b''.join(w_short(i) for i in pk)
             meta += w_string(t.ks) + w_string(t.name)
             for c in cols: meta += w_string(c) + type_option(t.types[c])
+            if len(markers) > len(cols): meta += w_string('[timestamp]') + type_option(('bigint', []))
             return sid, w_int(4) + w_short_bytes(sid) + meta + w_int(4) + w_int(0)
         m = re.match(r'^\s*select\s+\*\s+from\s+(?:(%s)\.)?(%s)\s*;?\s*$' % (NAME, NAME), q, re.I | re.S)
         if m:
@@ -403,6 +417,10 @@ class Peer:
         if len(values) != len(cols):
             raise CqlError(0x2200, 'There were %d markers(?) in CQL but %d bound variables' % (len(cols), len(values)))
         for c, v in zip(cols, values):
+            if c == '[timestamp]':
+                if v is None or v is UNSET or len(v) != 8:
+                    raise CqlError(0x2200, 'Invalid null or unset value for timestamp')
+                continue
             if v is UNSET or v is None:
                 if c in t.partition or c in t.clustering:
                     raise CqlError(0x2200, 'Invalid %s value for %s key column %s'
@@ -421,10 +439,16 @@ class Peer:
 
     def apply(self, t, cols, values):
         vals = dict(zip(cols, values))
+        ts = vals.pop('[timestamp]', None)
+        ts = struct.unpack('>q', ts)[0] if ts is not None else None
         key = tuple(vals[k] for k in t.partition + t.clustering)
         row = t.rows.setdefault(key, {})
+        stamps = t.stamps.setdefault(key, {})
         for c, v in vals.items():
             if v is UNSET: continue
+            # Last write wins per cell, as in Cassandra, when the client gives timestamps.
+            if ts is not None and c in stamps and stamps[c] > ts: continue
+            if ts is not None: stamps[c] = ts
             if v is None: row.pop(c, None)
             else: row[c] = v
         self.stats['rows_written'] += 1

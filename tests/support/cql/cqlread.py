@@ -4,7 +4,9 @@ DataStax Python driver (python3-cassandra): the independent client that checks
 what cqlload wrote, against the test peer or a real cluster.
 
   cqlread.py HOST:PORT[,HOST:PORT...] KEYSPACE.TABLE
-  env: CQL_USER and CQL_PASSWORD for PasswordAuthenticator; CQL_CA_FILE for TLS.
+  cqlread.py HOST:PORT[,HOST:PORT...] 'SELECT ...'     the rows of that query
+  env: CQL_USER and CQL_PASSWORD for PasswordAuthenticator; CQL_CA_FILE for TLS;
+  CQL_READ_CONSISTENCY (e.g. ALL) for the reads (default: the driver's).
 """
 import base64
 import warnings
@@ -60,8 +62,15 @@ def main():
         kw['ssl_context'] = ctx
     cluster = Cluster(**kw)
     session = cluster.connect()
-    ks, _, name = table.partition('.')
-    rows = session.execute('SELECT * FROM "%s"."%s"' % (ks, name))
+    session.default_timeout = 120  # counting a large table takes a while
+    if os.environ.get('CQL_READ_CONSISTENCY'):
+        from cassandra import ConsistencyLevel
+        session.default_consistency_level = getattr(ConsistencyLevel, os.environ['CQL_READ_CONSISTENCY'].upper())
+    if ' ' in table.strip():
+        rows = session.execute(table)
+    else:
+        ks, _, name = table.partition('.')
+        rows = session.execute('SELECT * FROM "%s"."%s"' % (ks, name))
     out = []
     for r in rows:
         d = r._asdict()

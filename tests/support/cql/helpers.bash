@@ -1,22 +1,31 @@
-# bats helpers for cqlload's tests: the CQL test peer (tests/support/cql/cqlpeer.py),
-# or a real cluster when CQL_HOSTS is set. Load after ../lib/common.
+# bats helpers for cqlload's tests: a real Cassandra (CQL_HOSTS, started by
+# scripts/test) or the CQL test peer (tests/support/cql/cqlpeer.py). Load
+# after ../lib/common.
 
 CQL_TOOLS=$PIPEKIT_ROOT/tests/support/cql
 
-# Extra cqlload flags for a real cluster with PasswordAuthenticator: set
-# CQL_USER (and CQL_PASSWORD) along with CQL_HOSTS.
+# use_cassandra: the cluster in CQL_HOSTS (CQL_USER/CQL_PASSWORD when it has
+# PasswordAuthenticator) becomes CQL, the --hosts value. Fails, saying how to
+# get one, when there is none.
+use_cassandra() {
+  if [ -z "${CQL_HOSTS:-}" ]; then
+    echo "no Cassandra: run through scripts/test (it starts one with scripts/servers cassandra start --auth)," \
+      "or set CQL_HOSTS (and CQL_USER, CQL_PASSWORD) to a cluster" >&2
+    return 1
+  fi
+  CQL=$CQL_HOSTS
+  export CQL
+}
+
+# Extra cqlload flags for a cluster with PasswordAuthenticator (CQL_USER set;
+# cqlload takes the password from CQL_PASSWORD).
 cql_auth_args() {
-  if [ -n "${CQL_HOSTS:-}" ] && [ -n "${CQL_USER:-}" ]; then echo "--user $CQL_USER"; fi
+  if [ -n "${CQL_USER:-}" ]; then echo "--user $CQL_USER"; fi
 }
 
 # start_cqlpeer [peer args...]: exports CQL (the --hosts value), and with the
 # peer PEER_DIR, PEER_PID, PEER_CMD (a FIFO of peer commands).
 start_cqlpeer() {
-  if [ -n "${CQL_HOSTS:-}" ]; then
-    CQL=$CQL_HOSTS
-    export CQL
-    return 0
-  fi
   PEER_DIR=$(mktemp -d "${BATS_TEST_TMPDIR:-/tmp}/cqlpeer.XXXXXX")
   mkfifo "$PEER_DIR/cmd"
   /usr/bin/python3 "$CQL_TOOLS/cqlpeer.py" --port-file "$PEER_DIR/ports" --commands "$PEER_DIR/cmd" "$@" \
@@ -36,14 +45,8 @@ stop_cqlpeer() {
   fi
 }
 
-# Skips a test that needs the peer's fault injection or counters.
-require_peer() {
-  [ -z "${CQL_HOSTS:-}" ] || skip "needs the CQL test peer (CQL_HOSTS is a real cluster)"
-}
-
 # peer_stats: prints the peer's counters as JSON.
 peer_stats() {
-  require_peer
   rm -f "$PEER_DIR/stats.json"
   echo "stats $PEER_DIR/stats.json" >"$PEER_CMD"
   local i
@@ -52,7 +55,6 @@ peer_stats() {
 }
 
 peer_cmd() {
-  require_peer
   echo "$*" >"$PEER_CMD"
   sleep 0.2
 }

@@ -161,7 +161,8 @@ inline constexpr int32_t server = 0x0000, protocol = 0x000A, bad_credentials = 0
     truncate = 0x1003, write_timeout = 0x1100, read_timeout = 0x1200,
     read_failure = 0x1300, function_failure = 0x1400, write_failure = 0x1500,
     syntax = 0x2000, unauthorized = 0x2100, invalid = 0x2200, config = 0x2300,
-    already_exists = 0x2400, unprepared = 0x2500;
+    already_exists = 0x2400, unprepared = 0x2500,
+    cdc_write_failure = 0x1600, cas_write_unknown = 0x1700;
 }
 const char* error_code_name(int32_t code);  // "WRITE_TIMEOUT"
 
@@ -171,7 +172,10 @@ struct ServerError {
   std::string detail;         // the code-specific fields, rendered as text
   std::string unprepared_id;  // UNPREPARED: the id the node does not know
   std::string write_type;     // WRITE_TIMEOUT / WRITE_FAILURE
-  // Transient: worth retrying the same request later.
+  // Transient: worth retrying the same request later. Every code that is
+  // not about the request itself (syntax, auth, invalid, schema) counts,
+  // including codes this client does not know: a cluster problem is never
+  // a record's fault.
   bool transient() const;
   // "WRITE_TIMEOUT (0x1100): <message> [detail]"
   std::string describe() const;

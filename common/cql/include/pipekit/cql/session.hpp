@@ -28,6 +28,9 @@ struct SessionOptions {
   int connect_timeout_ms = 5000;
   int request_timeout_ms = 12000;
   int max_in_flight = 1024;          // per connection (the protocol allows 32768)
+  int heartbeat_ms = 30000;          // OPTIONS on a connection idle this long
+  bool discover = true;              // connect to every node of the cluster, not only the contact points
+  bool local_dc_only = false;        // with discover: only nodes of the first contact point's datacenter
 };
 
 // What a request got back: a frame, or a transport failure (connection lost,
@@ -56,6 +59,9 @@ class Connection {
   void open();
   bool alive() const { return fd_ >= 0; }
   const std::string& name() const { return name_; }
+  const std::string& address() const { return address_; }  // numeric, once connected
+  int port() const { return port_; }
+  int64_t last_read_ms() const { return last_read_ms_; }
   size_t in_flight() const { return in_flight_; }
   bool has_capacity() const;
 
@@ -103,6 +109,8 @@ class Connection {
   std::vector<int16_t> free_ids_;
   size_t in_flight_ = 0;
   std::set<std::string> warned_;  // server warnings already logged
+  std::string address_;
+  int64_t last_read_ms_ = 0;      // when the server last sent bytes (or the connection opened)
 };
 
 class Session {
@@ -116,6 +124,10 @@ class Session {
   // An alive connection with room for a request: the token's owner when the
   // ring is known and the owner has room, else round robin. nullptr: none.
   Connection* pick(std::optional<int64_t> token = std::nullopt);
+  // Adds a connection to every node that system.peers_v2 (or system.peers on
+  // servers before 4.0) lists and no contact point names, so that the load
+  // goes on when the contact points die. Returns how many were added.
+  size_t discover();
   // Learns each node's tokens (system.local) for token-aware routing.
   // Returns false (round robin) when the partitioner is not Murmur3.
   bool load_ring();
@@ -137,6 +149,7 @@ class Session {
   std::vector<int64_t> last_attempt_ms_;
   std::vector<int64_t> reconnect_delay_ms_;
   int64_t last_expire_ms_ = 0;
+  void heartbeat(int64_t now);
   std::vector<std::pair<int64_t, size_t>> ring_;  // token -> connection index, sorted
   size_t next_ = 0;
 };

@@ -1,0 +1,76 @@
+#!/usr/bin/env bats
+# cqlload on a three-node Apache Cassandra 5.0 cluster (127.0.0.1-3, port 9043,
+# started once for this file by scripts/servers cassandra start --nodes 3): a
+# node SIGKILLed mid-load at RF=3, QUORUM, the load completes and the table is
+# exact, read back at QUORUM with the DataStax Python driver.
+load ../support/common
+load ../support/cql/helpers
+
+SCHEMA=$PIPEKIT_ROOT/tests/data/cqlload/created_users.schema.json
+RF3="{'class': 'SimpleStrategy', 'replication_factor': 3}"
+
+setup_file() {
+  echo "# engine: Apache Cassandra 5.0.6, 3 nodes (scripts/servers cassandra start --nodes 3 --port 9043)" >&3
+  export C3_DIR=$PIPEKIT_BUILD/cassandra3
+  local hosts
+  hosts=$("$PIPEKIT_ROOT/scripts/servers" cassandra start --nodes 3 --port 9043 --storage-port 7100 \
+            --dir "$C3_DIR" 2>"$PIPEKIT_BUILD/cassandra3-start.log" | tail -n1) ||
+    { echo "# the 3-node cluster did not start (scripts/setup installs Java and the jars); see $PIPEKIT_BUILD/cassandra3-start.log" >&3; return 1; }
+  export C3_HOSTS=$hosts
+}
+
+teardown_file() {
+  "$PIPEKIT_ROOT/scripts/servers" cassandra stop --dir "$C3_DIR" >/dev/null 2>&1 || true
+}
+
+setup() {
+  unset CQL_USER CQL_PASSWORD
+  KS=$(new_keyspace)
+  CQL=$C3_HOSTS
+  python3 "$PIPEKIT_ROOT/tests/support/make_users.py" 30000 --shape flat >"$BATS_TEST_TMPDIR/users.ndjson"
+}
+
+servers3() { "$PIPEKIT_ROOT/scripts/servers" cassandra "$@" --dir "$C3_DIR"; }
+
+# exact_at_quorum HOSTS: the table holds exactly the input's ids and emails.
+exact_at_quorum() {
+  CQL=$1 CQL_READ_CONSISTENCY=QUORUM cqlread "$KS.created_users" |
+    jq -r '[.id, .email] | @tsv' | sort >"$BATS_TEST_TMPDIR/stored"
+  jq -r '[.id, .email] | @tsv' "$BATS_TEST_TMPDIR/users.ndjson" | sort >"$BATS_TEST_TMPDIR/expected"
+  diff -q "$BATS_TEST_TMPDIR/expected" "$BATS_TEST_TMPDIR/stored"
+}
+
+@test "SIGKILL of the only contact point mid-load: the other nodes, found in system.peers_v2, take the load; table exact" {
+  cqlload --hosts 127.0.0.1:9043 --keyspace "$KS" --table created_users --create --schema "$SCHEMA" \
+    --primary-key id --replication "$RF3" --consistency QUORUM --concurrency 32 \
+    --stats "$BATS_TEST_TMPDIR/stats.json" "$BATS_TEST_TMPDIR/users.ndjson" 2>"$BATS_TEST_TMPDIR/err" &
+  pid=$!
+  sleep 2
+  kill -0 "$pid"   # still loading
+  servers3 kill 1
+  rc=0
+  timeout 120 tail --pid="$pid" -f /dev/null || rc=$?
+  wait "$pid" || rc=$?
+  cat "$BATS_TEST_TMPDIR/err"
+  [ "$rc" -eq 0 ]
+  [ "$(jq .records_out "$BATS_TEST_TMPDIR/stats.json")" -eq 30000 ]
+  exact_at_quorum 127.0.0.2:9043,127.0.0.3:9043
+  servers3 restart 1 >/dev/null
+}
+
+@test "a replica SIGKILLed mid-load (RF=3, QUORUM), restarted after: table exact, read through every node" {
+  cqlload --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$SCHEMA" \
+    --primary-key id --replication "$RF3" --consistency QUORUM --concurrency 32 \
+    --stats "$BATS_TEST_TMPDIR/stats.json" "$BATS_TEST_TMPDIR/users.ndjson" 2>"$BATS_TEST_TMPDIR/err" &
+  pid=$!
+  sleep 2
+  servers3 kill 3
+  rc=0
+  timeout 120 tail --pid="$pid" -f /dev/null || rc=$?
+  wait "$pid" || rc=$?
+  cat "$BATS_TEST_TMPDIR/err"
+  [ "$rc" -eq 0 ]
+  [ "$(jq .records_out "$BATS_TEST_TMPDIR/stats.json")" -eq 30000 ]
+  servers3 restart 3 >/dev/null
+  exact_at_quorum "$C3_HOSTS"
+}

@@ -216,6 +216,8 @@ class ParquetFileWriter : public FileWriter {
     if (c.level > 0) o.zstd_level = c.level;
     o.row_group_rows = c.row_group_rows;
     o.row_group_bytes = c.row_group_bytes;
+    // Ids, e-mails, names of users: columns of unique values skip the dictionary early.
+    o.dictionary_sample_values = 10000;
     o.created_by = "pipekit fileload";
     return o;
   }

@@ -242,7 +242,11 @@ size_t ColumnWriter::page_estimate() const {
 void ColumnWriter::value_added() {
   ++page_values_;
   ++num_values_;
-  if (use_dictionary_ && static_cast<int64_t>(dictionary_.page().size()) > options_.dictionary_page_bytes) {
+  const bool mostly_distinct = options_.dictionary_sample_values > 0 &&
+                               num_values_ == options_.dictionary_sample_values &&
+                               dictionary_.size() > options_.dictionary_max_distinct * static_cast<double>(num_values_);
+  if (use_dictionary_ &&
+      (mostly_distinct || static_cast<int64_t>(dictionary_.page().size()) > options_.dictionary_page_bytes)) {
     // Fall back to PLAIN for the rest of this column chunk: the pages so far
     // keep their indices into the dictionary as it stands.
     finish_page();

@@ -675,6 +675,21 @@ TEST(RoundTrip, DictionaryFallsBackToPlain) {
   t.run(dir, "fallback");
 }
 
+TEST(RoundTrip, MostlyDistinctColumnsFallBackEarly) {
+  TempDir dir;
+  RoundTrip t;
+  t.schema = {{"id", ColumnType::string, false}, {"nat", ColumnType::string}, {"n", ColumnType::int64}};
+  t.options.dictionary_sample_values = 1000;  // ids are all distinct by then; nat has 6 values, n 50
+  t.options.row_group_rows = 4000;
+  t.options.page_rows = 700;
+  for (int k = 0; k < 9000; ++k)
+    t.rows.push_back({Cell{"user-" + std::to_string(k)}, k % 17 == 0 ? Cell{} : Cell{std::string(1, char('A' + k % 6))},
+                      Cell{static_cast<int64_t>(k % 50)}});
+  t.expect_row_groups = 3;
+  t.expect_fallback = {"id"};
+  t.run(dir, "early_fallback");
+}
+
 TEST(RoundTrip, NullsNaNsAndEmptyStrings) {
   TempDir dir;
   for (const bool dictionary : {true, false}) {

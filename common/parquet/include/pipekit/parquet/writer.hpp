@@ -75,6 +75,12 @@ struct Options {
   // once its dictionary page would pass dictionary_page_bytes.
   bool dictionary = true;
   int64_t dictionary_page_bytes = 1LL << 20;
+  // Early fallback for columns of (nearly) unique values (ids, e-mails): once a
+  // column chunk has dictionary_sample_values values, it falls back to PLAIN if
+  // more than dictionary_max_distinct of them were distinct. 0: never (only the
+  // page size limit above).
+  int64_t dictionary_sample_values = 0;
+  double dictionary_max_distinct = 0.75;
   // min/max of a string/json column chunk are left out when either is longer than this.
   int64_t max_statistics_bytes = 4096;
   bool page_checksums = true;  // PageHeader.crc (CRC-32 of the page as stored)

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "pipekit/errors.hpp"
+#include "pipekit/schema_columns.hpp"
 
 namespace pipekit::pgload {
 
@@ -58,55 +59,26 @@ std::optional<TableInfo> introspect(Conn& conn, const TableName& name) {
 
 namespace {
 
-std::string type_from_schema(const nlohmann::ordered_json& prop) {
-  std::string type;
-  const auto& t = prop.contains("type") ? prop["type"] : nlohmann::ordered_json();
-  if (t.is_string()) type = t.get<std::string>();
-  else if (t.is_array()) {
-    for (const auto& alt : t)  // ["string","null"]: the non-null one
-      if (alt.is_string() && alt != "null") {
-        if (!type.empty() && type != alt.get<std::string>()) return "jsonb";  // a real union
-        type = alt.get<std::string>();
-      }
+std::string pg_type(jsonschema::ColumnKind kind) {
+  using K = jsonschema::ColumnKind;
+  switch (kind) {
+    case K::string: return "text";
+    case K::integer: return "bigint";
+    case K::number: return "double precision";
+    case K::boolean: return "boolean";
+    case K::date_time: return "timestamptz";
+    case K::date: return "date";
+    case K::uuid: return "uuid";
+    case K::json: return "jsonb";
   }
-  if (type.empty() && (prop.contains("properties") || prop.contains("items"))) return "jsonb";
-  std::string format = prop.contains("format") && prop["format"].is_string() ? prop["format"].get<std::string>() : "";
-  if (type == "string") {
-    if (format == "date-time") return "timestamptz";
-    if (format == "date") return "date";
-    if (format == "uuid") return "uuid";
-    return "text";
-  }
-  if (type == "integer") return "bigint";
-  if (type == "number") return "double precision";
-  if (type == "boolean") return "boolean";
-  if (type == "object" || type == "array") return "jsonb";
   return "text";
 }
 
 }  // namespace
 
 std::vector<ColumnDef> columns_from_schema(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw UsageError("--schema: cannot read " + path);
-  nlohmann::ordered_json schema;
-  try {
-    schema = nlohmann::ordered_json::parse(in);
-  } catch (const std::exception& e) {
-    throw UsageError("--schema " + path + ": not valid JSON: " + e.what());
-  }
-  if (!schema.is_object() || !schema.contains("properties") || !schema["properties"].is_object() ||
-      schema["properties"].empty())
-    throw UsageError("--schema " + path + ": expected an object schema with \"properties\"");
-  std::set<std::string> required;
-  if (schema.contains("required") && schema["required"].is_array())
-    for (const auto& r : schema["required"])
-      if (r.is_string()) required.insert(r.get<std::string>());
   std::vector<ColumnDef> cols;
-  for (const auto& [name, prop] : schema["properties"].items()) {
-    if (!prop.is_object()) throw UsageError("--schema " + path + ": property '" + name + "' is not an object");
-    cols.push_back({name, type_from_schema(prop), required.count(name) > 0});
-  }
+  for (const auto& c : jsonschema::columns_from_schema(path)) cols.push_back({c.name, pg_type(c.kind), c.required});
   return cols;
 }
 

@@ -1,0 +1,342 @@
+#include "engine.hpp"
+
+#include <fcntl.h>
+#include <simdjson.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "files.hpp"
+#include "output.hpp"
+#include "pipekit/acks.hpp"
+#include "pipekit/envelope.hpp"
+#include "pipekit/errors.hpp"
+#include "pipekit/json.hpp"
+#include "pipekit/log.hpp"
+#include "pipekit/ndjson.hpp"
+#include "pipekit/signals.hpp"
+#include "row.hpp"
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace pipekit::fileload {
+
+namespace {
+
+// --partition-by FIELD or day:FIELD: a folder level per spec.
+struct PartitionSpec {
+  json::Path path;
+  std::string name;  // the folder's key: FIELD (dots as '_'), or FIELD_day
+  bool day = false;
+};
+
+PartitionSpec parse_partition(const std::string& spec) {
+  PartitionSpec p;
+  std::string field = spec;
+  if (spec.rfind("day:", 0) == 0) {
+    p.day = true;
+    field = spec.substr(4);
+  }
+  if (field.empty()) throw UsageError("--partition-by: expected FIELD or day:FIELD, not '" + spec + "'");
+  p.path = json::Path(field);
+  for (size_t i = 0; i < p.path.parts().size(); ++i) p.name += (i ? "_" : "") + p.path.parts()[i];
+  if (p.day) p.name += "_day";
+  return p;
+}
+
+// The coordinates a record is acknowledged with once its file is durable.
+struct Coordinates {
+  uint32_t topic;  // index into Loader::topics_
+  int32_t partition;
+  int64_t offset;
+};
+
+struct OpenFile {
+  fs::path folder, temp, final_path;
+  int fd = -1;
+  std::unique_ptr<FileWriter> writer;
+  uint64_t records = 0;
+  Clock::time_point opened, last_used;
+  std::vector<Coordinates> pending_acks;
+};
+
+class Loader {
+ public:
+  Loader(const Options& o, RunContext& ctx) : o_(o), ctx_(ctx), rejects_(o.rejects, ctx.stats) {}
+  int run();
+
+ private:
+  void configure();
+  void handle_line(const Line& line);
+  void handle_record(const Line& line, simdjson::dom::element record, std::string_view raw, const Envelope* env);
+  void reject(const Line& line, bool is_json, const std::string& reason, const Envelope* env);
+  std::string partition_folder(simdjson::dom::element record, std::string& reason);
+  OpenFile& file_for(const std::string& folder);
+  void commit(const std::string& folder);
+  void commit_all();
+  void roll_old_files();
+  int next_timeout_ms() const;
+  uint32_t topic_index(const std::string& topic);
+
+  const Options& o_;
+  RunContext& ctx_;
+  RejectSink rejects_;
+  AckWriter acks_;
+  fs::path root_;
+  WriterConfig config_;
+  std::optional<RowBuilder> rows_;
+  std::vector<SchemaColumn> columns_;
+  std::vector<PartitionSpec> partitions_;
+  std::unique_ptr<FileNamer> namer_;
+  uint64_t roll_bytes_ = 0;
+  int64_t roll_age_ms_ = 0;
+  std::map<std::string, OpenFile> open_;  // by partition folder ("" without partitioning)
+  std::vector<std::string> topics_;
+  std::vector<Cell> cells_;
+  simdjson::dom::parser parser_, value_parser_;
+  std::string value_copy_;
+};
+
+void Loader::configure() {
+  if (o_.dir.empty()) throw UsageError("--dir is required");
+  Format format = parse_format(o_.format);
+  config_.format = format;
+  Compression c = o_.compression.empty() ? (format == Format::parquet ? Compression::snappy : Compression::none)
+                                         : parse_compression(o_.compression);
+  if (format == Format::parquet && c == Compression::gzip)
+    throw UsageError("--compression gzip is for ndjson and csv; Parquet pages take snappy, zstd or none");
+  if (format != Format::parquet && c == Compression::snappy)
+    throw UsageError("--compression snappy is for parquet; ndjson and csv take gzip, zstd or none");
+  config_.compression = c;
+  config_.level = o_.compression_level;
+  if (o_.compression_level < 0 || o_.compression_level > 22)
+    throw UsageError("--compression-level: expected 1-9 (gzip) or 1-22 (zstd)");
+  if (o_.nested != "json" && o_.nested != "flatten") throw UsageError("--nested: expected flatten or json");
+  if (!o_.schema_file.empty()) {
+    auto nested = o_.nested == "flatten" ? jsonschema::Nested::flatten : jsonschema::Nested::json;
+    columns_ = jsonschema::columns_from_schema(o_.schema_file, nested);
+    rows_.emplace(columns_);
+    config_.columns = &rows_->columns();
+    config_.parquet_schema = rows_->parquet_schema();
+  } else if (format != Format::ndjson) {
+    throw UsageError(std::string("--format ") + o_.format +
+                     " needs --schema FILE: its columns and their types come from a JSON Schema "
+                     "(only ndjson passes records through without one)");
+  }
+  if (o_.roll_records < 1) throw UsageError("--roll-records: expected 1 or more");
+  roll_bytes_ = parse_size_bytes(o_.roll_bytes);
+  roll_age_ms_ = parse_duration_ms(o_.roll_age);
+  if (roll_bytes_ == 0 || roll_age_ms_ <= 0) throw UsageError("--roll-bytes and --roll-age must be above 0");
+  if (o_.row_group_rows < 1) throw UsageError("--row-group-rows: expected 1 or more");
+  config_.row_group_rows = o_.row_group_rows;
+  config_.row_group_bytes = static_cast<int64_t>(parse_size_bytes(o_.row_group_bytes));
+  if (o_.max_open_files < 1) throw UsageError("--max-open-files: expected 1 or more");
+  for (const auto& spec : o_.partition_by) partitions_.push_back(parse_partition(spec));
+  namer_ = std::make_unique<FileNamer>(extension(format, c));
+  root_ = o_.dir;
+}
+
+uint32_t Loader::topic_index(const std::string& topic) {
+  for (size_t i = 0; i < topics_.size(); ++i)
+    if (topics_[i] == topic) return static_cast<uint32_t>(i);
+  topics_.push_back(topic);
+  return static_cast<uint32_t>(topics_.size() - 1);
+}
+
+void Loader::reject(const Line& line, bool is_json, const std::string& reason, const Envelope* env) {
+  rejects_.reject(line.number, line.too_long ? std::string_view() : line.text, is_json, reason);
+  if (env && env->has_coordinates() && acks_.enabled()) {
+    rejects_.flush();  // the reject is written before its ack goes out
+    acks_.ack(env->topic, env->partition, env->offset);
+  }
+}
+
+void Loader::handle_line(const Line& line) {
+  ctx_.stats.records_in++;
+  ctx_.stats.bytes += line.length + 1;
+  if (line.too_long) return reject(line, false, fmt::format("line too long ({} bytes)", line.length), nullptr);
+  simdjson::dom::element root;
+  if (auto err = parser_.parse(line.text.data(), line.text.size(), false).get(root))
+    return reject(line, false, std::string("invalid JSON: ") + simdjson::error_message(err), nullptr);
+  if (!o_.envelope) return handle_record(line, root, line.text, nullptr);
+  Envelope env;
+  try {
+    env = parse_envelope(root);
+  } catch (const std::exception& e) {
+    return reject(line, true, std::string("not an envelope: ") + e.what(), nullptr);
+  }
+  if (!env.value_is_json) return reject(line, true, "the envelope's value is not a JSON object", &env);
+  simdjson::dom::element value;
+  if (auto err = value_parser_.parse(env.value).get(value))
+    return reject(line, true, std::string("invalid JSON value: ") + simdjson::error_message(err), &env);
+  handle_record(line, value, env.value, &env);
+}
+
+std::string Loader::partition_folder(simdjson::dom::element record, std::string& reason) {
+  std::string folder;
+  for (const auto& p : partitions_) {
+    auto e = p.path.find(record);
+    std::optional<std::string> text;
+    if (e && !e->is_null()) {
+      if (e->is_array() || e->is_object()) {
+        reason = fmt::format("--partition-by {}: the value is {}, not a scalar", p.path.spec(),
+                             e->is_array() ? "an array" : "an object");
+        return {};
+      }
+      text = json::scalar_text(*e);
+      if (p.day) {
+        auto us = e->is_string() ? parse_date_time_us(*text) : std::nullopt;
+        if (!us && e->is_string()) {
+          if (auto days = parse_date_days(*text)) us = static_cast<int64_t>(*days) * 86'400'000'000LL;
+        }
+        if (!us) {
+          reason = fmt::format("--partition-by day:{}: not an RFC 3339 date-time or a date", p.path.spec());
+          return {};
+        }
+        int64_t days = *us / 86'400'000'000LL - (*us % 86'400'000'000LL < 0 ? 1 : 0);
+        text = format_date(days);
+      }
+    }
+    if (!folder.empty()) folder += '/';
+    folder += hive_segment(p.name, text ? &*text : nullptr);
+  }
+  return folder;
+}
+
+void Loader::handle_record(const Line& line, simdjson::dom::element record, std::string_view raw,
+                           const Envelope* env) {
+  if (!record.is_object()) return reject(line, true, "the record is not a JSON object", env);
+  std::string reason;
+  if (rows_) {
+    reason = rows_->build(record, cells_);
+    if (!reason.empty()) return reject(line, true, reason, env);
+  }
+  std::string folder = partition_folder(record, reason);
+  if (!reason.empty()) return reject(line, true, reason, env);
+  OpenFile& f = file_for(folder);
+  f.writer->write(rows_ ? &cells_ : nullptr, raw);
+  f.records++;
+  f.last_used = Clock::now();
+  if (env && env->has_coordinates() && acks_.enabled())
+    f.pending_acks.push_back({topic_index(env->topic), env->partition, env->offset});
+  if (f.records >= static_cast<uint64_t>(o_.roll_records) || f.writer->size() >= roll_bytes_) commit(folder);
+}
+
+OpenFile& Loader::file_for(const std::string& folder) {
+  if (auto it = open_.find(folder); it != open_.end()) return it->second;
+  if (open_.size() >= static_cast<size_t>(o_.max_open_files)) {  // close the least recently used
+    auto lru = open_.begin();
+    for (auto it = open_.begin(); it != open_.end(); ++it)
+      if (it->second.last_used < lru->second.last_used) lru = it;
+    commit(lru->first);
+  }
+  OpenFile f;
+  f.folder = folder.empty() ? root_ : root_ / folder;
+  make_dirs_durable(f.folder);
+  for (int attempt = 0; f.fd < 0; ++attempt) {
+    if (attempt == 100) throw IoError("cannot create a temporary file in " + f.folder.string());
+    std::string name = namer_->next();
+    f.final_path = f.folder / name;
+    f.temp = f.folder / temp_name(name);
+    f.fd = create_locked_temp(f.temp);
+  }
+  f.writer = make_writer(f.fd, config_);
+  f.opened = f.last_used = Clock::now();
+  log::debug("writing {}", f.temp.string());
+  return open_.emplace(folder, std::move(f)).first->second;
+}
+
+void Loader::commit(const std::string& folder) {
+  auto it = open_.find(folder);
+  if (it == open_.end()) return;
+  OpenFile& f = it->second;
+  f.writer->finish();
+  uint64_t size = f.writer->size();
+  commit_file(f.fd, f.temp, f.final_path);
+  ::close(f.fd);
+  f.fd = -1;
+  ctx_.stats.records_out += f.records;
+  ctx_.stats.add("files");
+  ctx_.stats.add("file_bytes", size);
+  log::debug("wrote {} ({} records, {} bytes)", f.final_path.string(), f.records, size);
+  rejects_.flush();
+  for (const auto& a : f.pending_acks) acks_.ack(topics_[a.topic], a.partition, a.offset);
+  open_.erase(it);
+}
+
+void Loader::commit_all() {
+  while (!open_.empty()) commit(open_.begin()->first);
+}
+
+void Loader::roll_old_files() {
+  auto now = Clock::now();
+  std::vector<std::string> old;
+  for (const auto& [folder, f] : open_)
+    if (now - f.opened >= std::chrono::milliseconds(roll_age_ms_)) old.push_back(folder);
+  for (const auto& folder : old) commit(folder);
+}
+
+int Loader::next_timeout_ms() const {
+  if (open_.empty()) return -1;
+  auto oldest = Clock::now();
+  for (const auto& [folder, f] : open_) oldest = std::min(oldest, f.opened);
+  auto due = oldest + std::chrono::milliseconds(roll_age_ms_) - Clock::now();
+  return static_cast<int>(std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(due).count() + 1));
+}
+
+int Loader::run() {
+  configure();
+  std::error_code ec;
+  fs::create_directories(root_, ec);
+  if (ec) throw IoError("--dir " + root_.string() + ": " + ec.message());
+  if (uint64_t n = remove_stale_temps(root_)) ctx_.stats.set("stale_temps_removed", n);
+  if (!o_.ack.empty()) acks_ = AckWriter(o_.ack);
+  const size_t max_line = parse_size_bytes(o_.max_line_bytes);
+  std::vector<std::string> inputs = o_.inputs.empty() ? std::vector<std::string>{"-"} : o_.inputs;
+  uint64_t since_age_check = 0;
+  for (const auto& input : inputs) {
+    int fd = open_input(input);
+    LineReader reader(fd, max_line);
+    Line line;
+    bool done = false;
+    while (!done && !stop_requested()) {
+      switch (reader.next(line, next_timeout_ms())) {
+        case ReadStatus::line:
+          handle_line(line);
+          if (++since_age_check == 4096) {
+            since_age_check = 0;
+            roll_old_files();
+          }
+          break;
+        case ReadStatus::timeout: roll_old_files(); break;
+        case ReadStatus::eof:
+        case ReadStatus::stopped: done = true; break;
+      }
+    }
+    if (fd != STDIN_FILENO) ::close(fd);
+    if (stop_requested()) break;
+  }
+  // End of input or a stop request: every open file is completed and committed.
+  commit_all();
+  rejects_.flush();
+  if (stop_requested()) log::info("stopped by signal after {} records", ctx_.stats.records_in.load());
+  if (rejects_.over_limit(ctx_.stats.records_in)) {
+    log::error("{} records rejected, {}", rejects_.count(), rejects_.limit_description());
+    return static_cast<int>(ExitCode::rejects);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int run(const Options& opts, RunContext& ctx) {
+  Loader loader(opts, ctx);
+  return loader.run();
+}
+
+}  // namespace pipekit::fileload

@@ -38,14 +38,14 @@ airflow_init() {
     || { tail -30 "$AIRFLOW_HOME/migrate.log" >&2; return 1; }
 }
 
-# strict_import 3|2: imports the example DAG with Airflow's deprecation
-# warnings (DeprecationWarning, and FutureWarning, which Airflow 3 uses for
-# moved modules) made errors.
+# strict_import 3|2 [DAG_FILE]: imports the example DAG (or DAG_FILE, as
+# pipekit_users_dag.py) with deprecation warnings (DeprecationWarning, and
+# FutureWarning, which Airflow 3 uses for moved modules) made errors.
 strict_import() {
   local home dir
   home=$(mktemp -d "$BATS_TEST_TMPDIR/home.XXXXXX")
   dir=$(mktemp -d "$BATS_TEST_TMPDIR/dag.XXXXXX")
-  cp "$EXAMPLE_DAG" "$dir/"
+  cp "${2:-$EXAMPLE_DAG}" "$dir/pipekit_users_dag.py"
   (cd "$dir" && AIRFLOW_HOME=$home PYTHONDONTWRITEBYTECODE=1 \
     "$(airflow_venv "$1")/bin/python" -W error::DeprecationWarning -W error::FutureWarning \
     -c 'import pipekit_users_dag as m, sys; print(type(m.dag).__module__, sorted(m.dag.task_ids))')

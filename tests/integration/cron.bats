@@ -14,7 +14,7 @@ TOOLS=(ru-fetch jvalidate kpub ksub pgload psql setsid)
 
 setup_file() {
   [ -z "$(missing_tools "${TOOLS[@]}")" ] || return 0
-  echo "# engine: pipekit $("$PIPEKIT" --version 2>&1 | head -1) under a cron-like environment, ${KAFKA_BROKERS:+Kafka at }${KAFKA_BROKERS:-kmock}, PostgreSQL $(psql -V | awk '{print $3}')" >&3
+  echo "# engine: $("$PIPEKIT" --version 2>&1 | head -1) run as cron runs it, ${KAFKA_BROKERS:+Kafka at }${KAFKA_BROKERS:-kmock}, PostgreSQL $(psql -V | awk '{print $3}')" >&3
   start_kmock
   start_postgres
   start_ru_server

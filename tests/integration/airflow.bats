@@ -63,6 +63,8 @@ setup_file() {
   export AIRFLOW_CONN_PIPEKIT_CQL="{\"conn_type\": \"generic\", \"login\": \"$CQL_USER\", \"password\": \"$CQL_PASSWORD\"}"
   # No retries unless a test asks (the DAG's 3 would triple a failure's time).
   export PIPEKIT_TEST_RETRIES=0
+  # Each run names what the API serves; a run that does not gets a 404, never the internet.
+  export PIPEKIT_URL=$RU_URL/mode=404/
   export W
 }
 
@@ -86,6 +88,7 @@ setup() {
 }
 
 teardown() {
+  [ -z "${DAG_PID:-}" ] || kill "$DAG_PID" 2>/dev/null || true
   [ -z "${LOG:-}" ] || [ ! -s "$LOG" ] || cp "$LOG" "$W/$(basename "$BATS_TEST_FILENAME" .bats)-$BATS_TEST_NUMBER.log"
 }
 
@@ -95,6 +98,7 @@ run_dag() {
   local pid
   dags_test "$LOG" &
   pid=$!
+  DAG_PID=$pid
   ARGV_LEAKS=0
   while kill -0 "$pid" 2>/dev/null; do
     if grep -alF -e "$PG_PASSWORD" -e "$CQL_PASSWORD" /proc/[0-9]*/cmdline 2>/dev/null | grep -q .; then
@@ -103,6 +107,7 @@ run_dag() {
     sleep 0.2
   done
   wait "$pid" && DAG_STATUS=0 || DAG_STATUS=$?
+  DAG_PID=
   echo "dags test exit $DAG_STATUS; run $(run_state); tasks:"
   task_states
 }
@@ -166,7 +171,7 @@ stages_gone() {
 }
 
 @test "run 1 (engine: Airflow $(airflow_version 3)): every task succeeds, both tables hold exactly the valid users, the rejects say why, each summary is the task's XCom, passwords only in the environment" {
-  run_dag
+  PIPEKIT_URL=$RU_URL/file=run1.json/ run_dag
   cat "$LOG" | grep -E '^\[|Command exited|ERROR' | tail -30
   [ "$DAG_STATUS" -eq 0 ] || fail "dags test exit $DAG_STATUS"
   [ "$(run_state)" = success ]

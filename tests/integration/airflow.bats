@@ -37,6 +37,8 @@ setup_file() {
     ru-fetch --url "file://$W/api/run$r.json" --shape flat --count 1000 2>/dev/null \
       | grep -v -F -f <(cut -f1 "$W/expect/defects$r.tsv") >"$W/expect/valid$r.ndjson"
   done
+  # and 30 users that are all defective: nothing to publish
+  python3 "$AIRFLOW_SUPPORT/make_api_users.py" 30 airflow-none "$W/api/none_valid.json" "$W/expect/defects_none.tsv" 1
 
   start_kmock
   start_postgres
@@ -203,15 +205,24 @@ stages_gone() {
   no_secrets
 }
 
-@test "run 2 (engine: Airflow $(airflow_version 3)): nothing to do (the API has no users, the topic nothing new): ingest and loads skip on 99, none fails" {
-  PIPEKIT_URL=$RU_URL/mode=empty/ run_dag
+@test "run 2 (engine: Airflow $(airflow_version 3)): nothing to do (no valid user from the API, nothing new in the topic): ingest and loads skip on 99, none fails" {
+  # The API answers 30 users, every one defective: ingest rejects them all
+  # and publishes nothing. (An API answer with no users at all is not a skip:
+  # ru-fetch takes it for a broken API and fails with 3 after its retries.)
+  PIPEKIT_URL=$RU_URL/file=none_valid.json/ run_dag
   grep -E 'Command exited|Skipping|ERROR' "$LOG" | sort | uniq -c
   [ "$DAG_STATUS" -eq 0 ] || fail "dags test exit $DAG_STATUS"
   [ "$(run_state)" = success ]
   [ "$(task_states)" = "$(printf '%s\n' 'ingest skipped 1' 'load_cassandra skipped 1' 'load_postgres skipped 1' 'status success 1')" ]
   [ "$(grep -c 'Command exited with return code 99' "$LOG")" -ge 3 ]
-  [ -z "$(xcom ingest)" ] && [ -z "$(xcom load_postgres)" ]
+  [ -z "$(xcom ingest)" ] && [ -z "$(xcom load_postgres)" ] && [ -z "$(xcom load_cassandra)" ]
+  # the 30 rejects, each with a reason; the tables as run 1 left them
+  for id in $(cut -f1 "$W/expect/defects_none.tsv"); do
+    grep -F "$id" "$W/state/rejects/$T.ingest.ndjson" | jq -e '(.reason // .error // "") != ""' >/dev/null \
+      || fail "no reject with a reason for $id"
+  done
   expect_tables 1
+  no_secrets
 }
 
 # A PostgreSQL fault for the next two runs: a trigger on the users table.

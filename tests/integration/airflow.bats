@@ -269,8 +269,8 @@ pg_trigger() {
   [ "$before" -gt "$n12" ] || fail "the killed load committed nothing (too slow a machine for this test?)"
   [ "$before" -lt "$((n12 + $(wc -l <"$W/expect/valid3.ndjson")))" ] || fail "the load finished before its timeout"
 
-  # run 5: nothing new from the API; the load picks up where the killed one stopped
-  PIPEKIT_URL=$RU_URL/mode=empty/ run_dag
+  # run 5: nothing new from the API (ingest skips); the load picks up where the killed one stopped
+  PIPEKIT_URL=$RU_URL/file=none_valid.json/ run_dag
   grep -E 'Command exited|\[pgload\]' "$LOG" | head
   [ "$DAG_STATUS" -eq 0 ] || fail "dags test exit $DAG_STATUS"
   [ "$(task_states)" = "$(printf '%s\n' 'ingest skipped 1' 'load_cassandra skipped 1' 'load_postgres success 1' 'status success 1')" ]

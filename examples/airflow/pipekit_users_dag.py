@@ -14,11 +14,22 @@ Every 15 minutes: `ingest` publishes 1,000 users, then two independent loads
   pushes it as the task's XCom value (counts, rejects file, restarts).
 - Loads are safe to retry: ksub commits only acknowledged offsets and the
   sinks upsert on the key, so a retried or crashed task adds no duplicates.
+  A task killed by Airflow (execution_timeout: SIGTERM to the task's process
+  group) stops the stages cleanly; the next run loads the rest.
+- `status` is a teardown: it runs whatever happened upstream, but, unlike a
+  plain all_done leaf, it does not hide a failed load: the run fails then.
+- Airflow 3 (operators from the standard provider) and 2.10 (from core).
 """
 from datetime import datetime, timedelta
 
-from airflow import DAG
-from airflow.operators.bash import BashOperator
+try:  # Airflow 3 (and 2.x with apache-airflow-providers-standard)
+    from airflow.providers.standard.operators.bash import BashOperator
+except ImportError:  # Airflow 2.10
+    from airflow.operators.bash import BashOperator
+try:  # Airflow 3
+    from airflow.sdk import DAG
+except ImportError:  # Airflow 2.10
+    from airflow import DAG
 
 # Airflow Variables: pipekit_brokers, pipekit_topic, pipekit_schema,
 # pipekit_state_dir, pipekit_pg_host, pipekit_pg_database, pipekit_cql_hosts,
@@ -101,4 +112,7 @@ with DAG(
         trigger_rule="all_done",
     )
 
-    ingest >> [load_postgres, load_cassandra] >> status
+    # As a teardown, status still runs after a failed or skipped load, and the
+    # run's state comes from the loads (a plain all_done leaf would always
+    # make the run succeed).
+    ingest >> [load_postgres, load_cassandra] >> status.as_teardown()

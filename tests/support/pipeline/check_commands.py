@@ -49,6 +49,9 @@ def stub_airflow(recorded):
                 o.downstream.append(self)
             return self
 
+        def as_teardown(self, **kw):
+            return self
+
     airflow = types.ModuleType("airflow")
     airflow.DAG = DAG
     ops = types.ModuleType("airflow.operators")

@@ -215,21 +215,27 @@ int run(const Options& opts, RunContext& ctx) {
       Envelope env;
       if (opts.envelope) {
         try {
-          env = parse_envelope(instance);
+          env = parse_envelope(instance, false);
         } catch (const std::invalid_argument& e) {
           rejects.reject(line.number, line.text, true, fmt::format("not an envelope: {}", e.what()), input_field);
           stats.add("malformed");
           if (auto c = coordinates_of(instance)) ack_reject(c->topic, c->partition, c->offset);
           continue;
         }
-        auto value = value_parser.parse(env.value);
-        if (value.error()) {  // the envelope's value is always JSON text; be safe anyway
-          rejects.reject(line.number, line.text, true, pj::parse_error_reason(env.value, value.error()), input_field);
-          stats.add("malformed");
-          if (env.has_coordinates()) ack_reject(env.topic, env.partition, env.offset);
-          continue;
+        // A "value" field is validated where it was parsed; only kcat's
+        // string payload needs a second parse.
+        if (env.value_element) {
+          instance = *env.value_element;
+        } else {
+          auto value = value_parser.parse(env.value);
+          if (value.error()) {  // the payload is JSON text when value_is_json; be safe anyway
+            rejects.reject(line.number, line.text, true, pj::parse_error_reason(env.value, value.error()), input_field);
+            stats.add("malformed");
+            if (env.has_coordinates()) ack_reject(env.topic, env.partition, env.offset);
+            continue;
+          }
+          instance = value.value();
         }
-        instance = value.value();
       }
       if (validator->valid(instance)) {
         out.write_line(line.text);

@@ -10,8 +10,11 @@ void Encoder::set_plan(std::vector<Source> sources, std::vector<std::string> kno
   sources_ = std::move(sources);
   fields_.clear();
   for (const auto& k : known) fields_.emplace(k, -1);
-  for (size_t i = 0; i < sources_.size(); ++i)
+  needs_record_text_ = false;
+  for (size_t i = 0; i < sources_.size(); ++i) {
     if (sources_[i].from == Source::From::field) fields_[sources_[i].field] = static_cast<int>(i);
+    if (sources_[i].from == Source::From::record) needs_record_text_ = true;
+  }
   slots_.assign(sources_.size(), std::nullopt);
   planned_ = true;
 }
@@ -29,7 +32,8 @@ bool Encoder::parse(std::string_view line, bool padded, EncodeResult& r, simdjso
     record_view_ = line;
   } else {
     try {
-      env_ = parse_envelope(root);
+      // The record's text is only needed for a whole-record column (--jsonb).
+      env_ = parse_envelope(root, needs_record_text_);
     } catch (const std::invalid_argument& e) {
       r.reason = std::string("not an envelope: ") + e.what();
       return false;
@@ -39,7 +43,9 @@ bool Encoder::parse(std::string_view line, bool padded, EncodeResult& r, simdjso
       r.reason = "the envelope's value is not JSON";
       return false;
     }
-    if (auto e2 = value_parser_.parse(env_.value).get(record)) {
+    if (env_.value_element && !needs_record_text_) {
+      record = *env_.value_element;  // read where it was parsed: no copy, no second parse
+    } else if (auto e2 = value_parser_.parse(env_.value).get(record)) {
       r.reason = "the envelope's value: " + json::parse_error_reason(env_.value, e2);
       return false;
     }

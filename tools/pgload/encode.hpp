@@ -70,6 +70,7 @@ class Encoder {
   simdjson::dom::parser parser_, value_parser_;
   Envelope env_;
   std::string_view record_view_;  // the record's JSON text (for --jsonb)
+  bool needs_record_text_ = true;  // until the plan says no column takes the whole record
   std::string scratch_;
   std::vector<std::optional<simdjson::dom::element>> slots_;
 };

@@ -20,7 +20,7 @@ int64_t as_int(simdjson::dom::element e, const char* field) {
 
 }  // namespace
 
-Envelope parse_envelope(simdjson::dom::element root) {
+Envelope parse_envelope(simdjson::dom::element root, bool copy_value) {
   simdjson::dom::object obj;
   if (root.get_object().get(obj) != simdjson::SUCCESS)
     throw std::invalid_argument("envelope is not a JSON object");
@@ -71,8 +71,10 @@ Envelope parse_envelope(simdjson::dom::element root) {
       }
     } else if (name == "value") {
       have_value = true;
-      env.value = simdjson::minify(v);
+      env.value_element = v;
+      env.value = copy_value ? simdjson::minify(v) : std::string();
       env.value_is_json = true;
+      env.payload_was_string = false;
     } else if (name == "payload" && !have_value) {  // kcat -J
       have_value = true;
       if (v.is_null()) {

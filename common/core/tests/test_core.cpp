@@ -167,6 +167,14 @@ TEST(Envelope, RoundTripsAndReadsKcatJson) {
   EXPECT_FALSE(k.key.has_value());
   EXPECT_EQ(k.timestamp, 5);
   EXPECT_EQ(k.headers[0].second, "v");
+  EXPECT_FALSE(k.value_element.has_value());  // a string payload: parse `value` again
+
+  // Without a copy, the value is read where it was parsed.
+  Envelope nc = parse_envelope(p.parse(line).value(), false);
+  EXPECT_TRUE(nc.value.empty());
+  ASSERT_TRUE(nc.value_element.has_value());
+  EXPECT_EQ(simdjson::minify(*nc.value_element), R"({"a":1})");
+  EXPECT_EQ(nc.offset, 1042);
 
   EXPECT_THROW(parse_envelope(p.parse(std::string("[1]")).value()), std::invalid_argument);
   EXPECT_THROW(parse_envelope(p.parse(std::string(R"({"topic":"t"})")).value()), std::invalid_argument);

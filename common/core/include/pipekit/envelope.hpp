@@ -29,13 +29,18 @@ struct Envelope {
   // kcat -J gives the payload as a string; when that string is itself JSON,
   // `value` holds the parsed JSON text and payload_was_string is set.
   bool payload_was_string = false;
+  // The "value" field as parsed, valid while the parsed line lives; set when
+  // the envelope has a "value" field (not for kcat's string "payload").
+  std::optional<simdjson::dom::element> value_element;
 
   bool has_coordinates() const { return !topic.empty() && partition >= 0 && offset >= 0; }
 };
 
 // Parses an envelope line. Throws std::invalid_argument with a reason when
 // the line is not an envelope (not an object, no value/payload, bad types).
-Envelope parse_envelope(simdjson::dom::element root);
+// With copy_value false, a "value" field is not copied into `value` (left
+// empty): the caller reads value_element instead, and saves a re-serialisation.
+Envelope parse_envelope(simdjson::dom::element root, bool copy_value = true);
 
 // Writes an envelope as one JSON line (no trailing newline). `value` is the
 // raw payload: embedded as JSON when it is valid JSON, else as a string.

@@ -112,10 +112,10 @@ teardown() {
   for tool in kpub ksub; do
     mkfifo "$T/in-$tool"
     if [ "$tool" = kpub ]; then
-      kpub -q -b "$BROKERS" -t hard-secret -X sasl.password=hunter2 -Xsasl.oauthbearer.client.secret=s3cr3t \
+      kpub -q -b "$BROKERS" -t hard-secret -X sasl.password=hunter2 -Xssl.key.password=s3cr3t \
         <"$T/in-$tool" 2>"$T/err" &
     else
-      ksub -q -b "$BROKERS" -t hard-secret -X sasl.password=hunter2 -Xsasl.oauthbearer.client.secret=s3cr3t \
+      ksub -q -b "$BROKERS" -t hard-secret -X sasl.password=hunter2 -Xssl.key.password=s3cr3t \
         >/dev/null 2>"$T/err" &
     fi
     BG_PID=$!
@@ -129,7 +129,7 @@ teardown() {
     refute_output --partial hunter2
     refute_output --partial s3cr3t
     assert_output --partial "sasl.password=*******"
-    assert_output --partial "-Xsasl.oauthbearer.client.secret=******"
+    assert_output --partial "-Xssl.key.password=******"
     exec 7>&-
     kill "$BG_PID"
     wait "$BG_PID" || true

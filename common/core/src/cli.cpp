@@ -93,6 +93,10 @@ int run_tool(CLI::App& app, int argc, char** argv, CommonOptions& common,
     // CLI11 prints the message; usage errors are always exit 2.
     app.exit(e);
     return static_cast<int>(ExitCode::usage);
+  } catch (const Error& e) {
+    // An option callback's own parser (parse_percent, ...) refused a value.
+    fmt::print(stderr, "{}: {}\nRun with --help for more information.\n", app.get_name(), e.what());
+    return static_cast<int>(e.code());
   }
 
   log::Level level = common.quiet ? log::Level::error

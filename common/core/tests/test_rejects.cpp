@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "pipekit/cli.hpp"
 #include "pipekit/rejects.hpp"
 
 using namespace pipekit;
@@ -67,4 +68,25 @@ TEST(RejectSink, LimitsFollowTheDocumentedRules) {
   d.reject(1, "x", false, "bad");
   EXPECT_FALSE(d.over_limit(100));
   EXPECT_TRUE(d.over_limit(10));
+}
+
+// Issue #14: `--max-reject-rate nan` was accepted; then a refusal thrown from
+// an option callback escaped run_tool and aborted the process (exit 134).
+TEST(RejectOptions, BadRateIsExit2ThroughRunTool) {
+  for (const char* rate : {"nan", "inf", "-1", "101", "5%%", "1e2"}) {
+    CLI::App app("test", "test");
+    pipekit::CommonOptions common;
+    pipekit::RejectOptions rejects;
+    pipekit::add_common_options(app, common);
+    pipekit::add_reject_options(app, rejects);
+    std::string a0 = "test", a1 = "--max-reject-rate", a2 = rate;
+    char* argv[] = {a0.data(), a1.data(), a2.data()};
+    bool ran = false;
+    int code = pipekit::run_tool(app, 3, argv, common, [&](pipekit::RunContext&) {
+      ran = true;
+      return 0;
+    });
+    EXPECT_EQ(code, 2) << rate;
+    EXPECT_FALSE(ran) << rate;
+  }
 }

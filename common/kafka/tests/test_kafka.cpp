@@ -88,4 +88,20 @@ TEST(KafkaConfig, JavaClientPropertiesTranslated) {
   std::string oauth = refused({{"sasl.jaas.config",
                                 "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;"}});
   EXPECT_NE(oauth.find("OAUTHBEARER"), std::string::npos) << oauth;
+// Issue #14: secret -X values stayed in /proc/PID/cmdline for the whole run.
+TEST(KafkaConfig, SecretArgumentsAreBlankedInPlace) {
+  std::vector<std::string> args = {"kpub", "-X", "sasl.password=hunter2", "-Xssl.key.password=pw",
+                                   "-X", "linger.ms=5", "-t", "topic=x", "-X",
+                                   "sasl.oauthbearer.config=principal=a secret=b"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  kafka::hide_secret_arguments(static_cast<int>(argv.size()), argv.data());
+  EXPECT_STREQ(argv[2], "sasl.password=*******");
+  EXPECT_STREQ(argv[3], "-Xssl.key.password=**");
+  EXPECT_STREQ(argv[5], "linger.ms=5");
+  EXPECT_STREQ(argv[7], "topic=x");
+  EXPECT_STREQ(argv[9], "sasl.oauthbearer.config=********************");
+  EXPECT_TRUE(kafka::is_secret("sasl.oauthbearer.config"));
+  EXPECT_TRUE(kafka::is_secret("sasl.oauthbearer.client.secret"));
+  EXPECT_FALSE(kafka::is_secret("sasl.mechanism"));
 }

@@ -5,7 +5,7 @@ load ../support/common
 
 setup_file() {
   kafka_engine
-  start_kmock -t rt:8 -t rt_kcat_in:4 -t rt_kcat_out:4
+  start_kmock -t rt:8 -t rt_kcat_in:4 -t rt_kcat_out:4 -t rt_replay:4
   export BROKERS
   make_users 20000 "$BATS_FILE_TMPDIR/users.ndjson"
 }

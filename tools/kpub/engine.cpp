@@ -161,8 +161,10 @@ class Publisher {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
     while (!aborted() && !stop_requested()) {
       const rd_kafka_metadata_t* md = nullptr;
-      rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 0, rkt_, &md, 1000);
+      rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 0, rkt_, &md, 200);
       poll(0);  // error callbacks: authentication failures arrive there
+      // Unreachable (refused, closed): not an answer; the records wait for the cluster.
+      if (err == RD_KAFKA_RESP_ERR__TRANSPORT || (said_all_down_ && err != RD_KAFKA_RESP_ERR_NO_ERROR)) return;
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         rd_kafka_resp_err_t topic_err = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_NO_ERROR;
         rd_kafka_metadata_destroy(md);

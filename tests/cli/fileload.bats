@@ -178,6 +178,14 @@ PY
   [ "$(files | wc -l)" -eq 2 ]
 }
 
+@test "rolling by age with a steady trickle of records: files still complete on time" {
+  # a record every 100 ms for 2 s, --roll-age 400ms: about 5 files, not 1
+  (for i in $(seq 1 20); do echo "{\"n\":$i}"; sleep 0.1; done) |
+    fileload --dir "$OUT" --format ndjson --roll-age 400ms -q
+  [ "$(files | wc -l)" -ge 3 ]
+  [ "$(cat $(files) | wc -l)" -eq 20 ]
+}
+
 @test "partitions: FIELD=value folders, day:FIELD in UTC, Hive escapes, nulls in __HIVE_DEFAULT_PARTITION__" {
   fileload --dir "$OUT" --format ndjson --schema "$SCHEMA" --partition-by gender \
       --partition-by day:registered -q < "$DATA/all-types.ndjson"

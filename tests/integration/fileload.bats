@@ -64,31 +64,40 @@ temps() { find "$OUT" -type f -name '.part-*.tmp' | sort; }
   [ "$output" = "(20000, 6)" ]
 }
 
-@test "kill -9 mid-run: only complete files and temporary ones; the next run removes those; nothing acknowledged is missing; a replay duplicates exactly the unacknowledged records of complete files" {
-  acks=$BATS_TEST_TMPDIR/acks
-  # slow the input so the kill lands mid-file: 20,000 envelopes over ~2 s
-  ( while IFS= read -r l; do printf '%s\n' "$l"; done < "$BATS_FILE_TMPDIR/envelopes.ndjson" ) |
-    fileload --dir "$OUT" --format parquet --schema "$PIPEKIT_ROOT/examples/schemas/user-flat.schema.json" \
-      --envelope --ack "$acks" --roll-records 1000 --row-group-rows 300 -q &
-  pid=$!
-  for i in $(seq 1 200); do [ "$(files | wc -l)" -ge 3 ] && break; sleep 0.05; done
-  sleep 0.13
-  kill -9 $pid
-  wait $pid 2>/dev/null || true
-  [ "$(files | wc -l)" -ge 3 ]
-  [ "$(files | wc -l)" -lt 20 ]   # the kill landed mid-run
+# The acknowledged offsets: whole ack lines only (a reader cut short may leave half a line).
+ACKED_PY='
+def acked_offsets(path):
+    out = []
+    for l in open(path):
+        try:
+            out.append(json.loads(l)["offset"])
+        except ValueError:
+            pass
+    return out
+'
+
+# after_kill ACKS: fileload was killed -9 while writing $OUT with acks to ACKS.
+# Checks that every final-named file is complete and holds every acknowledged
+# record, replays from the committed position (the lowest unacknowledged
+# offset, as ksub --commit-acks would), checks that the run removed the
+# temporary files, that all 20,000 records are there, and that the duplicates
+# are exactly the records of files complete before the kill at offsets >= the
+# committed position. Sets dups.
+after_kill() {
+  local acks=$1
   # every file with a final name is complete: pyarrow reads each footer
   for f in $(files); do "$PY" -c "import pyarrow.parquet as pq,sys; pq.read_metadata(sys.argv[1])" "$f"; done
   # the offsets in complete files; acknowledged ones must all be among them
   "$PY" -c "
 import pyarrow.parquet as pq, json, sys, uuid
+$ACKED_PY
 def text(u):  # the uuid column as pyarrow gives it: bytes or a UUID
     return str(uuid.UUID(bytes=u) if isinstance(u, bytes) else u)
 ids = set()
 for f in sys.argv[1:]:
     ids.update(text(u) for u in pq.read_table(f, columns=['id']).column(0).to_pylist())
 users = [json.loads(l)['id'] for l in open('$BATS_FILE_TMPDIR/users.ndjson')]
-acked = [json.loads(l)['offset'] for l in open('$acks')]
+acked = acked_offsets('$acks')
 present = ids
 missing = [o for o in acked if users[o] not in present]
 assert not missing, f'acknowledged but in no complete file: {missing[:5]}'
@@ -98,7 +107,8 @@ json.dump(sorted(o for o, u in enumerate(users) if u in present), open('$BATS_TE
   # the next run (the replay from ksub's committed position: the lowest unacknowledged offset) removes the temporaries
   committed=$("$PY" -c "
 import json
-acked = {json.loads(l)['offset'] for l in open('$acks')}
+$ACKED_PY
+acked = set(acked_offsets('$acks'))
 o = 0
 while o in acked: o += 1
 print(o)")
@@ -127,7 +137,51 @@ assert dups == expected, f'duplicates {dups[:5]}... ({len(dups)}), expected {exp
 print(len(dups))
 " $(files)
   [ "$status" -eq 0 ] || { echo "$output"; false; }
-  echo "# kill -9 left $n_temps temporary file(s); replay from offset $committed duplicated $output record(s)" >&3
+  dups=$output
+  echo "# kill -9 left $n_temps temporary file(s); replay from offset $committed duplicated $dups record(s)" >&3
+}
+
+@test "kill -9 mid-run: only complete files and temporary ones; the next run removes those; nothing acknowledged is missing; a replay duplicates exactly the unacknowledged records of complete files" {
+  acks=$BATS_TEST_TMPDIR/acks
+  # slow the input so the kill lands mid-file: 20,000 envelopes over ~2 s
+  ( while IFS= read -r l; do printf '%s\n' "$l"; done < "$BATS_FILE_TMPDIR/envelopes.ndjson" ) |
+    fileload --dir "$OUT" --format parquet --schema "$PIPEKIT_ROOT/examples/schemas/user-flat.schema.json" \
+      --envelope --ack "$acks" --roll-records 1000 --row-group-rows 300 -q &
+  pid=$!
+  for i in $(seq 1 200); do [ "$(files | wc -l)" -ge 3 ] && break; sleep 0.05; done
+  sleep 0.13
+  kill -9 $pid
+  wait $pid 2>/dev/null || true
+  [ "$(files | wc -l)" -ge 3 ]
+  [ "$(files | wc -l)" -lt 20 ]   # the kill landed mid-run
+  after_kill "$acks"
+}
+
+@test "kill -9 while acks are stuck (a full FIFO): the complete but unacknowledged files, and only they, are written twice by the replay" {
+  acks=$BATS_TEST_TMPDIR/acks
+  mkfifo "$BATS_TEST_TMPDIR/ackfifo"
+  # a consumer that reads 20,000 bytes of acks, then stops reading but keeps the FIFO open
+  ( head -c 20000 > "$acks"; exec sleep 60 ) < "$BATS_TEST_TMPDIR/ackfifo" &
+  reader=$!
+  fileload --dir "$OUT" --format parquet --schema "$PIPEKIT_ROOT/examples/schemas/user-flat.schema.json" \
+    --envelope --ack "$BATS_TEST_TMPDIR/ackfifo" --roll-records 1000 --row-group-rows 300 -q \
+    < "$BATS_FILE_TMPDIR/envelopes.ndjson" &
+  pid=$!
+  # wait until fileload is blocked on the full FIFO: the complete files stop changing
+  last=-1
+  for i in $(seq 1 100); do
+    n=$(files | wc -l)
+    [ "$n" -ge 2 ] && [ "$n" -eq "$last" ] && break
+    last=$n
+    sleep 0.3
+  done
+  kill -9 $pid
+  wait $pid 2>/dev/null || true
+  kill $reader; wait $reader 2>/dev/null || true
+  [ "$(files | wc -l)" -ge 2 ]
+  [ "$(files | wc -l)" -lt 20 ]
+  after_kill "$acks"
+  [ "$dups" -gt 0 ]   # this time some complete files were never acknowledged
 }
 
 @test "memory is bounded by the row group: 4x the input, the same peak RSS" {

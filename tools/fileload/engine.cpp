@@ -274,11 +274,14 @@ void Loader::commit_all() {
 }
 
 void Loader::roll_old_files() {
-  auto now = Clock::now();
-  std::vector<std::string> old;
-  for (const auto& [folder, f] : open_)
-    if (now - f.opened >= std::chrono::milliseconds(roll_age_ms_)) old.push_back(folder);
-  for (const auto& folder : old) commit(folder);
+  if (open_.empty()) return;
+  const auto cutoff = Clock::now() - std::chrono::milliseconds(roll_age_ms_);
+  for (auto it = open_.begin(); it != open_.end();) {
+    const std::string folder = it->first;
+    const bool old = it->second.opened <= cutoff;
+    ++it;  // commit() erases the entry: step past it first
+    if (old) commit(folder);
+  }
 }
 
 int Loader::next_timeout_ms() const {
@@ -298,7 +301,6 @@ int Loader::run() {
   if (!o_.ack.empty()) acks_ = AckWriter(o_.ack);
   const size_t max_line = parse_size_bytes(o_.max_line_bytes);
   std::vector<std::string> inputs = o_.inputs.empty() ? std::vector<std::string>{"-"} : o_.inputs;
-  uint64_t since_age_check = 0;
   for (const auto& input : inputs) {
     int fd = open_input(input);
     LineReader reader(fd, max_line);
@@ -308,10 +310,7 @@ int Loader::run() {
       switch (reader.next(line, next_timeout_ms())) {
         case ReadStatus::line:
           handle_line(line);
-          if (++since_age_check == 4096) {
-            since_age_check = 0;
-            roll_old_files();
-          }
+          roll_old_files();  // also while lines keep coming faster than the timeout
           break;
         case ReadStatus::timeout: roll_old_files(); break;
         case ReadStatus::eof:

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <vector>
 
 #include "pipekit/errors.hpp"
 #include "pipekit/kafka.hpp"
@@ -88,6 +89,8 @@ TEST(KafkaConfig, JavaClientPropertiesTranslated) {
   std::string oauth = refused({{"sasl.jaas.config",
                                 "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;"}});
   EXPECT_NE(oauth.find("OAUTHBEARER"), std::string::npos) << oauth;
+}
+
 // Issue #14: secret -X values stayed in /proc/PID/cmdline for the whole run.
 TEST(KafkaConfig, SecretArgumentsAreBlankedInPlace) {
   std::vector<std::string> args = {"kpub", "-X", "sasl.password=hunter2", "-Xssl.key.password=pw",

@@ -89,3 +89,30 @@ setup() {
   [ "$(tail -1 <<<"$output" | jq -r .failed_stage)" = pgload ]
   grep -q '^\[pgload\] ' <<<"$stderr"
 }
+
+@test "load --sink files: exactly the valid users in complete Parquet files, no temporary file left" {
+  PY=$PIPEKIT_BUILD/venv/bin/python
+  [ -x "$PY" ] || fail "no $PY: run scripts/setup (pyarrow from PyPI reads the files back)"
+  T=$(unique_topic files); new_topic "$T" 4
+  run --separate-stderr "$PIPEKIT" ingest --once --input "$DATA/input.ndjson" -b "$BROKERS" -t "$T" \
+    --schema "$TEST_SCHEMA" --state-dir "$W/state"
+  assert_success
+  run --separate-stderr "$PIPEKIT" load --once -b "$BROKERS" -t "$T" -G files --sink files \
+    --dir "$W/lake" --format parquet --schema "$TEST_SCHEMA" --state-dir "$W/state"
+  echo "$stderr" | tail -20
+  assert_success
+  [ "$(tail -1 <<<"$output" | jq -r .sink)" = files ]
+  [ -z "$(find "$W/lake" -name '.*.tmp')" ] || fail "temporary files left in $W/lake"
+  # Every valid user once, by id (a replay may only duplicate whole files; a
+  # clean run has none).
+  "$PY" -c '
+import sys, glob, pyarrow.parquet as pq
+ids = []
+for f in glob.glob(sys.argv[1] + "/**/*.parquet", recursive=True):
+    ids += pq.read_table(f, columns=["id"]).column("id").to_pylist()
+print(len(ids), len(set(map(str, ids))))' "$W/lake" >"$W/counts"
+  read -r total distinct <"$W/counts"
+  valid=$(wc -l <"$DATA/valid.ndjson")
+  [ "$total" -eq "$valid" ] || fail "$total ids in the files, $valid valid users"
+  [ "$distinct" -eq "$valid" ] || fail "$distinct distinct ids, $valid valid users"
+}

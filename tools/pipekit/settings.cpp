@@ -32,7 +32,7 @@ const std::vector<OptionRow>& option_table() {
       {K::setting, "PIPEKIT_TOPIC", "-t,--topic", "", "NAME", "users", "topic", S::general},
       {K::setting, "PIPEKIT_GROUP", "-G,--group", "", "GROUP", "pipekit-load", "consumer group of load and status", S::general},
       {K::setting, "PIPEKIT_KEY", "--key", "", "FIELD", "id", "Kafka key and upsert key", S::general},
-      {K::setting, "PIPEKIT_SINK", "--sink", "", "postgres|cassandra", "postgres", "where load writes", S::general},
+      {K::setting, "PIPEKIT_SINK", "--sink", "", "postgres|cassandra|files", "postgres", "where load writes", S::general},
       {K::setting, "PIPEKIT_PG_DSN", "-d,--dsn", "", "CONNINFO", "", "PostgreSQL, never with a password (else PG* variables)", S::general},
       {K::setting, "PIPEKIT_TABLE", "--table", "", "NAME", "users", "table", S::general},
       {K::setting, "PIPEKIT_SCHEMA", "--schema", "", "FILE", "", "JSON Schema (default examples/schemas/user-flat.schema.json)", S::general},
@@ -75,6 +75,8 @@ const std::vector<OptionRow>& option_table() {
       {K::setting, "PIPEKIT_CQL_KEYSPACE", "--keyspace", "", "KS", "", "Cassandra keyspace", S::load},
       {K::setting, "PIPEKIT_CQL_USER", "--cql-user", "", "U", "", "Cassandra user", S::load},
       {K::setting, "CQL_PASSWORD_FILE", "--cql-password-file", "", "FILE", "", "Cassandra password file (or CQL_PASSWORD in the environment)", S::load},
+      {K::setting, "PIPEKIT_FILES_DIR", "--dir", "", "DIR", "", "--sink files: the folder fileload writes under", S::load},
+      {K::setting, "PIPEKIT_FILES_FORMAT", "--format", "", "ndjson|csv|parquet", "parquet", "--sink files: the file format", S::load},
       {K::setting, "PIPEKIT_REJECTS", "--rejects", "", "FILE", "", "(default STATE_DIR/rejects/TOPIC.load.ndjson)", S::load},
       {K::setting, "PIPEKIT_RESTARTS", "--restarts", "", "N", "5", "restarts after a crash", S::load},
       {K::setting, "PIPEKIT_ACK_TIMEOUT", "--ack-timeout", "", "DUR", "", "how long ksub -e waits for the last acks", S::load},
@@ -287,6 +289,8 @@ void validate_settings(const CommandLine& cl, const Settings& s) {
   auto readable = [](const std::string& path) { return access(path.c_str(), R_OK) == 0; };
   if (cmd == "load" || cmd == "run") {
     if (!readable(s["PIPEKIT_SCHEMA"])) throw UsageError("schema " + s["PIPEKIT_SCHEMA"] + ": cannot read it (--schema)");
+    if (s["PIPEKIT_SINK"] == "files" && s["PIPEKIT_FILES_DIR"].empty())
+      usage_error("--sink files needs --dir (or PIPEKIT_FILES_DIR)");
     if (s["PIPEKIT_SINK"] == "cassandra") {
       if (s["PIPEKIT_CQL_HOSTS"].empty()) usage_error("--sink cassandra needs --cql-hosts (or PIPEKIT_CQL_HOSTS)");
       if (s["PIPEKIT_CQL_KEYSPACE"].empty()) usage_error("--sink cassandra needs --keyspace (or PIPEKIT_CQL_KEYSPACE)");

@@ -64,12 +64,23 @@ Argv cassandra_sink(const StageContext& c, const std::string& ack) {
   return a;
 }
 
+// Files under --dir: each acknowledged once its file is complete and durable.
+Argv files_sink(const StageContext& c, const std::string& ack) {
+  const Settings& s = c.s;
+  Argv a{"fileload", "--dir", s["PIPEKIT_FILES_DIR"], "--format", s["PIPEKIT_FILES_FORMAT"], "--schema",
+         s["PIPEKIT_SCHEMA"], "--envelope", "--ack", ack};
+  a.insert(a.end(), {"--rejects", sink_rejects(s), "--rejects-append"});
+  common_tool_args(a, c, "fileload");
+  return a;
+}
+
 }  // namespace
 
 const std::vector<Sink>& sink_table() {
   static const std::vector<Sink> table = {
       {"postgres", "pgload", postgres_sink},
       {"cassandra", "cqlload", cassandra_sink},
+      {"files", "fileload", files_sink},
   };
   return table;
 }

@@ -129,12 +129,12 @@ void Loader::configure() {
                      "(only ndjson passes records through without one)");
   }
   if (o_.roll_records < 1) throw UsageError("--roll-records: expected 1 or more");
-  roll_bytes_ = parse_size_bytes(o_.roll_bytes);
-  roll_age_ms_ = parse_duration_ms(o_.roll_age);
+  roll_bytes_ = parse_size_bytes(o_.roll_bytes, "--roll-bytes");
+  roll_age_ms_ = parse_duration_ms(o_.roll_age, "--roll-age");
   if (roll_bytes_ == 0 || roll_age_ms_ <= 0) throw UsageError("--roll-bytes and --roll-age must be above 0");
   if (o_.row_group_rows < 1) throw UsageError("--row-group-rows: expected 1 or more");
   config_.row_group_rows = o_.row_group_rows;
-  config_.row_group_bytes = static_cast<int64_t>(parse_size_bytes(o_.row_group_bytes));
+  config_.row_group_bytes = static_cast<int64_t>(parse_size_bytes(o_.row_group_bytes, "--row-group-bytes"));
   if (o_.max_open_files < 1) throw UsageError("--max-open-files: expected 1 or more");
   for (const auto& spec : o_.partition_by) partitions_.push_back(parse_partition(spec));
   namer_ = std::make_unique<FileNamer>(extension(format, c));
@@ -299,7 +299,7 @@ int Loader::run() {
   if (ec) throw IoError("--dir " + root_.string() + ": " + ec.message());
   if (uint64_t n = remove_stale_temps(root_)) ctx_.stats.set("stale_temps_removed", n);
   if (!o_.ack.empty()) acks_ = AckWriter(o_.ack);
-  const size_t max_line = parse_size_bytes(o_.max_line_bytes);
+  const size_t max_line = parse_size_bytes(o_.max_line_bytes, "--max-line-bytes");
   std::vector<std::string> inputs = o_.inputs.empty() ? std::vector<std::string>{"-"} : o_.inputs;
   for (const auto& input : inputs) {
     int fd = open_input(input);

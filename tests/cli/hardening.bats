@@ -110,16 +110,20 @@ teardown() {
   start_kmock
   new_topic hard-secret 1
   for tool in kpub ksub; do
-    mkfifo "$T/in-$tool"
     if [ "$tool" = kpub ]; then
+      # kpub waits on an open, empty stdin (the FIFO held open by fd 7).
+      mkfifo "$T/in-$tool"
       kpub -q -b "$BROKERS" -t hard-secret -X sasl.password=hunter2 -Xssl.key.password=s3cr3t \
         <"$T/in-$tool" 2>"$T/err" &
+      BG_PID=$!
+      exec 7>"$T/in-$tool"
     else
+      # ksub reads no stdin: it waits for records on the topic.
       ksub -q -b "$BROKERS" -t hard-secret -X sasl.password=hunter2 -Xssl.key.password=s3cr3t \
-        >/dev/null 2>"$T/err" &
+        </dev/null >/dev/null 2>"$T/err" &
+      BG_PID=$!
+      exec 7>/dev/null
     fi
-    BG_PID=$!
-    exec 7>"$T/in-$tool"
     for i in $(seq 1 50); do
       tr '\0' ' ' </proc/$BG_PID/cmdline 2>/dev/null | grep -q 'sasl.password=\*' && break
       sleep 0.1

@@ -50,7 +50,7 @@ usage_error() {  # usage_error "message part" ru-fetch args...
   usage_error "'symbols' is neither a charset" --password upper,symbols
   usage_error "bad length range '16-8'" --password upper,16-8
   usage_error "--api-version must look like 1.4" --api-version latest
-  usage_error "not a duration: 'soon'" --every soon
+  usage_error "--every: 'soon' is not a duration" --every soon
   usage_error "--every must be more than 0" --every 0s
   usage_error "--timeout must be more than 0" --timeout 0
   usage_error "--count must be at least 1" --count 0

@@ -47,7 +47,9 @@ exact_at_quorum() {
   pid=$!
   sleep 2
   kill -0 "$pid"   # still loading
-  servers3 kill 1
+  # --wait-down: until the others have convicted it (~20 s), a QUORUM read
+  # they coordinate may still wait on the dead node and time out.
+  servers3 kill 1 --wait-down
   rc=0
   timeout 120 tail --pid="$pid" -f /dev/null || rc=$?
   wait "$pid" || rc=$?

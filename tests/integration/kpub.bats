@@ -74,7 +74,7 @@ read_back() {
   assert_success
   assert_output --partial "published 4, rejected 7, failed 0"
   run jq -c '[.line, .reason]' "$BATS_TEST_TMPDIR/rej"
-  assert_line --index 0 --regexp '^\[4,"invalid JSON
+  assert_line --index 0 --regexp '^\[4,"invalid JSON'
   assert_line --index 1 '[5,"key field '"'"'login.uuid'"'"' is missing"]'
   assert_line --index 2 '[6,"key field '"'"'login.uuid'"'"' is null"]'
   assert_line --index 3 '[7,"key field '"'"'login.uuid'"'"' is missing"]'

@@ -13,6 +13,7 @@
 #include "files.hpp"
 #include "output.hpp"
 #include "pipekit/acks.hpp"
+#include "pipekit/calendar.hpp"
 #include "pipekit/envelope.hpp"
 #include "pipekit/errors.hpp"
 #include "pipekit/json.hpp"
@@ -199,7 +200,7 @@ std::string Loader::partition_folder(simdjson::dom::element record, std::string&
           return {};
         }
         int64_t days = *us / 86'400'000'000LL - (*us % 86'400'000'000LL < 0 ? 1 : 0);
-        text = format_date(days);
+        text = calendar::format_date(days);
       }
     }
     if (!folder.empty()) folder += '/';

@@ -5,28 +5,12 @@
 #include <cmath>
 #include <cstring>
 
+#include "pipekit/calendar.hpp"
 #include "pipekit/json.hpp"
 
 namespace pipekit::fileload {
 
 namespace {
-
-// Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar.
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-bool is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-unsigned days_in_month(int64_t y, unsigned m) {
-  static const unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && is_leap(y) ? 29 : days[m - 1];
-}
 
 bool digits(std::string_view s, size_t at, size_t n, int& out) {
   if (at + n > s.size()) return false;
@@ -44,8 +28,8 @@ std::optional<int64_t> date_prefix(std::string_view s) {
   if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, m) || s[7] != '-' ||
       !digits(s, 8, 2, d))
     return std::nullopt;
-  if (m < 1 || m > 12 || d < 1 || static_cast<unsigned>(d) > days_in_month(y, m)) return std::nullopt;
-  return days_from_civil(y, m, d);
+  if (m < 1 || m > 12 || d < 1 || static_cast<unsigned>(d) > calendar::days_in_month(y, m)) return std::nullopt;
+  return calendar::days_from_civil(y, m, d);
 }
 
 const char* json_type_name(simdjson::dom::element_type t) {
@@ -110,20 +94,6 @@ std::optional<int64_t> parse_date_time_us(std::string_view s) {
   if (at != s.size()) return std::nullopt;
   int64_t seconds = *days * 86400 + hh * 3600 + mm * 60 + ss - offset_s;
   return seconds * 1'000'000 + micros;
-}
-
-std::string format_date(int64_t z) {
-  // civil_from_days
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t y = static_cast<int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  return fmt::format("{:04}-{:02}-{:02}", y + (m <= 2), m, d);
 }
 
 RowBuilder::RowBuilder(std::vector<SchemaColumn> columns) : columns_(std::move(columns)) {}

@@ -33,8 +33,6 @@ struct Cell {
 std::optional<int64_t> parse_date_time_us(std::string_view text);
 // "2026-11-30" as days since 1970-01-01.
 std::optional<int32_t> parse_date_days(std::string_view text);
-// Days since 1970-01-01 as "YYYY-MM-DD".
-std::string format_date(int64_t days);
 
 class RowBuilder {
  public:

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "pipekit/acks.hpp"
+#include "pipekit/calendar.hpp"
 #include "pipekit/cli.hpp"
 #include "pipekit/envelope.hpp"
 #include "pipekit/errors.hpp"
@@ -271,4 +272,26 @@ TEST(Parse, BadNumbersAreUsageErrorsNamingTheFlag) {
   EXPECT_DOUBLE_EQ(parse_percent("100%", "--max-reject-rate"), 100.0);
   for (const char* bad : {"nan", "inf", "-1", "100.0001", "1e2", "5%%", ""})
     EXPECT_THROW(parse_percent(bad, "--max-reject-rate"), UsageError) << bad;
+}
+
+TEST(Calendar, DayNumbersRoundTripAcrossErasAndLeapDays) {
+  using namespace pipekit::calendar;
+  EXPECT_EQ(format_date(0), "1970-01-01");
+  EXPECT_EQ(format_date(-1), "1969-12-31");
+  EXPECT_EQ(format_date(-719162), "0001-01-01");
+  EXPECT_EQ(days_from_civil(2000, 2, 29), 11016);
+  EXPECT_EQ(format_date(11016), "2000-02-29");
+  EXPECT_EQ(days_from_civil(2026, 11, 30), 20787);
+  for (int64_t d = -800000; d <= 3000000; d += 997) {
+    std::string text = format_date(d);
+    int64_t y = std::stoll(text.substr(0, text.size() - 6));
+    unsigned m = static_cast<unsigned>(std::stoi(text.substr(text.size() - 5, 2)));
+    unsigned day = static_cast<unsigned>(std::stoi(text.substr(text.size() - 2)));
+    ASSERT_EQ(days_from_civil(y, m, day), d) << text;
+    ASSERT_LE(day, days_in_month(y, m)) << text;
+  }
+  EXPECT_TRUE(is_leap_year(2000));
+  EXPECT_FALSE(is_leap_year(1900));
+  EXPECT_EQ(days_in_month(2024, 2), 29u);
+  EXPECT_EQ(days_in_month(2023, 2), 28u);
 }

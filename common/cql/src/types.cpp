@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 
+#include "pipekit/calendar.hpp"
 #include "pipekit/json.hpp"
 
 namespace pipekit::cql {
@@ -146,15 +147,6 @@ bool split_decimal(std::string_view s, std::string& digits, bool& negative, int3
 }
 
 // ---- dates ------------------------------------------------------------------
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
 bool digits_at(std::string_view s, size_t pos, size_t n, int& out) {
   if (pos + n > s.size()) return false;
   int v = 0;
@@ -183,10 +175,8 @@ size_t parse_ymd(std::string_view s, int64_t& days) {
       !digits_at(s, i + 4, 2, d))
     return 0;
   if (mo < 1 || mo > 12 || d < 1 || d > 31) return 0;
-  static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  if (d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap)) return 0;
-  days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+  if (static_cast<unsigned>(d) > calendar::days_in_month(y, static_cast<unsigned>(mo))) return 0;
+  days = calendar::days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
   return i + 6;
 }
 
@@ -679,19 +669,6 @@ int64_t be_int(std::string_view b) {
   return v;
 }
 
-std::string civil_from_days(int64_t z) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t y = static_cast<int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  return fmt::format("{:04}-{:02}-{:02}", y + (m <= 2), m, d);
-}
-
 // Unsigned big-endian two's complement -> decimal text (small helper for varint).
 std::string varint_text(std::string_view b) {
   if (b.size() <= 8) return std::to_string(be_int(b));
@@ -767,13 +744,13 @@ std::string decode_to_json(const Type& t, std::string_view b) {
       int64_t ms = be_int(b);
       int64_t days = (ms >= 0 ? ms : ms - 86399999) / 86400000;
       int64_t rem = ms - days * 86400000;
-      return json::quote(fmt::format("{}T{:02}:{:02}:{:02}.{:03}Z", civil_from_days(days), rem / 3600000,
+      return json::quote(fmt::format("{}T{:02}:{:02}:{:02}.{:03}Z", calendar::format_date(days), rem / 3600000,
                                      rem / 60000 % 60, rem / 1000 % 60, rem % 1000));
     }
     case TypeId::date: {
       if (b.size() != 4) throw ProtocolError("bad date size");
       int64_t days = static_cast<int64_t>(static_cast<uint32_t>(be_int(b))) - (int64_t(1) << 31);
-      return json::quote(civil_from_days(days));
+      return json::quote(calendar::format_date(days));
     }
     case TypeId::uuid:
     case TypeId::timeuuid: {

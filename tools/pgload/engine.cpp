@@ -119,11 +119,7 @@ class Loader {
     if (stop_requested()) log::info("stopping on signal {}: committing the open batch", stop_signal());
     flush();
     ctx_.stats.bytes = reader.bytes_read();
-    if (rejects_.over_limit(ctx_.stats.records_in)) {
-      log::error("{} record(s) rejected ({})", rejects_.count(), rejects_.limit_description());
-      return static_cast<int>(ExitCode::rejects);
-    }
-    return 0;
+    return rejects_.exit_status(ctx_.stats.records_in);
   }
 
  private:

@@ -85,6 +85,7 @@ class Loader {
     if (o.batch_rows == 0) throw UsageError("--batch-rows must be at least 1");
     batch_bytes_ = parse_size_bytes(o.batch_bytes, "--batch-bytes");
     flush_ms_ = parse_duration_ms(o.flush_interval, "--flush-interval");
+    idle_ms_ = parse_duration_ms(o.flush_idle, "--flush-idle");
     max_line_ = parse_size_bytes(o.max_line_bytes, "--max-line-bytes");
     if (max_line_ == 0) throw UsageError("--max-line-bytes must be positive");
     if (o.retries < 0) throw UsageError("--retries must be 0 or more");
@@ -101,8 +102,16 @@ class Loader {
     LineReader reader(STDIN_FILENO, max_line_);
     Line line;
     for (;;) {
+      // With a batch open, wait for input no longer than its deadline, nor
+      // (with --flush-idle) than the quiet time after which it is committed:
+      // a trickle lands within milliseconds instead of --flush-interval. The
+      // wait only happens once the buffered input is used up.
       int timeout = -1;
-      if (batch_.records) timeout = static_cast<int>(std::max<int64_t>(0, ms_left()));
+      if (batch_.records) {
+        int64_t wait = std::max<int64_t>(0, ms_left());
+        if (idle_ms_ > 0) wait = std::min(wait, idle_ms_);
+        timeout = static_cast<int>(wait);
+      }
       ReadStatus st = reader.next(line, timeout);
       if (st == ReadStatus::timeout) {
         flush();
@@ -697,6 +706,7 @@ class Loader {
   bool direct_ = false;          // upsert/ignore: this batch tries the direct COPY
   int stage_batches_left_ = 0;
   Batch batch_;
+  int64_t idle_ms_ = 0;   // --flush-idle (0: off)
   size_t sent_ = 0;       // bytes of batch_.enc already sent in the open COPY
   bool in_copy_ = false;  // a transaction with a COPY in progress is open
   bool in_doubt_ = false; // COMMIT sent, connection lost before the reply

@@ -4,7 +4,9 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <set>
 #include <unordered_set>
 #include <thread>
@@ -42,7 +44,7 @@ struct Batch {
   std::vector<Coord> acks;  // every envelope of the batch, loaded or rejected
   uint64_t records = 0;     // records waiting for this batch's commit
   Clock::time_point started;
-  std::unordered_set<std::string> keys;  // upsert: key fields (COPY text) seen
+  std::unordered_set<size_t> keys;  // upsert: hashes of the key fields (COPY text) seen
   bool dup_keys = false;
   void clear() {
     keys.clear();
@@ -395,6 +397,7 @@ class Loader {
                             conflict;
       for (const auto& k : key_)
         key_pos_.push_back(static_cast<size_t>(std::find(loaded_.begin(), loaded_.end(), k) - loaded_.begin()));
+      last_key_pos_ = key_pos_.empty() ? 0 : *std::max_element(key_pos_.begin(), key_pos_.end());
     } else {
       merge_sql_ = "INSERT INTO " + target + " (" + cols + ") SELECT " + cols + " FROM " + stage + " ORDER BY " +
                    quote_ident(seq_) + " ON CONFLICT " + (key_.empty() ? "" : "(" + keys + ") ") + "DO NOTHING";
@@ -446,22 +449,25 @@ class Loader {
     }
   }
 
-  // Upsert: remembers the row's key (its COPY fields) to spot duplicates.
+  // Upsert: remembers a hash of the row's key (its COPY fields) to spot
+  // duplicates. A collision only sends the batch down the DISTINCT ON way,
+  // which is right for any batch; so a hash is enough, and no copy per row.
   void note_key(const Row& r) {
     if (key_pos_.empty() || batch_.dup_keys) return;
-    std::string_view row(batch_.enc.data() + r.enc_off, r.enc_len - 1);  // without '\n'
-    std::string key;
-    size_t field = 0, start = 0;
-    for (size_t i = 0; i <= row.size(); ++i) {
-      if (i < row.size() && row[i] != '\t') continue;  // COPY escapes tabs in values
+    const char* field_start = batch_.enc.data() + r.enc_off;
+    const char* end = field_start + r.enc_len - 1;  // without '\n'
+    key_buf_.clear();
+    for (size_t field = 0;; ++field) {  // COPY escapes tabs in values
+      auto* tab = static_cast<const char*>(std::memchr(field_start, '\t', static_cast<size_t>(end - field_start)));
+      const char* stop = tab ? tab : end;
       if (std::find(key_pos_.begin(), key_pos_.end(), field) != key_pos_.end()) {
-        key.append(row.substr(start, i - start));
-        key.push_back('\t');
+        key_buf_.append(field_start, stop);
+        key_buf_.push_back('\t');
       }
-      ++field;
-      start = i + 1;
+      if (!tab || field >= last_key_pos_) break;  // no key field after this one
+      field_start = tab + 1;
     }
-    if (!batch_.keys.insert(std::move(key)).second) batch_.dup_keys = true;
+    if (!batch_.keys.insert(std::hash<std::string_view>{}(key_buf_)).second) batch_.dup_keys = true;
   }
 
   // ---- reading -------------------------------------------------------------------
@@ -701,6 +707,8 @@ class Loader {
   std::optional<TableInfo> info_;
   std::string copy_sql_, stage_sql_, merge_sql_, merge_distinct_sql_, seq_;
   std::vector<size_t> key_pos_;  // upsert: the key columns' positions in a COPY row
+  size_t last_key_pos_ = 0;      // the largest of them
+  std::string key_buf_;          // note_key's scratch
   bool force_distinct_ = false;  // this batch: the server saw a duplicate key
   std::string direct_copy_sql_;  // COPY into the table itself
   bool direct_ = false;          // upsert/ignore: this batch tries the direct COPY

@@ -608,7 +608,8 @@ class Loader {
     if (mode_ == Mode::ignore && affected_ < loaded) ctx_.stats.add("conflicts", loaded - affected_);
     // Rejects are on disk before their acks go out.
     rejects_.flush();
-    for (const auto& a : batch_.acks) acks_.ack(a.topic, a.partition, a.offset);
+    for (const auto& a : batch_.acks) acks_.add(a.topic, a.partition, a.offset);
+    acks_.flush();
     batch_.clear();
     sent_ = 0;
     in_copy_ = false;

@@ -112,6 +112,8 @@ def plain(v):
         return v.isoformat()
     if isinstance(v, bytes) and len(v) == 16:
         return str(uuid.UUID(bytes=v))
+    if isinstance(v, uuid.UUID):
+        return str(v)
     return v
 
 rows, extra = {}, 0

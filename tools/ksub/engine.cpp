@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -58,11 +59,11 @@ kafka::Properties consumer_properties(const Options& o, bool with_group) {
     if (o.offset == "beginning") set_prop(props, "auto.offset.reset", "earliest");
     if (o.offset == "end") set_prop(props, "auto.offset.reset", "latest");
   } else {
-    // librdkafka's assign() wants a group.id, though without -G ksub never
-    // joins a group nor commits.
-    bool has_group = false;
-    for (const auto& [k, v] : props) has_group |= k == "group.id";
-    if (!has_group) set_prop(props, "group.id", "ksub-no-group");
+    // No group at all: a group.id would make librdkafka look up a group
+    // coordinator (FindCoordinator), which a cluster that grants this user
+    // no group rights refuses. Without -G ksub reads partitions it picks
+    // itself and commits nothing.
+    std::erase_if(props, [](const auto& kv) { return kv.first == "group.id"; });
     set_prop(props, "enable.auto.commit", "false");
   }
   return props;
@@ -148,6 +149,7 @@ class Consumer {
     ack_timeout_ms_ = parse_duration_ms(o.ack_timeout, "--ack-timeout");
   }
 
+  ~Consumer() { stop_partitions(); }
   int run();
 
  private:
@@ -155,6 +157,10 @@ class Consumer {
 
   void start();
   void assign_without_group(const rd_kafka_metadata_t* md);
+  // The next message or event: from the group consumer, or without -G from
+  // the queue the partitions were started on.
+  rd_kafka_message_t* next(int timeout_ms);
+  void stop_partitions();
   static void rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                            void* opaque) {
     static_cast<Consumer*>(opaque)->on_rebalance(err, parts);
@@ -193,6 +199,11 @@ class Consumer {
   const bool group_;
   const bool acks_;
   kafka::Handle rk_;
+  // Without -G: the partitions read with librdkafka's group-less
+  // (simple) consumer, all forwarded to one queue.
+  rd_kafka_queue_t* queue_ = nullptr;
+  std::vector<std::pair<rd_kafka_topic_t*, int32_t>> started_;
+  uint32_t polls_ = 0;
   std::vector<FormatPiece> format_;
   int64_t idle_ms_ = 0;
   int64_t ack_timeout_ms_ = 30000;
@@ -316,8 +327,36 @@ void Consumer::assign_without_group(const rd_kafka_metadata_t* md) {
       if (list->elems[i].offset < 0) list->elems[i].offset = RD_KAFKA_OFFSET_END;
   }
   on_assigned(list);
-  auto err = rd_kafka_assign(rk_.get(), list);
-  if (err) throw UsageError(fmt::format("cannot assign partitions: {}", rd_kafka_err2str(err)));
+  // librdkafka's assign() needs a group.id; its simple consumer does not.
+  queue_ = rd_kafka_queue_new(rk_.get());
+  std::map<std::string, rd_kafka_topic_t*> topics;
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& tp = list->elems[i];
+    rd_kafka_topic_t*& rkt = topics[tp.topic];
+    if (!rkt) rkt = rd_kafka_topic_new(rk_.get(), tp.topic, nullptr);
+    if (rd_kafka_consume_start_queue(rkt, tp.partition, tp.offset, queue_) == -1)
+      throw UsageError(fmt::format("cannot read {} [{}]: {}", tp.topic, tp.partition,
+                                   rd_kafka_err2str(rd_kafka_last_error())));
+    started_.emplace_back(rkt, tp.partition);
+  }
+}
+
+void Consumer::stop_partitions() {
+  std::vector<rd_kafka_topic_t*> topics;
+  for (auto [rkt, partition] : started_) {
+    rd_kafka_consume_stop(rkt, partition);
+    if (std::find(topics.begin(), topics.end(), rkt) == topics.end()) topics.push_back(rkt);
+  }
+  started_.clear();
+  for (auto* rkt : topics) rd_kafka_topic_destroy(rkt);
+  if (queue_) rd_kafka_queue_destroy(queue_);
+  queue_ = nullptr;
+}
+
+rd_kafka_message_t* Consumer::next(int timeout_ms) {
+  if (group_) return rd_kafka_consumer_poll(rk_.get(), timeout_ms);
+  if (timeout_ms > 0 || ++polls_ % 1024 == 0) rd_kafka_poll(rk_.get(), 0);  // the handle's own events
+  return rd_kafka_consume_queue(queue_, timeout_ms);
 }
 
 void Consumer::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
@@ -663,7 +702,7 @@ int Consumer::run() {
       stop = Stop::signal;
       break;
     }
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), batch_.empty() ? 100 : 0);
+    rd_kafka_message_t* m = next(batch_.empty() ? 100 : 0);
     if (acks_) {
       drain_acks();
       if (Clock::now() >= next_commit) {
@@ -737,7 +776,8 @@ int Consumer::run() {
     if (err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS) err = commit_through_rebalance();
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) log::warn("final commit failed: {}", rd_kafka_err2str(err));
   }
-  rd_kafka_consumer_close(rk_.get());
+  if (group_) rd_kafka_consumer_close(rk_.get());
+  else stop_partitions();
   if (!deferred_error_.empty()) throw Error(deferred_code_, deferred_error_);
   if (code == 0 && o_.empty_exit >= 0 && ctx_.stats.records_out == 0 && stop != Stop::pipe) code = o_.empty_exit;
   return code;

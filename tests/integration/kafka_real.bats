@@ -85,3 +85,33 @@ topic_exists() { ksub -q -b "$BROKERS" --list --json | jq -e --arg t "$1" '.topi
   run jq -r .line "$BATS_TEST_TMPDIR/failed"
   assert_output "$(seq 1 20)"
 }
+
+@test "a group member whose stdout stalls longer than max.poll.interval.ms stays in the group: nothing lost or doubled, offsets right" {
+  # 13 MB of users: more than ksub queues for stdout (8 MiB), so reading pauses twice
+  make_users 12000 "$BATS_TEST_TMPDIR/users.ndjson"
+  ktopic create "$T:4"
+  kpub -q -b "$BROKERS" -t "$T" -k login.uuid <"$BATS_TEST_TMPDIR/users.ndjson"
+  mkfifo "$BATS_TEST_TMPDIR/out.fifo"
+  timeout 120 ksub -b "$BROKERS" -t "$T" -G "g$T" -e --envelope \
+    -X session.timeout.ms=6000 -X max.poll.interval.ms=6000 >"$BATS_TEST_TMPDIR/out.fifo" 2>"$BATS_TEST_TMPDIR/err" &
+  BG_PIDS=$!
+  # the reader stops twice, each time for longer than max.poll.interval.ms
+  { head -c 1000000; sleep 10; head -c 3000000; sleep 8; cat; } <"$BATS_TEST_TMPDIR/out.fifo" >"$BATS_TEST_TMPDIR/out"
+  rc=0
+  wait "$BG_PIDS" || rc=$?
+  BG_PIDS=
+  cat "$BATS_TEST_TMPDIR/err"
+  [ "$rc" -eq 0 ]
+  # every user exactly once, each partition in offset order without a gap
+  diff <(jq -cS . "$BATS_TEST_TMPDIR/users.ndjson" | sort) <(jq -cS .value "$BATS_TEST_TMPDIR/out" | sort)
+  run jq -rs 'group_by(.partition) | map(. as $p | [range(0; $p | length)] == ($p | map(.offset))) | all' "$BATS_TEST_TMPDIR/out"
+  assert_output true
+  # never evicted: one assignment, no rebalance, no poll-interval warning; the bottleneck said once
+  [ "$(grep -c "group g$T: assigned" "$BATS_TEST_TMPDIR/err")" -eq 1 ]
+  run grep -ci -E "poll interval|unknown member|rebalance" "$BATS_TEST_TMPDIR/err"
+  assert_output 0
+  [ "$(grep -c 'downstream is the bottleneck' "$BATS_TEST_TMPDIR/err")" -eq 1 ]
+  run ksub -q -b "$BROKERS" -t "$T" -G "g$T" --offsets --json
+  run jq -s '[.[] | select(.committed != .high)] | length' <<<"$output"
+  assert_output 0
+}

@@ -115,3 +115,30 @@ topic_exists() { ksub -q -b "$BROKERS" --list --json | jq -e --arg t "$1" '.topi
   run jq -s '[.[] | select(.committed != .high)] | length' <<<"$output"
   assert_output 0
 }
+
+@test "compacted topic: a record without a key fails alone, rejected with the broker's reason; the others are delivered" {
+  ktopic create "$T:2" cleanup.policy=compact
+  for i in $(seq 1 10); do
+    case $i in
+      5) echo "{\"value\":{\"n\":$i}}" ;;              # no key
+      8) echo "{\"key\":null,\"value\":{\"n\":$i}}" ;;  # a null key
+      *) echo "{\"key\":\"k$i\",\"value\":{\"n\":$i}}" ;;
+    esac
+  done >"$BATS_TEST_TMPDIR/in"
+  run timeout 60 kpub -b "$BROKERS" -t "$T" --envelope --rejects "$BATS_TEST_TMPDIR/rejects" \
+    --failed "$BATS_TEST_TMPDIR/failed" <"$BATS_TEST_TMPDIR/in"
+  echo "$output"
+  assert_output --partial "published 8, rejected 2, failed 0"
+  run jq -r '"\(.line) \(.reason)"' "$BATS_TEST_TMPDIR/rejects"
+  assert_line --index 0 --partial "5 no key, and topic $T is compacted (cleanup.policy=compact)"
+  assert_line --index 1 --partial "8 no key"
+  assert_output --partial INVALID_RECORD
+  [ ! -s "$BATS_TEST_TMPDIR/failed" ]
+  run bash -c "timeout 60 ksub -q -b $BROKERS -t $T -e --envelope | jq -r .key | sort -V | paste -sd ' '"
+  assert_output "k1 k2 k3 k4 k6 k7 k9 k10"
+  # a plain topic takes keyless records as before
+  ktopic create "${T}_plain:1"
+  run timeout 60 kpub -b "$BROKERS" -t "${T}_plain" --envelope <"$BATS_TEST_TMPDIR/in"
+  assert_success
+  assert_output --partial "published 10, rejected 0"
+}

@@ -6,8 +6,9 @@
 
 #include <chrono>
 #include <exception>
-#include <optional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "pipekit/errors.hpp"
@@ -184,6 +185,17 @@ class Publisher {
     if (aborted()) throw_abort();
   }
 
+  // Why the broker would refuse a record without a key on `topic` (empty:
+  // it would not). A compacted topic answers INVALID_RECORD for the whole
+  // batch the keyless record is in, failing its neighbours too, so such a
+  // record is rejected before it is sent. Asked once per topic
+  // (DescribeConfigs); when the answer does not come, records are sent.
+  const std::string& keyless_refusal(std::string_view topic) {
+    auto it = keyless_refusal_.find(topic);
+    if (it == keyless_refusal_.end()) it = keyless_refusal_.emplace(std::string(topic), describe_keyless_refusal(std::string(topic))).first;
+    return it->second;
+  }
+
   // Set by the error callback on what ends the run: bad credentials, a
   // fatal producer error. Reading stops; what was not delivered goes to --failed.
   bool aborted() const { return !abort_reason_.empty(); }
@@ -347,6 +359,37 @@ class Publisher {
     }
   }
 
+  std::string describe_keyless_refusal(const std::string& topic) {
+    constexpr int kTimeoutMs = 5000;
+    rd_kafka_queue_t* queue = rd_kafka_queue_new(rk_.get());
+    rd_kafka_ConfigResource_t* res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+    rd_kafka_DescribeConfigs(rk_.get(), &res, 1, nullptr, queue);
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, kTimeoutMs);
+    std::string policy, why;
+    if (!ev) {
+      why = "no answer";
+    } else if (rd_kafka_event_error(ev)) {
+      why = rd_kafka_event_error_string(ev);
+    } else if (const auto* result = rd_kafka_event_DescribeConfigs_result(ev)) {
+      size_t n = 0;
+      const rd_kafka_ConfigResource_t** resources = rd_kafka_DescribeConfigs_result_resources(result, &n);
+      if (n == 1 && rd_kafka_ConfigResource_error(resources[0])) why = rd_kafka_ConfigResource_error_string(resources[0]);
+      size_t entries = 0;
+      const rd_kafka_ConfigEntry_t** configs = n == 1 ? rd_kafka_ConfigResource_configs(resources[0], &entries) : nullptr;
+      for (size_t i = 0; i < entries; ++i)
+        if (std::string_view(rd_kafka_ConfigEntry_name(configs[i])) == "cleanup.policy" && rd_kafka_ConfigEntry_value(configs[i]))
+          policy = rd_kafka_ConfigEntry_value(configs[i]);
+    }
+    if (ev) rd_kafka_event_destroy(ev);
+    rd_kafka_ConfigResource_destroy(res);
+    rd_kafka_queue_destroy(queue);
+    if (!why.empty()) log::debug("cleanup.policy of topic {} unknown ({}): records without a key are sent", topic, why);
+    if (policy.find("compact") == std::string::npos) return {};
+    return fmt::format("no key, and topic {} is compacted (cleanup.policy={}): the broker refuses a record without a "
+                       "key (INVALID_RECORD: compacted topic cannot accept message without key)",
+                       topic, policy);
+  }
+
   static void on_log(const rd_kafka_t*, int level, const char* fac, const char* buf) noexcept {
     try {
       log::debug("librdkafka[{}] {}: {}", level, fac, buf);
@@ -358,6 +401,7 @@ class Publisher {
   RunContext& ctx_;
   HeaderList flag_headers_;
   std::unique_ptr<OutputWriter> failed_out_;  // outlives the handle (declared first)
+  std::map<std::string, std::string, std::less<>> keyless_refusal_;  // by topic
   kafka::Handle rk_;
   rd_kafka_topic_t* rkt_ = nullptr;
   uint64_t accepted_ = 0, delivered_ = 0, failed_ = 0, failed_after_accept_ = 0;
@@ -443,6 +487,12 @@ int run(const Options& opts, RunContext& ctx) {
       if (!builder.build(line.text, msg, reason)) {
         rejects.reject(line.number, line.text, builder.line_was_json(), reason);
         continue;
+      }
+      if (!msg.has_key) {
+        if (const auto& refusal = pub.keyless_refusal(msg.topic.empty() ? opts.topic : msg.topic); !refusal.empty()) {
+          rejects.reject(line.number, line.text, builder.line_was_json(), refusal);
+          continue;
+        }
       }
       pub.produce(msg, line.number);
       if (pub.aborted()) break;

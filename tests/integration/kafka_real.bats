@@ -142,3 +142,26 @@ topic_exists() { ksub -q -b "$BROKERS" --list --json | jq -e --arg t "$1" '.topi
   assert_success
   assert_output --partial "published 10, rejected 0"
 }
+
+@test "transactional topic (read_committed): -e ends and counts exactly; a group's committed offsets reach the end, past the markers" {
+  ktopic create "$T:3"
+  # 3,000 records in transactions of ~100 ms, written by Kafka's own producer
+  "$PIPEKIT_ROOT/scripts/servers" kafka tool org.apache.kafka.tools.ProducerPerformance --topic "$T" \
+    --num-records 3000 --record-size 64 --throughput -1 --transactional-id "tx$T" --transaction-duration-ms 100 \
+    --producer-props "bootstrap.servers=$BROKERS" >"$BATS_TEST_TMPDIR/perf" 2>&1 ||
+    { cat "$BATS_TEST_TMPDIR/perf"; fail "the transactional producer failed"; }
+  run ksub -q -b "$BROKERS" -t "$T" --offsets --json
+  offsets=$(jq -s 'map(.high - .low) | add' <<<"$output")
+  [ "$offsets" -gt 3000 ]  # commit markers take offsets too
+  for g in "" "-G g$T"; do
+    run bash -c "timeout 60 ksub -q -b $BROKERS -t $T $g -e | wc -l"
+    assert_output 3000
+  done
+  run bash -c "timeout 60 ksub -q -b $BROKERS -t $T -e --envelope | jq -r '\"\(.partition) \(.offset)\"' | sort -u | wc -l"
+  assert_output 3000
+  # the group read everything: lag 0, committed = high on every partition written to
+  run ksub -q -b "$BROKERS" -t "$T" -G "g$T" --offsets --json
+  echo "$output"
+  run jq -s '[.[] | select(.lag != 0 or (.high > .low and .committed != .high))] | length' <<<"$output"
+  assert_output 0
+}

@@ -569,7 +569,7 @@ void Consumer::append_formatted(const rd_kafka_message_t* m) {
 
 // Hands the batch to the output thread, and settles what it has written.
 void Consumer::flush_out() {
-  if (!batch_.empty() && !pipe_closed_) {
+  if (!unflushed_.empty() && !pipe_closed_) {
     // Tracked for acks from now on: downstream may read (and ack) a line
     // before write(2) returns. One never written is untracked again below.
     if (acks_)
@@ -585,7 +585,7 @@ void Consumer::flush_out() {
 // never written (EPIPE, a stop signal) is not stored, nor awaited as an ack.
 void Consumer::settle_written() {
   for (const auto& b : out_.take_written()) {
-    ctx_.stats.records_out += b.records.size();
+    ctx_.stats.records_out += std::count_if(b.records.begin(), b.records.end(), [](const Written& w) { return w.record; });
     ctx_.stats.bytes += b.bytes.size();
     if (group_ && !acks_) store_offsets(b.records);
   }
@@ -800,6 +800,11 @@ int Consumer::run() {
     if (m->err) {
       if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         if (PartState* s = m->rkt ? part(m->rkt, m->partition) : nullptr) s->at_end = true;
+        // The end may lie past transaction markers (control records, never
+        // delivered): the group's position moves there too, once what came
+        // before is written, so that its lag is 0 when all was read.
+        if (group_ && !acks_ && m->rkt && m->offset > 0)
+          unflushed_.push_back({rd_kafka_topic_name(m->rkt), m->partition, m->offset - 1, false});
         rd_kafka_message_destroy(m);
         if (want_end && all_at_end()) stop = Stop::end;
         continue;

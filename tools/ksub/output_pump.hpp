@@ -22,6 +22,9 @@ struct Written {
   std::string topic;
   int32_t partition;
   int64_t offset;
+  // false: no line, only a position (the end of a partition, past
+  // transaction markers that are never delivered)
+  bool record = true;
 };
 
 class OutputPump {

@@ -168,6 +168,7 @@ class Publisher {
       if (err == RD_KAFKA_RESP_ERR__TRANSPORT || (said_all_down_ && err != RD_KAFKA_RESP_ERR_NO_ERROR)) return;
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         rd_kafka_resp_err_t topic_err = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_NO_ERROR;
+        answering_broker_ = md->orig_broker_id;
         rd_kafka_metadata_destroy(md);
         if (topic_err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
           throw UsageError("topic " + opts_.topic + " does not exist (kpub does not create topics: create it first)");
@@ -361,10 +362,25 @@ class Publisher {
 
   std::string describe_keyless_refusal(const std::string& topic) {
     constexpr int kTimeoutMs = 5000;
+    if (answering_broker_ < 0) {
+      log::debug("cleanup.policy of topic {} unknown (no broker answered at start): records without a key are sent",
+                 topic);
+      return {};
+    }
     rd_kafka_queue_t* queue = rd_kafka_queue_new(rk_.get());
     rd_kafka_ConfigResource_t* res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
-    rd_kafka_DescribeConfigs(rk_.get(), &res, 1, nullptr, queue);
-    rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, kTimeoutMs);
+    // To the broker that answered the start-up metadata request: any broker
+    // can describe a topic, and a cluster that names no controller
+    // (librdkafka's mock) would otherwise keep the request waiting for one.
+    rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(rk_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    char errstr[256];
+    rd_kafka_AdminOptions_set_broker(options, answering_broker_, errstr, sizeof errstr);
+    rd_kafka_AdminOptions_set_request_timeout(options, kTimeoutMs, errstr, sizeof errstr);
+    rd_kafka_DescribeConfigs(rk_.get(), &res, 1, options, queue);
+    rd_kafka_AdminOptions_destroy(options);
+    rd_kafka_event_t* ev = nullptr;
+    for (int waited = 0; !ev && waited < kTimeoutMs && !stop_requested(); waited += 100)
+      ev = rd_kafka_queue_poll(queue, 100);
     std::string policy, why;
     if (!ev) {
       why = "no answer";
@@ -402,6 +418,7 @@ class Publisher {
   HeaderList flag_headers_;
   std::unique_ptr<OutputWriter> failed_out_;  // outlives the handle (declared first)
   std::map<std::string, std::string, std::less<>> keyless_refusal_;  // by topic
+  int32_t answering_broker_ = -1;  // of the start-up metadata request
   kafka::Handle rk_;
   rd_kafka_topic_t* rkt_ = nullptr;
   uint64_t accepted_ = 0, delivered_ = 0, failed_ = 0, failed_after_accept_ = 0;

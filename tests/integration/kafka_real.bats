@@ -85,3 +85,83 @@ topic_exists() { ksub -q -b "$BROKERS" --list --json | jq -e --arg t "$1" '.topi
   run jq -r .line "$BATS_TEST_TMPDIR/failed"
   assert_output "$(seq 1 20)"
 }
+
+@test "a group member whose stdout stalls longer than max.poll.interval.ms stays in the group: nothing lost or doubled, offsets right" {
+  # 13 MB of users: more than ksub queues for stdout (8 MiB), so reading pauses twice
+  make_users 12000 "$BATS_TEST_TMPDIR/users.ndjson"
+  ktopic create "$T:4"
+  kpub -q -b "$BROKERS" -t "$T" -k login.uuid <"$BATS_TEST_TMPDIR/users.ndjson"
+  mkfifo "$BATS_TEST_TMPDIR/out.fifo"
+  timeout 120 ksub -b "$BROKERS" -t "$T" -G "g$T" -e --envelope \
+    -X session.timeout.ms=6000 -X max.poll.interval.ms=6000 >"$BATS_TEST_TMPDIR/out.fifo" 2>"$BATS_TEST_TMPDIR/err" &
+  BG_PIDS=$!
+  # the reader stops twice, each time for longer than max.poll.interval.ms
+  { head -c 1000000; sleep 10; head -c 3000000; sleep 8; cat; } <"$BATS_TEST_TMPDIR/out.fifo" >"$BATS_TEST_TMPDIR/out"
+  rc=0
+  wait "$BG_PIDS" || rc=$?
+  BG_PIDS=
+  cat "$BATS_TEST_TMPDIR/err"
+  [ "$rc" -eq 0 ]
+  # every user exactly once, each partition in offset order without a gap
+  diff <(jq -cS . "$BATS_TEST_TMPDIR/users.ndjson" | sort) <(jq -cS .value "$BATS_TEST_TMPDIR/out" | sort)
+  run jq -rs 'group_by(.partition) | map(. as $p | [range(0; $p | length)] == ($p | map(.offset))) | all' "$BATS_TEST_TMPDIR/out"
+  assert_output true
+  # never evicted: one assignment, no rebalance, no poll-interval warning; the bottleneck said once
+  [ "$(grep -c "group g$T: assigned" "$BATS_TEST_TMPDIR/err")" -eq 1 ]
+  run grep -ci -E "poll interval|unknown member|rebalance" "$BATS_TEST_TMPDIR/err"
+  assert_output 0
+  [ "$(grep -c 'downstream is the bottleneck' "$BATS_TEST_TMPDIR/err")" -eq 1 ]
+  run ksub -q -b "$BROKERS" -t "$T" -G "g$T" --offsets --json
+  run jq -s '[.[] | select(.committed != .high)] | length' <<<"$output"
+  assert_output 0
+}
+
+@test "compacted topic: a record without a key fails alone, rejected with the broker's reason; the others are delivered" {
+  ktopic create "$T:2" cleanup.policy=compact
+  for i in $(seq 1 10); do
+    case $i in
+      5) echo "{\"value\":{\"n\":$i}}" ;;              # no key
+      8) echo "{\"key\":null,\"value\":{\"n\":$i}}" ;;  # a null key
+      *) echo "{\"key\":\"k$i\",\"value\":{\"n\":$i}}" ;;
+    esac
+  done >"$BATS_TEST_TMPDIR/in"
+  run timeout 60 kpub -b "$BROKERS" -t "$T" --envelope --rejects "$BATS_TEST_TMPDIR/rejects" \
+    --failed "$BATS_TEST_TMPDIR/failed" <"$BATS_TEST_TMPDIR/in"
+  echo "$output"
+  assert_output --partial "published 8, rejected 2, failed 0"
+  run jq -r '"\(.line) \(.reason)"' "$BATS_TEST_TMPDIR/rejects"
+  assert_line --index 0 --partial "5 no key, and topic $T is compacted (cleanup.policy=compact)"
+  assert_line --index 1 --partial "8 no key"
+  assert_output --partial INVALID_RECORD
+  [ ! -s "$BATS_TEST_TMPDIR/failed" ]
+  run bash -c "timeout 60 ksub -q -b $BROKERS -t $T -e --envelope | jq -r .key | sort -V | paste -sd ' '"
+  assert_output "k1 k2 k3 k4 k6 k7 k9 k10"
+  # a plain topic takes keyless records as before
+  ktopic create "${T}_plain:1"
+  run timeout 60 kpub -b "$BROKERS" -t "${T}_plain" --envelope <"$BATS_TEST_TMPDIR/in"
+  assert_success
+  assert_output --partial "published 10, rejected 0"
+}
+
+@test "transactional topic (read_committed): -e ends and counts exactly; a group's committed offsets reach the end, past the markers" {
+  ktopic create "$T:3"
+  # 3,000 records in transactions of ~100 ms, written by Kafka's own producer
+  "$PIPEKIT_ROOT/scripts/servers" kafka tool org.apache.kafka.tools.ProducerPerformance --topic "$T" \
+    --num-records 3000 --record-size 64 --throughput -1 --transactional-id "tx$T" --transaction-duration-ms 100 \
+    --producer-props "bootstrap.servers=$BROKERS" >"$BATS_TEST_TMPDIR/perf" 2>&1 ||
+    { cat "$BATS_TEST_TMPDIR/perf"; fail "the transactional producer failed"; }
+  run ksub -q -b "$BROKERS" -t "$T" --offsets --json
+  offsets=$(jq -s 'map(.high - .low) | add' <<<"$output")
+  [ "$offsets" -gt 3000 ]  # commit markers take offsets too
+  for g in "" "-G g$T"; do
+    run bash -c "timeout 60 ksub -q -b $BROKERS -t $T $g -e | wc -l"
+    assert_output 3000
+  done
+  run bash -c "timeout 60 ksub -q -b $BROKERS -t $T -e --envelope | jq -r '\"\(.partition) \(.offset)\"' | sort -u | wc -l"
+  assert_output 3000
+  # the group read everything: lag 0, committed = high on every partition written to
+  run ksub -q -b "$BROKERS" -t "$T" -G "g$T" --offsets --json
+  echo "$output"
+  run jq -s '[.[] | select(.lag != 0 or (.high > .low and .committed != .high))] | length' <<<"$output"
+  assert_output 0
+}

@@ -2,7 +2,8 @@
 # SASL_SSL for real: Apache Kafka with SCRAM-SHA-512 users and TLS (a CA made
 # by openssl), started by this file on its own port. The right password
 # round-trips records; a wrong one is exit 2 at once with the broker's reason;
-# a Java client's client.properties works as is.
+# a Java client's client.properties works as is; ACLs are enforced (a user
+# without group rights reads with ksub without -G).
 load ../support/common
 
 setup_file() {
@@ -106,6 +107,33 @@ EOF2
   assert_output --partial "Authentication failed"
   refute_output --partial "not-the-password"
   [ $((SECONDS - start)) -le 20 ]
+}
+
+@test "ksub without -G needs no group rights: user reader (ACLs: read topics only) reads every record; no group.id, no FindCoordinator" {
+  # engine: Apache Kafka 4.1.1, SASL_SSL, StandardAuthorizer (ACLs enforced)
+  sasl_topic "$T" 3
+  kpub -q -F "$SASL_CONF" -t "$T" -k login.uuid <"$BATS_FILE_TMPDIR/users.ndjson"
+  reader=$SASL_DIR/reader.properties
+  run ksub -F "$reader" -t "$T" --dump-config
+  assert_success
+  refute_output --partial group.id
+  timeout 60 ksub -vv -F "$reader" -t "$T" -e -X debug=protocol >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err"
+  diff <(jq -cS . "$BATS_FILE_TMPDIR/users.ndjson" | sort) <(jq -cS . "$BATS_TEST_TMPDIR/out" | sort)
+  grep -q 'Sent FetchRequest' "$BATS_TEST_TMPDIR/err"  # the protocol log is there ...
+  run grep -c FindCoordinator "$BATS_TEST_TMPDIR/err"  # ... and names no group coordinator
+  assert_output 0
+  # the other ways to start without a group, and --offsets
+  run bash -c "timeout 60 ksub -q -F '$reader' -t '$T' -o -2 -e | wc -l"
+  assert_output 6
+  run bash -c "timeout 60 ksub -q -F '$reader' -t '$T' --since 1h -e | wc -l"
+  assert_output 1000
+  run timeout 60 ksub -q -F "$reader" -t "$T" --offsets --json
+  assert_success
+  [ "$(jq -s 'map(.high) | add' <<<"$output")" -eq 1000 ]
+  # the ACLs do bite: the same user in a group is refused at once, exit 2
+  run timeout 60 ksub -F "$reader" -t "$T" -G "g$T" -e
+  assert_failure 2
+  assert_output --partial "Group authorization failed"
 }
 
 @test "--version names the librdkafka the tools run with (>= 2.6.1: SCRAM logins to Kafka 4.x)" {

@@ -6,8 +6,9 @@
 
 #include <chrono>
 #include <exception>
-#include <optional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "pipekit/errors.hpp"
@@ -167,6 +168,7 @@ class Publisher {
       if (err == RD_KAFKA_RESP_ERR__TRANSPORT || (said_all_down_ && err != RD_KAFKA_RESP_ERR_NO_ERROR)) return;
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         rd_kafka_resp_err_t topic_err = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_NO_ERROR;
+        answering_broker_ = md->orig_broker_id;
         rd_kafka_metadata_destroy(md);
         if (topic_err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
           throw UsageError("topic " + opts_.topic + " does not exist (kpub does not create topics: create it first)");
@@ -182,6 +184,17 @@ class Publisher {
       }
     }
     if (aborted()) throw_abort();
+  }
+
+  // Why the broker would refuse a record without a key on `topic` (empty:
+  // it would not). A compacted topic answers INVALID_RECORD for the whole
+  // batch the keyless record is in, failing its neighbours too, so such a
+  // record is rejected before it is sent. Asked once per topic
+  // (DescribeConfigs); when the answer does not come, records are sent.
+  const std::string& keyless_refusal(std::string_view topic) {
+    auto it = keyless_refusal_.find(topic);
+    if (it == keyless_refusal_.end()) it = keyless_refusal_.emplace(std::string(topic), describe_keyless_refusal(std::string(topic))).first;
+    return it->second;
   }
 
   // Set by the error callback on what ends the run: bad credentials, a
@@ -347,6 +360,52 @@ class Publisher {
     }
   }
 
+  std::string describe_keyless_refusal(const std::string& topic) {
+    constexpr int kTimeoutMs = 5000;
+    if (answering_broker_ < 0) {
+      log::debug("cleanup.policy of topic {} unknown (no broker answered at start): records without a key are sent",
+                 topic);
+      return {};
+    }
+    rd_kafka_queue_t* queue = rd_kafka_queue_new(rk_.get());
+    rd_kafka_ConfigResource_t* res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+    // To the broker that answered the start-up metadata request: any broker
+    // can describe a topic, and a cluster that names no controller
+    // (librdkafka's mock) would otherwise keep the request waiting for one.
+    rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(rk_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    char errstr[256];
+    rd_kafka_AdminOptions_set_broker(options, answering_broker_, errstr, sizeof errstr);
+    rd_kafka_AdminOptions_set_request_timeout(options, kTimeoutMs, errstr, sizeof errstr);
+    rd_kafka_DescribeConfigs(rk_.get(), &res, 1, options, queue);
+    rd_kafka_AdminOptions_destroy(options);
+    rd_kafka_event_t* ev = nullptr;
+    for (int waited = 0; !ev && waited < kTimeoutMs && !stop_requested(); waited += 100)
+      ev = rd_kafka_queue_poll(queue, 100);
+    std::string policy, why;
+    if (!ev) {
+      why = "no answer";
+    } else if (rd_kafka_event_error(ev)) {
+      why = rd_kafka_event_error_string(ev);
+    } else if (const auto* result = rd_kafka_event_DescribeConfigs_result(ev)) {
+      size_t n = 0;
+      const rd_kafka_ConfigResource_t** resources = rd_kafka_DescribeConfigs_result_resources(result, &n);
+      if (n == 1 && rd_kafka_ConfigResource_error(resources[0])) why = rd_kafka_ConfigResource_error_string(resources[0]);
+      size_t entries = 0;
+      const rd_kafka_ConfigEntry_t** configs = n == 1 ? rd_kafka_ConfigResource_configs(resources[0], &entries) : nullptr;
+      for (size_t i = 0; i < entries; ++i)
+        if (std::string_view(rd_kafka_ConfigEntry_name(configs[i])) == "cleanup.policy" && rd_kafka_ConfigEntry_value(configs[i]))
+          policy = rd_kafka_ConfigEntry_value(configs[i]);
+    }
+    if (ev) rd_kafka_event_destroy(ev);
+    rd_kafka_ConfigResource_destroy(res);
+    rd_kafka_queue_destroy(queue);
+    if (!why.empty()) log::debug("cleanup.policy of topic {} unknown ({}): records without a key are sent", topic, why);
+    if (policy.find("compact") == std::string::npos) return {};
+    return fmt::format("no key, and topic {} is compacted (cleanup.policy={}): the broker refuses a record without a "
+                       "key (INVALID_RECORD: compacted topic cannot accept message without key)",
+                       topic, policy);
+  }
+
   static void on_log(const rd_kafka_t*, int level, const char* fac, const char* buf) noexcept {
     try {
       log::debug("librdkafka[{}] {}: {}", level, fac, buf);
@@ -358,6 +417,8 @@ class Publisher {
   RunContext& ctx_;
   HeaderList flag_headers_;
   std::unique_ptr<OutputWriter> failed_out_;  // outlives the handle (declared first)
+  std::map<std::string, std::string, std::less<>> keyless_refusal_;  // by topic
+  int32_t answering_broker_ = -1;  // of the start-up metadata request
   kafka::Handle rk_;
   rd_kafka_topic_t* rkt_ = nullptr;
   uint64_t accepted_ = 0, delivered_ = 0, failed_ = 0, failed_after_accept_ = 0;
@@ -443,6 +504,12 @@ int run(const Options& opts, RunContext& ctx) {
       if (!builder.build(line.text, msg, reason)) {
         rejects.reject(line.number, line.text, builder.line_was_json(), reason);
         continue;
+      }
+      if (!msg.has_key) {
+        if (const auto& refusal = pub.keyless_refusal(msg.topic.empty() ? opts.topic : msg.topic); !refusal.empty()) {
+          rejects.reject(line.number, line.text, builder.line_was_json(), refusal);
+          continue;
+        }
       }
       pub.produce(msg, line.number);
       if (pub.aborted()) break;

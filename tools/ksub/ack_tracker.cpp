@@ -74,6 +74,21 @@ void AckTracker::mark_committed(std::string_view topic, int32_t partition, int64
   if (Partition* p = find(topic, partition)) p->committed = std::max(p->committed, offset);
 }
 
+void AckTracker::unwritten(std::string_view topic, int32_t partition, int64_t offset) {
+  Partition* p = find(topic, partition);
+  if (!p) return;
+  auto& w = p->window;
+  auto it = std::lower_bound(w.begin(), w.end(), offset, [](const auto& e, int64_t o) { return e.first < o; });
+  if (it != w.end() && it->first == offset) {
+    if (!it->second) {
+      --p->unacked;
+      --pending_;
+    }
+    w.erase(it);
+  }
+  p->next = std::min(p->next, offset);
+}
+
 void AckTracker::drop(std::string_view topic, int32_t partition) {
   auto t = topics_.find(topic);
   if (t == topics_.end()) return;

@@ -27,6 +27,10 @@ class AckTracker {
 
   // A record's line reached stdout.
   void written(std::string_view topic, int32_t partition, int64_t offset);
+  // A record handed to stdout was never written after all (the reader went
+  // away, or ksub stopped first): it is no longer pending, and the commit
+  // point does not pass it.
+  void unwritten(std::string_view topic, int32_t partition, int64_t offset);
   // An ack line arrived; true when it settled a record that was pending.
   bool acked(std::string_view topic, int32_t partition, int64_t offset);
 

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -16,6 +17,7 @@
 
 #include "internal.hpp"
 #include "ack_tracker.hpp"
+#include "output_pump.hpp"
 #include "pipekit/acks.hpp"
 #include "pipekit/envelope.hpp"
 #include "pipekit/errors.hpp"
@@ -58,11 +60,11 @@ kafka::Properties consumer_properties(const Options& o, bool with_group) {
     if (o.offset == "beginning") set_prop(props, "auto.offset.reset", "earliest");
     if (o.offset == "end") set_prop(props, "auto.offset.reset", "latest");
   } else {
-    // librdkafka's assign() wants a group.id, though without -G ksub never
-    // joins a group nor commits.
-    bool has_group = false;
-    for (const auto& [k, v] : props) has_group |= k == "group.id";
-    if (!has_group) set_prop(props, "group.id", "ksub-no-group");
+    // No group at all: a group.id would make librdkafka look up a group
+    // coordinator (FindCoordinator), which a cluster that grants this user
+    // no group rights refuses. Without -G ksub reads partitions it picks
+    // itself and commits nothing.
+    std::erase_if(props, [](const auto& kv) { return kv.first == "group.id"; });
     set_prop(props, "enable.auto.commit", "false");
   }
   return props;
@@ -132,12 +134,9 @@ std::string describe(const rd_kafka_topic_partition_list_t* parts) {
   return out + "]";
 }
 constexpr size_t kBatchBytes = 256 * 1024;  // write(2) size of the output
-
-struct Written {
-  std::string topic;
-  int32_t partition;
-  int64_t offset;
-};
+// Output handed over but not yet written above which reading pauses (and
+// resumes below half of it): a stalled downstream costs at most this.
+constexpr size_t kMaxPendingBytes = 8u << 20;
 
 class Consumer {
  public:
@@ -148,6 +147,7 @@ class Consumer {
     ack_timeout_ms_ = parse_duration_ms(o.ack_timeout, "--ack-timeout");
   }
 
+  ~Consumer() { stop_partitions(); }
   int run();
 
  private:
@@ -155,6 +155,10 @@ class Consumer {
 
   void start();
   void assign_without_group(const rd_kafka_metadata_t* md);
+  // The next message or event: from the group consumer, or without -G from
+  // the queue the partitions were started on.
+  rd_kafka_message_t* next(int timeout_ms);
+  void stop_partitions();
   static void rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                            void* opaque) {
     static_cast<Consumer*>(opaque)->on_rebalance(err, parts);
@@ -166,7 +170,12 @@ class Consumer {
   void emit(const rd_kafka_message_t* m);
   void append_formatted(const rd_kafka_message_t* m);
   void flush_out();
-  void store_offsets();
+  void settle_written();
+  void drain_out(bool keep_polling, bool discard_queued = false);
+  void pace_output();
+  void note_bottleneck();
+  void set_paused(bool pause);
+  void store_offsets(const std::vector<Written>& written);
 
   void open_acks();
   void drain_acks();
@@ -193,14 +202,22 @@ class Consumer {
   const bool group_;
   const bool acks_;
   kafka::Handle rk_;
+  // Without -G: the partitions read with librdkafka's group-less
+  // (simple) consumer, all forwarded to one queue.
+  rd_kafka_queue_t* queue_ = nullptr;
+  std::vector<std::pair<rd_kafka_topic_t*, int32_t>> started_;
+  uint32_t polls_ = 0;
   std::vector<FormatPiece> format_;
   int64_t idle_ms_ = 0;
   int64_t ack_timeout_ms_ = 30000;
 
-  OutputWriter out_;
+  OutputPump out_;
   std::string batch_;
   std::vector<Written> unflushed_;
   bool pipe_closed_ = false;
+  bool paused_ = false;  // reading paused: the output has kMaxPendingBytes waiting
+  Clock::time_point paused_at_{};
+  bool said_bottleneck_ = false;
   std::string deferred_error_;  // an I/O error met inside a callback
   ExitCode deferred_code_ = ExitCode::ok;
 
@@ -316,8 +333,36 @@ void Consumer::assign_without_group(const rd_kafka_metadata_t* md) {
       if (list->elems[i].offset < 0) list->elems[i].offset = RD_KAFKA_OFFSET_END;
   }
   on_assigned(list);
-  auto err = rd_kafka_assign(rk_.get(), list);
-  if (err) throw UsageError(fmt::format("cannot assign partitions: {}", rd_kafka_err2str(err)));
+  // librdkafka's assign() needs a group.id; its simple consumer does not.
+  queue_ = rd_kafka_queue_new(rk_.get());
+  std::map<std::string, rd_kafka_topic_t*> topics;
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& tp = list->elems[i];
+    rd_kafka_topic_t*& rkt = topics[tp.topic];
+    if (!rkt) rkt = rd_kafka_topic_new(rk_.get(), tp.topic, nullptr);
+    if (rd_kafka_consume_start_queue(rkt, tp.partition, tp.offset, queue_) == -1)
+      throw UsageError(fmt::format("cannot read {} [{}]: {}", tp.topic, tp.partition,
+                                   rd_kafka_err2str(rd_kafka_last_error())));
+    started_.emplace_back(rkt, tp.partition);
+  }
+}
+
+void Consumer::stop_partitions() {
+  std::vector<rd_kafka_topic_t*> topics;
+  for (auto [rkt, partition] : started_) {
+    rd_kafka_consume_stop(rkt, partition);
+    if (std::find(topics.begin(), topics.end(), rkt) == topics.end()) topics.push_back(rkt);
+  }
+  started_.clear();
+  for (auto* rkt : topics) rd_kafka_topic_destroy(rkt);
+  if (queue_) rd_kafka_queue_destroy(queue_);
+  queue_ = nullptr;
+}
+
+rd_kafka_message_t* Consumer::next(int timeout_ms) {
+  if (group_) return rd_kafka_consumer_poll(rk_.get(), timeout_ms);
+  if (timeout_ms > 0 || ++polls_ % 1024 == 0) rd_kafka_poll(rk_.get(), 0);  // the handle's own events
+  return rd_kafka_consume_queue(queue_, timeout_ms);
 }
 
 void Consumer::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
@@ -328,6 +373,7 @@ void Consumer::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_li
     on_assigned(parts);
     if (coop) rd_kafka_error_destroy(rd_kafka_incremental_assign(rk_.get(), parts));
     else rd_kafka_assign(rk_.get(), parts);
+    if (paused_) rd_kafka_pause_partitions(rk_.get(), parts);  // the output is still behind
     // Positions carried over become stored offsets: the group commits them.
     rd_kafka_topic_partition_list_t* carried = rd_kafka_topic_partition_list_new(parts->cnt + 1);
     for (int i = 0; i < parts->cnt; ++i)
@@ -389,14 +435,10 @@ void Consumer::on_assigned(const rd_kafka_topic_partition_list_t* parts) {
 }
 
 void Consumer::on_revoked(const rd_kafka_topic_partition_list_t* parts) {
-  try {
-    flush_out();  // lines of revoked partitions go out (and count) before the commit
-  } catch (const Error& e) {
-    deferred_error_ = e.what();
-    deferred_code_ = e.code();
-    batch_.clear();
-    unflushed_.clear();
-  }
+  // Lines of revoked partitions go out (and count) before the commit. (A
+  // downstream stalled now stalls the rebalance: what was handed over is
+  // written first, or the new owner would read it again.)
+  drain_out(false);
   if (acks_) {
     drain_acks();
     commit_acks(true, parts);
@@ -525,35 +567,110 @@ void Consumer::append_formatted(const rd_kafka_message_t* m) {
   }
 }
 
-// Writes the batch; only then are its offsets stored (or tracked for acks).
-// On EPIPE the batch counts as unwritten: nothing of it is stored.
+// Hands the batch to the output thread, and settles what it has written.
 void Consumer::flush_out() {
-  if (batch_.empty() || pipe_closed_) return;
-  try {
-    out_.write(batch_);
-    out_.flush();
-  } catch (const PipeClosed&) {
-    pipe_closed_ = true;
-    batch_.clear();
-    unflushed_.clear();
-    return;
+  if (!unflushed_.empty() && !pipe_closed_) {
+    // Tracked for acks from now on: downstream may read (and ack) a line
+    // before write(2) returns. One never written is untracked again below.
+    if (acks_)
+      for (const auto& w : unflushed_) tracker_.written(w.topic, w.partition, w.offset);
+    out_.push({std::move(batch_), std::move(unflushed_)});
   }
-  ctx_.stats.records_out += unflushed_.size();
-  ctx_.stats.bytes += batch_.size();
   batch_.clear();
-  if (acks_) {
-    for (const auto& w : unflushed_) tracker_.written(w.topic, w.partition, w.offset);
-  } else if (group_) {
-    store_offsets();
-  }
   unflushed_.clear();
+  settle_written();
 }
 
-void Consumer::store_offsets() {
-  if (unflushed_.empty()) return;
+// Written lines count, and only now are their offsets stored. What was
+// never written (EPIPE, a stop signal) is not stored, nor awaited as an ack.
+void Consumer::settle_written() {
+  for (const auto& b : out_.take_written()) {
+    ctx_.stats.records_out += std::count_if(b.records.begin(), b.records.end(), [](const Written& w) { return w.record; });
+    ctx_.stats.bytes += b.bytes.size();
+    if (group_ && !acks_) store_offsets(b.records);
+  }
+  for (const auto& b : out_.take_dropped())
+    if (acks_)
+      for (const auto& w : b.records) tracker_.unwritten(w.topic, w.partition, w.offset);
+  if (out_.pipe_closed()) pipe_closed_ = true;
+  if (auto e = out_.take_error(); e && deferred_error_.empty()) {
+    deferred_error_ = e->what();
+    deferred_code_ = e->code();
+  }
+}
+
+// Waits until everything handed over is written. With keep_polling (not
+// inside a rebalance callback), reading is paused and the consumer polled
+// meanwhile, so that the group keeps us while a slow downstream catches up.
+// A stop signal during the wait ends it (what is unwritten is not stored);
+// discard_queued (stopping on a signal) writes only the batch in progress.
+void Consumer::drain_out(bool keep_polling, bool discard_queued) {
+  flush_out();
+  if (discard_queued) out_.discard_queued();
+  if (keep_polling && !paused_) set_paused(true);
+  const bool signalled_before = stop_requested();
+  const auto started = Clock::now();
+  while (!out_.wait_idle(std::chrono::milliseconds(keep_polling ? 0 : 100))) {
+    if (!signalled_before && stop_requested()) break;
+    if (signalled_before && Clock::now() - started >= std::chrono::seconds(10)) {
+      log::warn("stdout took nothing for 10 s after the stop signal: {} byte(s) not written, their offsets "
+                "not stored", out_.pending_bytes());
+      break;
+    }
+    if (keep_polling) {
+      // Paused: nothing new comes; a record fetched before the pause is
+      // dropped unwritten, so its offset is never stored.
+      if (rd_kafka_message_t* m = next(100)) rd_kafka_message_destroy(m);
+      note_bottleneck();
+    }
+  }
+  settle_written();
+}
+
+// Backpressure: above kMaxPendingBytes waiting for stdout, reading pauses;
+// polling goes on, so the consumer is not evicted (max.poll.interval.ms).
+void Consumer::pace_output() {
+  const size_t pending = out_.pending_bytes();
+  if (!paused_ && pending > kMaxPendingBytes) {
+    set_paused(true);
+  } else if (paused_ && pending <= kMaxPendingBytes / 2) {
+    set_paused(false);
+  }
+  note_bottleneck();
+}
+
+// Said once per run, when reading has been paused for a second.
+void Consumer::note_bottleneck() {
+  if (!paused_ || said_bottleneck_ || Clock::now() - paused_at_ < std::chrono::seconds(1)) return;
+  said_bottleneck_ = true;
+  log::info("downstream is the bottleneck: stdout is not taking the output ({:.1f} MiB waiting); reading "
+            "is paused until it catches up, the consumer keeps polling (it stays in its group)",
+            static_cast<double>(out_.pending_bytes()) / (1 << 20));
+}
+
+void Consumer::set_paused(bool pause) {
+  rd_kafka_topic_partition_list_t* parts = nullptr;
+  if (group_) {
+    if (rd_kafka_assignment(rk_.get(), &parts) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  } else {
+    parts = rd_kafka_topic_partition_list_new(static_cast<int>(started_.size()) + 1);
+    for (auto [rkt, partition] : started_) rd_kafka_topic_partition_list_add(parts, rd_kafka_topic_name(rkt), partition);
+  }
+  // Resumed, librdkafka fetches again from the position after the last
+  // record it returned: nothing is skipped or read twice.
+  if (pause) rd_kafka_pause_partitions(rk_.get(), parts);
+  else rd_kafka_resume_partitions(rk_.get(), parts);
+  rd_kafka_topic_partition_list_destroy(parts);
+  paused_ = pause;
+  if (pause) paused_at_ = Clock::now();
+  log::debug("reading {}", pause ? "paused: stdout is behind" : "resumed");
+}
+
+void Consumer::store_offsets(const std::vector<Written>& written) {
+  if (written.empty()) return;
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(8);
   rd_kafka_topic_partition_t* last = nullptr;
-  for (const auto& w : unflushed_) {
+  for (const auto& w : written) {
     if (!last || last->partition != w.partition || w.topic != last->topic) {
       last = rd_kafka_topic_partition_list_find(list, w.topic.c_str(), w.partition);
       if (!last) last = rd_kafka_topic_partition_list_add(list, w.topic.c_str(), w.partition);
@@ -663,7 +780,7 @@ int Consumer::run() {
       stop = Stop::signal;
       break;
     }
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), batch_.empty() ? 100 : 0);
+    rd_kafka_message_t* m = next(batch_.empty() ? 100 : 0);
     if (acks_) {
       drain_acks();
       if (Clock::now() >= next_commit) {
@@ -673,6 +790,8 @@ int Consumer::run() {
     }
     if (!m) {
       flush_out();  // idle: a pipe never holds records back
+      pace_output();
+      if (paused_) last_record = Clock::now();  // waiting for stdout is not idleness
       if (want_end && all_at_end()) stop = Stop::end;
       else if (idle_ms_ > 0 && Clock::now() - std::max(last_record, assigned_at_) >= std::chrono::milliseconds(idle_ms_))
         stop = Stop::idle;
@@ -681,6 +800,11 @@ int Consumer::run() {
     if (m->err) {
       if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         if (PartState* s = m->rkt ? part(m->rkt, m->partition) : nullptr) s->at_end = true;
+        // The end may lie past transaction markers (control records, never
+        // delivered): the group's position moves there too, once what came
+        // before is written, so that its lag is 0 when all was read.
+        if (group_ && !acks_ && m->rkt && m->offset > 0)
+          unflushed_.push_back({rd_kafka_topic_name(m->rkt), m->partition, m->offset - 1, false});
         rd_kafka_message_destroy(m);
         if (want_end && all_at_end()) stop = Stop::end;
         continue;
@@ -702,7 +826,10 @@ int Consumer::run() {
       if (s && !s->at_end && s->end >= 0 && m->offset + 1 >= s->end) reached_end = s->at_end = true;
     }
     rd_kafka_message_destroy(m);
-    if (batch_.size() >= kBatchBytes) flush_out();
+    if (batch_.size() >= kBatchBytes) {
+      flush_out();
+      pace_output();
+    }
     if (o_.count > 0 && ctx_.stats.records_in >= o_.count) stop = Stop::count;
     else if (reached_end && all_at_end()) stop = Stop::end;
     if (idle_ms_ > 0) last_record = Clock::now();
@@ -711,7 +838,7 @@ int Consumer::run() {
   log::debug("stopping after {} record(s)", ctx_.stats.records_in.load());
   // Finish what is in flight: write it, then commit only what was written
   // (or, with --commit-acks, what downstream acknowledged).
-  flush_out();
+  drain_out(true, stop == Stop::signal);
   if (pipe_closed_) stop = Stop::pipe;
   if (stop == Stop::pipe) log::debug("stdout closed by the reader; stopping");
   if (stop == Stop::signal) log::info("stopping on signal {}", stop_signal());
@@ -737,7 +864,8 @@ int Consumer::run() {
     if (err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS) err = commit_through_rebalance();
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) log::warn("final commit failed: {}", rd_kafka_err2str(err));
   }
-  rd_kafka_consumer_close(rk_.get());
+  if (group_) rd_kafka_consumer_close(rk_.get());
+  else stop_partitions();
   if (!deferred_error_.empty()) throw Error(deferred_code_, deferred_error_);
   if (code == 0 && o_.empty_exit >= 0 && ctx_.stats.records_out == 0 && stop != Stop::pipe) code = o_.empty_exit;
   return code;

@@ -144,3 +144,14 @@ TEST(AckTracker, ShuffledAcksFromManyWritersEndAtLastPlusOne) {
   EXPECT_EQ(t.commit_point("big", 2), 6000);
   EXPECT_EQ(t.pending(), 0u);
 }
+
+TEST(AckTracker, UnwrittenRecordsAreNotAwaitedAndTheCommitPointStaysBeforeThem) {
+  AckTracker t;
+  for (int64_t o = 0; o < 6; ++o) t.written("users", 1, o);
+  for (int64_t o = 0; o < 3; ++o) EXPECT_TRUE(t.acked("users", 1, o));
+  // 3, 4, 5 were handed to stdout but never written (the reader went away)
+  for (int64_t o = 5; o >= 3; --o) t.unwritten("users", 1, o);
+  EXPECT_EQ(t.pending(), 0u);
+  EXPECT_EQ(t.commit_point("users", 1), 3);  // not 6: they were never read downstream
+  EXPECT_FALSE(t.acked("users", 1, 4));
+}

@@ -134,8 +134,8 @@ teardown() {
     refute_output --partial s3cr3t
     assert_output --partial "sasl.password=*******"
     assert_output --partial "-Xssl.key.password=******"
-    exec 7>&-
-    kill "$BG_PID"
+    exec 7>&-  # kpub may end on its own at this EOF before the signal
+    kill "$BG_PID" 2>/dev/null || true
     wait "$BG_PID" || true
     BG_PID=
   done
@@ -161,4 +161,29 @@ teardown() {
   run jvalidate -s <(echo '{}') --stats /dev/full <<<'{"a":1}'
   assert_failure 4
   assert_output --partial "cannot write --stats file /dev/full"
+}
+
+@test "an --ack FIFO nobody reads (ksub died first): SIGTERM stops the writer at once, saying why" {
+  mkfifo "$T/acks"
+  echo '{}' >"$T/schema.json"
+  local tool
+  for tool in jvalidate fileload; do
+    case $tool in
+      jvalidate) cmd=(jvalidate --envelope -s "$T/schema.json" --ack "$T/acks") ;;
+      fileload) cmd=(fileload --envelope --dir "$T/out" --format ndjson --ack "$T/acks") ;;
+    esac
+    "${cmd[@]}" </dev/null >/dev/null 2>"$T/$tool.err" &
+    BG_PID=$!
+    sleep 1
+    kill -0 "$BG_PID" || fail "$tool exited before the signal: $(cat "$T/$tool.err")"
+    start=$SECONDS
+    kill -TERM "$BG_PID"
+    st=0
+    wait "$BG_PID" || st=$?
+    BG_PID=
+    cat "$T/$tool.err"
+    [ $((SECONDS - start)) -le 3 ] || fail "$tool took $((SECONDS - start)) s to stop"
+    [ "$st" -eq 4 ] || fail "$tool exited $st"
+    grep -q "stopped while waiting for the reader of the --ack FIFO" "$T/$tool.err"
+  done
 }

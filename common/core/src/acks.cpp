@@ -6,11 +6,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <simdjson.h>
 
 #include "pipekit/errors.hpp"
 #include "pipekit/json.hpp"
+#include "pipekit/log.hpp"
 #include "pipekit/signals.hpp"
 
 namespace pipekit {
@@ -42,11 +44,32 @@ std::optional<Ack> parse_ack(std::string_view line) {
 AckWriter::AckWriter(const std::string& path) : path_(path) {
   struct stat st;
   bool fifo = ::stat(path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode);
-  int flags = O_WRONLY | O_CLOEXEC | (fifo ? 0 : (O_CREAT | O_APPEND));
-  do {
-    fd_ = ::open(path.c_str(), flags, 0644);
-  } while (fd_ < 0 && errno == EINTR);
-  if (fd_ < 0) throw IoError(errno_message("cannot open --ack " + path, errno));
+  if (!fifo) {
+    do {
+      fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_CREAT | O_APPEND, 0644);
+    } while (fd_ < 0 && errno == EINTR);
+    if (fd_ < 0) throw IoError(errno_message("cannot open --ack " + path, errno));
+    return;
+  }
+  // A FIFO opens for writing only once its reader (ksub --commit-acks) has
+  // it open. A blocking open() would wait forever if that reader died first,
+  // deaf to SIGTERM: poll for the reader instead, stopping when asked to.
+  const auto start = std::chrono::steady_clock::now();
+  bool said = false;
+  for (;;) {
+    fd_ = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd_ >= 0) break;
+    if (errno != ENXIO && errno != EINTR) throw IoError(errno_message("cannot open --ack " + path, errno));
+    if (stop_requested()) throw IoError("stopped while waiting for the reader of the --ack FIFO " + path);
+    if (!said && std::chrono::steady_clock::now() - start > std::chrono::seconds(5)) {
+      log::warn("waiting for a reader of the --ack FIFO {} (ksub --commit-acks)", path);
+      said = true;
+    }
+    struct pollfd p{stop_fd(), POLLIN, 0};
+    ::poll(&p, 1, 20);
+  }
+  // Writes block again once open: acks are never dropped on a full pipe.
+  ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
 }
 
 AckWriter::~AckWriter() {

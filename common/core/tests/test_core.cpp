@@ -2,6 +2,7 @@
 // table, durations and sizes.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -332,4 +333,25 @@ TEST(Calendar, DayNumbersRoundTripAcrossErasAndLeapDays) {
   EXPECT_FALSE(is_leap_year(1900));
   EXPECT_EQ(days_in_month(2024, 2), 29u);
   EXPECT_EQ(days_in_month(2023, 2), 28u);
+}
+
+// A writer that starts before ksub opens the FIFO waits for it, then writes.
+TEST(Acks, WriterWaitsForTheFifosReader) {
+  std::string path = ::testing::TempDir() + "/acks-late.fifo";
+  unlink(path.c_str());
+  ASSERT_EQ(mkfifo(path.c_str(), 0600), 0);
+  std::thread writer([&] {
+    AckWriter w(path);
+    w.ack("t", 3, 42);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  AckInbox inbox(path);
+  writer.join();
+  std::string got;
+  for (int i = 0; i < 100 && got.empty(); ++i) {
+    got = inbox.take();
+    if (got.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(got, format_ack("t", 3, 42));
+  unlink(path.c_str());
 }

@@ -223,8 +223,12 @@ void Loader::setup() {
   so.password = read_password(o_);
   if (!so.user.empty() && so.password.empty())
     throw UsageError("--user given but no password: use --password-file FILE or CQL_PASSWORD");
-  so.tls = o_.tls || !o_.ca_file.empty();
+  so.tls = o_.tls || !o_.ca_file.empty() || !o_.cert_file.empty();
   so.ca_file = o_.ca_file;
+  so.cert_file = o_.cert_file;
+  so.key_file = o_.key_file;
+  so.verify_hostname = !o_.no_verify_hostname;
+  if (o_.no_verify_hostname && !so.tls) throw UsageError("--no-verify-hostname is for TLS (--tls or --ca-file)");
   so.connect_timeout_ms = static_cast<int>(parse_duration_ms(o_.connect_timeout, "--connect-timeout", INT32_MAX));
   so.request_timeout_ms = static_cast<int>(parse_duration_ms(o_.request_timeout, "--request-timeout", INT32_MAX));
   so.max_in_flight = o_.concurrency;

@@ -36,6 +36,8 @@ struct Options {
   int retries = 8;
   bool tls = false;
   std::string ca_file;
+  std::string cert_file, key_file;      // mutual TLS
+  bool no_verify_hostname = false;
   std::string connect_timeout = "5s";
   std::string request_timeout = "12s";
   std::string max_line_bytes = "16MiB";

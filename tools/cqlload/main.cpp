@@ -20,6 +20,13 @@ int main(int argc, char** argv) {
   app.add_flag("--tls", o.tls, "Connect with TLS, verifying the server's certificate")->group(conn);
   app.add_option("--ca-file", o.ca_file, "Trust the CA certificates in FILE (PEM; implies --tls)")
       ->group(conn)->type_name("FILE");
+  app.add_option("--cert-file", o.cert_file, "Client certificate (PEM) for mutual TLS (with --key-file; implies --tls)")
+      ->group(conn)->type_name("FILE");
+  app.add_option("--key-file", o.key_file, "The client certificate's private key (unencrypted PEM)")
+      ->group(conn)->type_name("FILE");
+  app.add_flag("--no-verify-hostname", o.no_verify_hostname,
+               "With TLS: trust a certificate from the CA even if it names another host")
+      ->group(conn);
   app.add_option("--connect-timeout", o.connect_timeout, "Time allowed to connect and authenticate")
       ->capture_default_str()->group(conn)->type_name("DURATION");
   app.add_option("--request-timeout", o.request_timeout, "Time allowed for one request before it is retried")

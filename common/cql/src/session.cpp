@@ -41,6 +41,15 @@ std::string tls_error() {
   return buf;
 }
 
+// Alerts a server sends when our certificate (or its absence) is refused:
+// a configuration problem, not a passing one.
+bool tls_alert_is_config(const std::string& why) {
+  for (const char* a : {"alert certificate required", "alert bad certificate", "alert unknown ca",
+                        "alert certificate unknown", "alert handshake failure", "alert access denied"})
+    if (why.find(a) != std::string::npos) return true;
+  return false;
+}
+
 // "host", "host:port", "[v6]:port", "v6"
 void split_host(const std::string& spec, int default_port, std::string& host, int& port) {
   port = default_port;
@@ -130,9 +139,12 @@ void Connection::tls_handshake() {
   SSL_set_fd(ssl_, fd_);
   // Check the certificate names this host (an IP address or a DNS name).
   X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
-  if (X509_VERIFY_PARAM_set1_ip_asc(param, host_.c_str()) != 1) {
+  bool is_ip = X509_VERIFY_PARAM_set1_ip_asc(param, host_.c_str()) == 1;
+  if (!is_ip) SSL_set_tlsext_host_name(ssl_, host_.c_str());
+  if (!opts_.verify_hostname) {
+    X509_VERIFY_PARAM_set1_ip(param, nullptr, 0);
+  } else if (!is_ip) {
     X509_VERIFY_PARAM_set1_host(param, host_.c_str(), 0);
-    SSL_set_tlsext_host_name(ssl_, host_.c_str());
   }
   int64_t deadline = now_ms() + opts_.connect_timeout_ms;
   for (;;) {
@@ -141,8 +153,18 @@ void Connection::tls_handshake() {
     int err = SSL_get_error(ssl_, rc);
     short ev = err == SSL_ERROR_WANT_READ ? POLLIN : err == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
     if (!ev) {
+      // A certificate that does not verify is a configuration error (exit 2):
+      // retrying will not make it trusted.
       long verify = SSL_get_verify_result(ssl_);
-      std::string why = verify != X509_V_OK ? X509_verify_cert_error_string(verify) : tls_error();
+      if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH)
+        throw UsageError(name_ + ": TLS: the server's certificate does not name " + host_ +
+                         " (connect by a name the certificate lists, or --no-verify-hostname)");
+      if (verify != X509_V_OK)
+        throw UsageError(name_ + ": TLS: the server's certificate is not trusted: " +
+                         X509_verify_cert_error_string(verify) +
+                         (opts_.ca_file.empty() ? " (give its CA with --ca-file)" : " (by --ca-file " + opts_.ca_file + ")"));
+      std::string why = tls_error();
+      if (tls_alert_is_config(why)) throw UsageError(name_ + ": TLS handshake refused by the server: " + why);
       throw ServiceError(name_ + ": TLS handshake failed: " + why);
     }
     pollfd p{fd_, ev, 0};
@@ -164,6 +186,7 @@ void Connection::open() {
   free_ids_.clear();
   for (int i = 32767; i >= 0; --i) free_ids_.push_back(static_cast<int16_t>(i));
   in_flight_ = 0;
+  tls_failure_.clear();
   connect_tcp();
   try {
     if (tls_ctx_) tls_handshake();
@@ -177,7 +200,14 @@ void Connection::open() {
 void Connection::startup() {
   Response r = call([](std::string& o, int16_t s) { encode_startup(o, s, {{"CQL_VERSION", "3.0.0"}, {"DRIVER_NAME", "pipekit cqlload"}}); },
                     opts_.connect_timeout_ms);
-  if (!r.transport_ok) throw ServiceError(name_ + ": " + r.transport_error);
+  if (!r.transport_ok) {
+    // TLS 1.3: the server refuses our certificate (or its absence) after
+    // the handshake, with an alert on the first read.
+    if (tls_alert_is_config(tls_failure_))
+      throw UsageError(name_ + ": TLS: the server refused the connection: " + tls_failure_ +
+                       (opts_.cert_file.empty() ? " (it may require a client certificate: --cert-file, --key-file)" : ""));
+    throw ServiceError(name_ + ": " + r.transport_error);
+  }
   auto op = static_cast<Opcode>(r.opcode);
   if (op == Opcode::ready) return;
   if (op == Opcode::error) {
@@ -272,6 +302,8 @@ ssize_t Connection::io_read(char* buf, size_t n) {
     if (rc > 0) return rc;
     int err = SSL_get_error(ssl_, rc);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return 0;
+    if (err == SSL_ERROR_SSL) tls_failure_ = tls_error();
+    ERR_clear_error();
     return -1;
   }
   for (;;) {
@@ -289,6 +321,8 @@ ssize_t Connection::io_write(const char* buf, size_t n) {
     if (rc > 0) return rc;
     int err = SSL_get_error(ssl_, rc);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return 0;
+    if (err == SSL_ERROR_SSL) tls_failure_ = tls_error();
+    ERR_clear_error();
     return -1;
   }
   for (;;) {
@@ -304,7 +338,12 @@ void Connection::flush_output() {
   while (alive() && out_sent_ < out_.size()) {
     ssize_t n = io_write(out_.data() + out_sent_, out_.size() - out_sent_);
     if (n < 0) {
-      fail(std::string("write failed: ") + (ssl_ ? tls_error() : strerror(errno)));
+      if (ssl_ && tls_failure_.empty()) {
+        // The server may have said why (a TLS alert) before closing: read it.
+        char buf[512];
+        io_read(buf, sizeof buf);
+      }
+      fail("write failed: " + (ssl_ ? (tls_failure_.empty() ? std::string("TLS error") : tls_failure_) : std::string(strerror(errno))));
       return;
     }
     if (n == 0) return;
@@ -321,7 +360,7 @@ void Connection::read_input() {
     if (in_.size() - in_used_ < 65536) in_.resize(in_used_ + 262144);
     ssize_t n = io_read(in_.data() + in_used_, in_.size() - in_used_);
     if (n < 0) {
-      fail("connection closed by the server");
+      fail(tls_failure_.empty() ? "connection closed by the server" : "TLS: " + tls_failure_);
       return;
     }
     if (n == 0) break;
@@ -475,6 +514,22 @@ void Session::open() {
         throw UsageError("cannot load the CA file " + opts_.ca_file + ": " + tls_error());
     } else {
       SSL_CTX_set_default_verify_paths(tls_ctx_);
+    }
+    if (opts_.cert_file.empty() != opts_.key_file.empty())
+      throw UsageError("a client certificate needs both --cert-file and --key-file");
+    if (!opts_.cert_file.empty()) {
+      if (SSL_CTX_use_certificate_chain_file(tls_ctx_, opts_.cert_file.c_str()) != 1)
+        throw UsageError("cannot load the client certificate " + opts_.cert_file + ": " + tls_error());
+      // An encrypted key would prompt on the terminal: refuse it instead.
+      SSL_CTX_set_default_passwd_cb(tls_ctx_, [](char*, int, int, void*) { return 0; });
+      if (SSL_CTX_use_PrivateKey_file(tls_ctx_, opts_.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+        std::string why = tls_error();
+        if (why.find("key values mismatch") != std::string::npos)
+          throw UsageError("the client key " + opts_.key_file + " does not match the certificate " + opts_.cert_file);
+        throw UsageError("cannot load the client key " + opts_.key_file + " (an unencrypted PEM key): " + why);
+      }
+      if (SSL_CTX_check_private_key(tls_ctx_) != 1)
+        throw UsageError("the client key " + opts_.key_file + " does not match the certificate " + opts_.cert_file);
     }
   }
   std::string last;

@@ -25,6 +25,8 @@ struct SessionOptions {
   std::string password;              // never logged
   bool tls = false;
   std::string ca_file;               // empty: the system's trust store
+  std::string cert_file, key_file;   // client certificate and key (PEM) for mutual TLS
+  bool verify_hostname = true;       // the certificate must name the host connected to
   int connect_timeout_ms = 5000;
   int request_timeout_ms = 12000;
   int max_in_flight = 1024;          // per connection (the protocol allows 32768)
@@ -110,6 +112,7 @@ class Connection {
   size_t in_flight_ = 0;
   std::set<std::string> warned_;  // server warnings already logged
   std::string address_;
+  std::string tls_failure_;       // why the TLS layer last failed (alerts from the server)
   int64_t last_read_ms_ = 0;      // when the server last sent bytes (or the connection opened)
 };
 

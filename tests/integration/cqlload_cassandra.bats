@@ -240,3 +240,34 @@ for i in range(1000): print("{\"id\": 7, \"seq\": %d, \"n\": %d, \"m\": %d}" % (
   done
 }
 
+
+@test "--create replication: NetworkTopologyStrategy in the node's datacenter by default, DC:N and simple:N when asked" {
+  use_cassandra
+  replication() {  # the keyspace's replication map as sorted JSON
+    cqlread "SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = '$1'" | jq -S -c .replication
+  }
+  dc=$(cqlread "SELECT data_center FROM system.local" | jq -r .data_center)
+  [ -n "$dc" ]
+  nts1=$(jq -S -c -n --arg dc "$dc" '{class: "org.apache.cassandra.locator.NetworkTopologyStrategy", ($dc): "1"}')
+  run load_users 3
+  assert_success
+  # One node: min(3, 1) replica in its datacenter.
+  [ "$(replication "$KS")" = "$nts1" ]
+  KS2=${KS}_dc
+  run cqlload --hosts "$CQL" $(cql_auth_args) --table "$KS2.t" --create --primary-key id --replication "$dc:1" \
+    "$BATS_TEST_TMPDIR/users.ndjson"
+  assert_success
+  [ "$(replication "$KS2")" = "$nts1" ]
+  KS3=${KS}_simple
+  run cqlload --hosts "$CQL" $(cql_auth_args) --table "$KS3.t" --create --primary-key id --replication simple:1 \
+    "$BATS_TEST_TMPDIR/users.ndjson"
+  assert_success
+  [ "$(replication "$KS3")" = '{"class":"org.apache.cassandra.locator.SimpleStrategy","replication_factor":"1"}' ]
+  [ "$(cqlread "$KS3.t" | wc -l)" -eq 3 ]
+  # A malformed spec is exit 2 before anything is created.
+  run cqlload --hosts "$CQL" $(cql_auth_args) --table "${KS}_bad.t" --create --primary-key id --replication "$dc:x" \
+    "$BATS_TEST_TMPDIR/users.ndjson"
+  [ "$status" -eq 2 ]
+  assert_output --partial "replication factor is a number"
+  [ -z "$(cqlread "SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = '${KS}_bad'")" ]
+}

@@ -212,6 +212,7 @@ void Loader::setup() {
   if (o_.ttl < 0) throw UsageError("--ttl must be >= 0 seconds");
   if (o_.routing != "token" && o_.routing != "round-robin") throw UsageError("--routing: token or round-robin");
   concurrency_ = static_cast<size_t>(o_.concurrency);
+  if (!o_.replication.empty()) replication_cql(o_.replication, "dc", 1);  // its syntax, before connecting
 
   cql::SessionOptions so;
   std::string hosts = o_.hosts;
@@ -263,7 +264,13 @@ void Loader::setup() {
       defs = columns_from_samples(sample_values_);
       if (defs.empty()) throw UsageError("--create: no record to learn the columns from (give --schema FILE)");
     }
-    query(*session_, "CREATE KEYSPACE IF NOT EXISTS " + quote_ident(ks_) + " WITH replication = " + o_.replication,
+    std::string replication = o_.replication;
+    if (replication.empty() || replication.front() != '{') {
+      auto [dc, nodes] = local_datacenter(*session_);
+      replication = replication_cql(replication, dc, nodes);
+    }
+    log::info("creating keyspace {} (if missing) with replication {}", ks_, replication);
+    query(*session_, "CREATE KEYSPACE IF NOT EXISTS " + quote_ident(ks_) + " WITH replication = " + replication,
           cql::Consistency::one);
     std::string create = create_table_cql(ks_, table_, defs, pk);
     log::info("creating table {}.{}", ks_, table_);

@@ -26,7 +26,7 @@ struct Options {
   bool create = false;
   std::string schema_file;
   std::string primary_key;              // "id" or "(a, b), c"
-  std::string replication = "{'class': 'SimpleStrategy', 'replication_factor': 1}";
+  std::string replication;              // "": NetworkTopologyStrategy, local DC, min(3, nodes)
   std::string consistency = "LOCAL_QUORUM";
   int64_t ttl = 0;
   int concurrency = 64;

@@ -46,8 +46,10 @@ int main(int argc, char** argv) {
       ->group(tgt)->type_name("FILE");
   app.add_option("--primary-key", o.primary_key, "With --create: PRIMARY KEY, e.g. id or \"(nat, id), ts\"")
       ->group(tgt)->type_name("KEY");
-  app.add_option("--replication", o.replication, "With --create: the keyspace's replication map")
-      ->capture_default_str()->group(tgt)->type_name("MAP");
+  app.add_option("--replication", o.replication,
+                 "With --create: DC:N[,DC:N] (NetworkTopologyStrategy), simple:N (SimpleStrategy) or a CQL map. "
+                 "Default: the local datacenter with min(3, its nodes)")
+      ->group(tgt)->type_name("SPEC");
   app.add_option("--infer-records", o.infer_records,
                  "With --create and no --schema: learn the columns from up to N first records")
       ->capture_default_str()->group(tgt);

@@ -262,3 +262,32 @@ load_users() {  # load_users N [cqlload args...]: N flat users into $KS.created_
   assert_output --partial "out 30"
   [ "$(grep -c 'server warning: Batch for' <<<"$output")" -eq 1 ]
 }
+
+@test "a contact point that accepts TCP but never answers (a frozen node) does not stall the writes to the live one" {
+  start_cqlpeer
+  # A listener that never accepts: the kernel completes the TCP handshake,
+  # nothing ever answers STARTUP, as with a SIGSTOPped node.
+  /usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+time.sleep(300)' "$BATS_TEST_TMPDIR/hole.port" 3>&- &
+  hole=$!
+  wait_for_file "$BATS_TEST_TMPDIR/hole.port" "$hole" /dev/null
+  make_users_flat 300 "$BATS_TEST_TMPDIR/users.ndjson"
+  # The input trickles in over ~6 s; reconnection to the black hole is tried
+  # again and again meanwhile. Each attempt may take the whole connect
+  # timeout (30 s): a blocking attempt would hold up the load for that long.
+  SECONDS=0
+  run bash -c "{ head -n 100 '$BATS_TEST_TMPDIR/users.ndjson'; sleep 3; sed -n 101,200p '$BATS_TEST_TMPDIR/users.ndjson'; \
+    sleep 3; tail -n 100 '$BATS_TEST_TMPDIR/users.ndjson'; } |
+    timeout 100 cqlload -v --hosts '$CQL,127.0.0.1:$(cat "$BATS_TEST_TMPDIR/hole.port")' --keyspace '$KS' \
+      --table created_users --create --schema '$SCHEMA' --primary-key id --connect-timeout 30s --batch-size 1"
+  elapsed=$SECONDS
+  kill "$hole" 2>/dev/null || true
+  wait "$hole" 2>/dev/null || true
+  assert_success
+  assert_output --partial "out 300"
+  [ "$elapsed" -lt 25 ]
+  [ "$(cqlread "$KS.created_users" | wc -l)" -eq 300 ]
+}

@@ -159,6 +159,23 @@ load_users() {  # load_users N [cqlload args...]: N flat users into $KS.created_
   [ "$(peer_stats | jq .misrouted)" -gt 20 ]
 }
 
+@test "batches group records by the node owning their partitions (--group-by replica): each on its owner, fewer requests" {
+  start_cqlpeer --nodes 3
+  run load_users 300 --batch-size 8 --concurrency 4
+  assert_success
+  stats=$(peer_stats)
+  [ "$(jq .misrouted <<<"$stats")" -eq 0 ]
+  [ "$(jq .rows_written <<<"$stats")" -ge 300 ]
+  [ "$(jq '.batches + .executes' <<<"$stats")" -lt 150 ]
+  # By partition: 300 distinct keys, so 300 requests.
+  run load_users 300 --batch-size 8 --group-by partition
+  assert_success
+  [ "$(peer_stats | jq .executes)" -ge 300 ]
+  run cqlload --hosts "$CQL" --table "$KS.created_users" --group-by node </dev/null
+  [ "$status" -eq 2 ]
+  assert_output --partial "--group-by: replica or partition"
+}
+
 @test "only one contact point of three: the others are found in system.peers_v2 and get their partitions" {
   start_cqlpeer --nodes 3
   first=${CQL%%,*}
@@ -177,7 +194,7 @@ load_users() {  # load_users N [cqlload args...]: N flat users into $KS.created_
   jq -c '{topic:"u", partition:0, offset:input_line_number, value:.}' "$BATS_TEST_TMPDIR/users.ndjson" \
     >"$BATS_TEST_TMPDIR/env.ndjson"
   cqlload -q --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$SCHEMA" --primary-key id \
-    --envelope --ack "$BATS_TEST_TMPDIR/acks" --concurrency 8 --stats "$BATS_TEST_TMPDIR/stats.json" \
+    --envelope --ack "$BATS_TEST_TMPDIR/acks" --concurrency 8 --batch-size 1 --stats "$BATS_TEST_TMPDIR/stats.json" \
     "$BATS_TEST_TMPDIR/env.ndjson" &
   pid=$!
   sleep 2
@@ -224,7 +241,7 @@ load_users() {  # load_users N [cqlload args...]: N flat users into $KS.created_
   jq -c '{topic:"u", partition:0, offset:input_line_number, value:.}' "$BATS_TEST_TMPDIR/users.ndjson" \
     >"$BATS_TEST_TMPDIR/env.ndjson"
   cqlload -q --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$SCHEMA" --primary-key id \
-    --envelope --ack "$BATS_TEST_TMPDIR/acks" --concurrency 16 "$BATS_TEST_TMPDIR/env.ndjson" &
+    --envelope --ack "$BATS_TEST_TMPDIR/acks" --concurrency 16 --batch-size 1 "$BATS_TEST_TMPDIR/env.ndjson" &
   pid=$!
   sleep 1.5
   kill -KILL $pid

@@ -79,6 +79,9 @@ struct Request {
 // less room for the statement id, options and per-entry overhead).
 constexpr size_t kFrameOverhead = 64u << 10;
 constexpr size_t kMaxFrameValues = cql::kMaxFrameBody - kFrameOverhead;
+// A batch of several partitions stays under Cassandra's batch_size_fail_threshold
+// (50 KiB by default): past it the whole batch is refused.
+constexpr size_t kMaxReplicaBatchBytes = 32 * 1024;
 
 std::string read_password(const Options& o) {
   if (!o.password_file.empty()) {
@@ -211,6 +214,7 @@ void Loader::setup() {
   if (o_.batch_size < 1 || o_.batch_size > 65535) throw UsageError("--batch-size must be 1..65535");
   if (o_.ttl < 0) throw UsageError("--ttl must be >= 0 seconds");
   if (o_.routing != "token" && o_.routing != "round-robin") throw UsageError("--routing: token or round-robin");
+  if (o_.group_by != "replica" && o_.group_by != "partition") throw UsageError("--group-by: replica or partition");
   concurrency_ = static_cast<size_t>(o_.concurrency);
   if (!o_.replication.empty()) replication_cql(o_.replication, "dc", 1);  // its syntax, before connecting
 
@@ -579,8 +583,18 @@ void Loader::enqueue(std::unique_ptr<Record> rec) {
     ready_.push_back(std::move(req));
     return;
   }
-  auto& slot = groups_[rec->routing];
-  if (slot && slot->bytes + rec->values.size() + 64 > kMaxFrameValues) {  // full: send it as it is
+  // By partition: Cassandra's usual advice. By replica (the default): records
+  // of any partitions that one node owns share a batch, so the node handles
+  // a request per batch rather than per record; timestamps are per record,
+  // so the order of updates to one key holds all the same.
+  std::string key = rec->routing;
+  size_t limit = kMaxFrameValues;
+  if (o_.group_by == "replica") {
+    key = std::to_string(token_routing_ ? session_->owner(rec->token) : -1);
+    limit = kMaxReplicaBatchBytes;
+  }
+  auto& slot = groups_[key];
+  if (slot && slot->bytes + rec->values.size() + 64 > limit) {  // full: send it as it is
     grouped_ -= slot->records.size();
     ready_.push_back(std::move(slot));
   }
@@ -589,7 +603,6 @@ void Loader::enqueue(std::unique_ptr<Record> rec) {
     slot->token_known = token_routing_;
     slot->token = rec->token;
   }
-  std::string key = rec->routing;
   slot->bytes += rec->values.size() + 64;
   slot->records.push_back(std::move(rec));
   ++grouped_;

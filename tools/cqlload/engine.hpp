@@ -31,6 +31,7 @@ struct Options {
   int64_t ttl = 0;
   int concurrency = 64;
   int batch_size = 8;
+  std::string group_by = "replica";     // replica | partition: what the records of one batch share
   std::string routing = "token";        // token | round-robin
   std::string ack;
   int retries = 8;

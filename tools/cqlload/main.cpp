@@ -60,8 +60,11 @@ int main(int argc, char** argv) {
       ->type_name("SECONDS");
   app.add_option("--concurrency", o.concurrency, "Requests in flight at once")->capture_default_str()->group(wr);
   app.add_option("--batch-size", o.batch_size,
-                 "Up to N records with the same partition key per unlogged BATCH (1: no batches)")
+                 "Up to N records per unlogged BATCH, grouped as --group-by says (1: no batches)")
       ->capture_default_str()->group(wr);
+  app.add_option("--group-by", o.group_by,
+                 "What the records of one batch share: replica (the node owning their partitions) or partition")
+      ->capture_default_str()->group(wr)->type_name("replica|partition");
   app.add_option("--routing", o.routing, "token (to the node owning the partition) or round-robin")
       ->capture_default_str()->group(wr)->type_name("POLICY");
   app.add_option("--retries", o.retries, "Retries of a failing request (backoff) before exit 3")

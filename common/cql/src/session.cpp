@@ -826,6 +826,13 @@ bool Session::load_ring() {
   return !ring_.empty();
 }
 
+int Session::owner(int64_t token) const {
+  if (ring_.empty()) return -1;
+  auto it = std::lower_bound(ring_.begin(), ring_.end(), std::make_pair(token, size_t{0}));
+  if (it == ring_.end()) it = ring_.begin();
+  return static_cast<int>(it->second);
+}
+
 Connection* Session::pick(std::optional<int64_t> token) {
   if (token && !ring_.empty()) {
     auto it = std::lower_bound(ring_.begin(), ring_.end(), std::make_pair(*token, size_t{0}));

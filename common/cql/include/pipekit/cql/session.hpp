@@ -158,6 +158,8 @@ class Session {
   // Returns false (round robin) when the partitioner is not Murmur3.
   bool load_ring();
   bool token_aware() const { return !ring_.empty(); }
+  // The connection index of the node owning `token` (-1 without a ring).
+  int owner(int64_t token) const;
   // Any alive connection for a blocking set-up call; throws ServiceError.
   Connection& any();
   size_t in_flight() const;

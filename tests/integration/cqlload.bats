@@ -308,3 +308,33 @@ time.sleep(300)' "$BATS_TEST_TMPDIR/hole.port" 3>&- &
   [ "$elapsed" -lt 25 ]
   [ "$(cqlread "$KS.created_users" | wc -l)" -eq 300 ]
 }
+
+@test "an authenticator that opens with a challenge instead of taking the credentials at once: logs in, loads" {
+  echo 'chal-PW-7' >"$BATS_TEST_TMPDIR/pw"
+  start_cqlpeer --user loader --password-file "$BATS_TEST_TMPDIR/pw" --auth-challenge
+  CQL_PASSWORD=chal-PW-7 run load_users 20 --user loader
+  assert_success
+  assert_output --partial "out 20"
+  refute_output --partial "chal-PW-7"
+  [ "$(peer_stats | jq .challenges)" -ge 1 ]
+  [ "$(peer_stats | jq .auth_failures)" -eq 0 ]
+}
+
+@test "a login refused while reconnecting (a passing auth failure) is retried, not fatal: every record lands" {
+  echo 'pw-R-5' >"$BATS_TEST_TMPDIR/pw"
+  start_cqlpeer --user loader --password-file "$BATS_TEST_TMPDIR/pw"
+  make_users_flat 300 "$BATS_TEST_TMPDIR/users.ndjson"
+  # Mid-load every connection drops and the next 2 logins are refused (the
+  # reconnection backs off 1 s, then 2 s: within the default --retries).
+  { head -n 100 "$BATS_TEST_TMPDIR/users.ndjson"; sleep 2; peer_cmd authfail 2; peer_cmd drop
+    sed -n 101,200p "$BATS_TEST_TMPDIR/users.ndjson"; sleep 2; tail -n 100 "$BATS_TEST_TMPDIR/users.ndjson"; } |
+    CQL_PASSWORD=pw-R-5 timeout 100 cqlload --hosts "$CQL" --user loader --keyspace "$KS" --table created_users \
+      --create --schema "$SCHEMA" --primary-key id --batch-size 1 --stats "$BATS_TEST_TMPDIR/stats.json" \
+      2>"$BATS_TEST_TMPDIR/err"
+  cat "$BATS_TEST_TMPDIR/err"
+  grep -q "authentication failed for user 'loader'.*will try again" "$BATS_TEST_TMPDIR/err"
+  ! grep -q "pw-R-5" "$BATS_TEST_TMPDIR/err" || false
+  [ "$(jq .records_out "$BATS_TEST_TMPDIR/stats.json")" -eq 300 ]
+  [ "$(peer_stats | jq .auth_failures)" -eq 2 ]
+  [ "$(CQL_USER=loader CQL_PASSWORD=pw-R-5 cqlread "$KS.created_users" | wc -l)" -eq 300 ]
+}

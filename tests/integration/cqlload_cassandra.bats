@@ -271,3 +271,40 @@ for i in range(1000): print("{\"id\": 7, \"seq\": %d, \"n\": %d, \"m\": %d}" % (
   assert_output --partial "replication factor is a number"
   [ -z "$(cqlread "SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = '${KS}_bad'")" ]
 }
+
+@test "Cassandra 5.0 types: vector<float, 3>, vector<double, 2> and duration load, read back by the driver from build/venv" {
+  use_cassandra
+  venv_py=$PIPEKIT_BUILD/venv/bin/python
+  [ -x "$venv_py" ] || fail "no $venv_py (cassandra-driver 3.30, which reads vectors): run scripts/setup"
+  cat >"$BATS_TEST_TMPDIR/schema.json" <<'JSON'
+{"type":"object","properties":{"id":{"type":"string","format":"uuid"},
+ "emb":{"type":"array","x-cql-type":"vector<float, 3>"},
+ "embd":{"type":"array","x-cql-type":"vector<double, 2>"},
+ "wait":{"type":"string","x-cql-type":"duration"}}}
+JSON
+  cat >"$BATS_TEST_TMPDIR/v.ndjson" <<'JSON'
+{"id":"11111111-1111-4111-8111-111111111111","emb":[0.5,-1.25,3],"embd":[0.001,2.5],"wait":"1h30m"}
+{"id":"22222222-2222-4222-8222-222222222222","emb":[1,2,3],"wait":"P1Y2M3DT4H5M6S"}
+{"id":"33333333-3333-4333-8333-333333333333","emb":[1,2],"wait":"2d"}
+{"id":"44444444-4444-4444-8444-444444444444","wait":"-1mo2w3ms"}
+{"id":"55555555-5555-4555-8555-555555555555","wait":"soon"}
+{"id":"66666666-6666-4666-8666-666666666666","emb":["a",2,3]}
+JSON
+  run cqlload --hosts "$CQL" $(cql_auth_args) --table "$KS.v" --create --schema "$BATS_TEST_TMPDIR/schema.json" \
+    --primary-key id --rejects "$BATS_TEST_TMPDIR/rej.ndjson" "$BATS_TEST_TMPDIR/v.ndjson"
+  assert_success
+  assert_output --partial "in 6, out 3, rejected 3"
+  run jq -r '"\(.line) \(.reason)"' "$BATS_TEST_TMPDIR/rej.ndjson"
+  assert_line --partial "3 column emb: not a valid"
+  assert_line --partial "2 items for a vector of 3"
+  assert_line --partial "5 column wait: not a valid"
+  assert_line --partial "'soon' is not a duration"
+  assert_line --partial "6 column emb: not a valid"
+  "$venv_py" "$CQL_TOOLS/cqlread.py" "$CQL" "$KS.v" >"$BATS_TEST_TMPDIR/rows"
+  cat "$BATS_TEST_TMPDIR/rows"
+  diff <(jq -c '[.id, .emb, .embd, .wait]' "$BATS_TEST_TMPDIR/rows") - <<'EOF2'
+["11111111-1111-4111-8111-111111111111",[0.5,-1.25,3],[0.001,2.5],"0mo0d5400000000000ns"]
+["22222222-2222-4222-8222-222222222222",[1,2,3],null,"14mo3d14706000000000ns"]
+["44444444-4444-4444-8444-444444444444",null,null,"-1mo14d3000000ns"]
+EOF2
+}

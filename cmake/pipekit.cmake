@@ -41,7 +41,13 @@ function(pipekit_tool name)
   add_library(${engine} STATIC ${sources})
   target_include_directories(${engine} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
   target_link_libraries(${engine} PUBLIC ${ARG_LIBS})
-  add_executable(${name} main.cpp)
+  # --help's examples: generated from the man page's EXAMPLES (one source).
+  set(examples ${CMAKE_BINARY_DIR}/generated/help/${name}_examples.cpp)
+  add_custom_command(OUTPUT ${examples}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/generated/help
+    COMMAND docgen help-examples ${CMAKE_SOURCE_DIR}/man/${name}.1.in > ${examples}
+    DEPENDS docgen ${CMAKE_SOURCE_DIR}/man/${name}.1.in)
+  add_executable(${name} main.cpp ${examples})
   target_link_libraries(${name} PRIVATE ${engine})
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
   install(TARGETS ${name} RUNTIME DESTINATION bin)

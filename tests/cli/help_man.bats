@@ -83,3 +83,22 @@ help_options() { help_text "$1" | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u; }
     grep -qxF -- "$row" "$PIPEKIT_ROOT/README.md" || fail "README.md lacks the row: $row"
   done < <("$PIPEKIT_BUILD/docgen" exit-status markdown)
 }
+
+# The command lines of the page's EXAMPLES (its .nf blocks), escapes undone.
+man_example_commands() {
+  man_text "$1" | awk '/^\.SH /{ ex = ($0 == ".SH EXAMPLES") } ex && /^\.nf/{ c = 1; next } ex && /^\.fi/{ c = 0 }
+                       ex && c && !/^\.(RS|RE)/' | sed 's/^ *//; s/\\\\/\\/g; s/\\e/\\/g'
+}
+# The command lines of --help's Examples (indented four or more).
+help_example_commands() {
+  "$1" --help | awk '/^Examples:/{ ex = 1; next } /^[A-Z]/{ ex = 0 } ex && /^    /' | sed 's/^ *//'
+}
+
+@test "every tool's --help shows the man page's EXAMPLES, command for command" {
+  for t in $(tools); do
+    man=$(man_example_commands "$t")
+    [ -n "$man" ] || fail "$t.1: no example commands found"
+    help=$(help_example_commands "$t")
+    [ "$man" = "$help" ] || fail "$t: --help's examples differ from $t.1's: $(diff <(echo "$man") <(echo "$help") | head -5)"
+  done
+}

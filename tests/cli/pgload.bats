@@ -27,6 +27,9 @@ setup() {
   run pgload --table t --flush-interval soon </dev/null
   assert_failure 2
   assert_output --partial "not a duration"
+  run pgload --table t --flush-idle soon </dev/null
+  assert_failure 2
+  assert_output --partial "--flush-idle: 'soon'"
   run pgload --table t --batch-bytes lots </dev/null
   assert_failure 2
   run pgload --table t --batch-rows 0 </dev/null

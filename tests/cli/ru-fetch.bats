@@ -141,8 +141,14 @@ null" ]
   assert_output ""
   [[ "$stderr" == *"bad.json: not valid JSON"*"body: <html><body>saved the wrong page"* ]]
   [[ "$stderr" != *retry* ]]
+}
+
+@test "file:// with an empty results[]: nothing to fetch, exit 0, or --empty-exit's code" {
   printf '{"results":[]}' >"$BATS_TEST_TMPDIR/empty.json"
   run --separate-stderr ru-fetch --url "file://$BATS_TEST_TMPDIR/empty.json"
-  assert_failure 4
-  [[ "$stderr" == *"the API answered with no results"* ]]
+  assert_success
+  assert_output ""
+  [[ "$stderr" == *"the API answered with no users"* ]]
+  run --separate-stderr ru-fetch --url "file://$BATS_TEST_TMPDIR/empty.json" --empty-exit 99
+  [ "$status" -eq 99 ]
 }

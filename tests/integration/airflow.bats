@@ -210,10 +210,19 @@ stages_gone() {
   no_secrets
 }
 
-@test "run 2 (engine: Airflow $(airflow_version 3)): nothing to do (no valid user from the API, nothing new in the topic): ingest and loads skip on 99, none fails" {
-  # The API answers 1,000 users, every one defective: ingest rejects them all
-  # and publishes nothing. (An API answer with no users at all is not a skip:
-  # ru-fetch takes it for a broken API and fails with 3 after its retries.)
+@test "run 2 (engine: Airflow $(airflow_version 3)): nothing to do (the API has no users; then no valid user; nothing new in the topic): ingest and loads skip on 99, none fails" {
+  # First the API answers no users at all (results: []): nothing to fetch.
+  PIPEKIT_URL=$RU_URL/mode=empty/ run_dag
+  [ "$DAG_STATUS" -eq 0 ] || fail "dags test exit $DAG_STATUS"
+  [ "$(run_state)" = success ]
+  [ "$(task_states)" = "$(printf '%s\n' 'ingest skipped 1' 'load_cassandra skipped 1' 'load_postgres skipped 1' 'status success 1')" ]
+  grep -q 'the API answered with no users' "$LOG" || fail "the ingest log does not say why it skipped"
+  [ -z "$(xcom ingest)" ] && [ -z "$(xcom load_postgres)" ] && [ -z "$(xcom load_cassandra)" ]
+  PGDATABASE=users table_rows users "$BATS_TEST_TMPDIR/rows.ndjson"
+  python3 "$PIPELINE_SUPPORT/check_pipeline.py" --valid "$W/expect/valid1.ndjson" --rows "$BATS_TEST_TMPDIR/rows.ndjson"
+  no_secrets
+  # Then the API answers 1,000 users, every one defective: ingest rejects
+  # them all and publishes nothing.
   PIPEKIT_URL=$RU_URL/file=none_valid.json/ run_dag
   grep -E 'Command exited|Skipping|ERROR' "$LOG" | sort | uniq -c
   [ "$DAG_STATUS" -eq 0 ] || fail "dags test exit $DAG_STATUS"

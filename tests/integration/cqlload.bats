@@ -9,7 +9,6 @@
 load ../support/common
 load ../support/cql/helpers
 
-SCHEMA=$PIPEKIT_ROOT/tests/data/cqlload/created_users.schema.json
 
 setup_file() {
   echo "# engine: CQL test peer (tests/support/cql/cqlpeer.py), protocol v4" >&3
@@ -21,15 +20,6 @@ setup() {
   KS=$(new_keyspace)
 }
 teardown() { stop_cqlpeer; }
-
-make_users_flat() { python3 "$PIPEKIT_ROOT/tests/support/make_users.py" "$1" --shape flat >"$2"; }
-
-load_users() {  # load_users N [cqlload args...]: N flat users into $KS.created_users
-  local n=$1; shift
-  make_users_flat "$n" "$BATS_TEST_TMPDIR/users.ndjson"
-  cqlload --hosts "$CQL" $(cql_auth_args) --keyspace "$KS" --table created_users --create --schema "$SCHEMA" \
-    --primary-key id "$@" "$BATS_TEST_TMPDIR/users.ndjson"
-}
 
 @test "a write the server refuses (INVALID) is rejected with the server's code and message" {
   start_cqlpeer --fault invalid:1
@@ -137,7 +127,7 @@ load_users() {  # load_users N [cqlload args...]: N flat users into $KS.created_
 @test "records with the same partition key go in unlogged batches (--batch-size)" {
   start_cqlpeer
   make_users_flat 200 "$BATS_TEST_TMPDIR/users.ndjson"
-  run cqlload --hosts "$CQL" --keyspace "$KS" --table by_nat --create --schema "$SCHEMA" --primary-key '(nat), id' \
+  run cqlload --hosts "$CQL" --keyspace "$KS" --table by_nat --create --schema "$CREATED_USERS_SCHEMA" --primary-key '(nat), id' \
     --batch-size 10 "$BATS_TEST_TMPDIR/users.ndjson"
   assert_success
   assert_output --partial "out 200"
@@ -179,7 +169,7 @@ load_users() {  # load_users N [cqlload args...]: N flat users into $KS.created_
 @test "only one contact point of three: the others are found in system.peers_v2 and get their partitions" {
   start_cqlpeer --nodes 3
   first=${CQL%%,*}
-  run cqlload --hosts "$first" --keyspace "$KS" --table created_users --create --schema "$SCHEMA" --primary-key id \
+  run cqlload --hosts "$first" --keyspace "$KS" --table created_users --create --schema "$CREATED_USERS_SCHEMA" --primary-key id \
     --batch-size 1 -v -v <(python3 "$PIPEKIT_ROOT/tests/support/make_users.py" 150 --shape flat)
   assert_success
   assert_output --partial "out 150"
@@ -193,7 +183,7 @@ load_users() {  # load_users N [cqlload args...]: N flat users into $KS.created_
   make_users_flat 3000 "$BATS_TEST_TMPDIR/users.ndjson"
   jq -c '{topic:"u", partition:0, offset:input_line_number, value:.}' "$BATS_TEST_TMPDIR/users.ndjson" \
     >"$BATS_TEST_TMPDIR/env.ndjson"
-  cqlload -q --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$SCHEMA" --primary-key id \
+  cqlload -q --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$CREATED_USERS_SCHEMA" --primary-key id \
     --envelope --ack "$BATS_TEST_TMPDIR/acks" --concurrency 8 --batch-size 1 --stats "$BATS_TEST_TMPDIR/stats.json" \
     "$BATS_TEST_TMPDIR/env.ndjson" &
   pid=$!
@@ -240,7 +230,7 @@ load_users() {  # load_users N [cqlload args...]: N flat users into $KS.created_
   make_users_flat 3000 "$BATS_TEST_TMPDIR/users.ndjson"
   jq -c '{topic:"u", partition:0, offset:input_line_number, value:.}' "$BATS_TEST_TMPDIR/users.ndjson" \
     >"$BATS_TEST_TMPDIR/env.ndjson"
-  cqlload -q --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$SCHEMA" --primary-key id \
+  cqlload -q --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$CREATED_USERS_SCHEMA" --primary-key id \
     --envelope --ack "$BATS_TEST_TMPDIR/acks" --concurrency 16 --batch-size 1 "$BATS_TEST_TMPDIR/env.ndjson" &
   pid=$!
   sleep 1.5
@@ -262,7 +252,7 @@ load_users() {  # load_users N [cqlload args...]: N flat users into $KS.created_
   start_cqlpeer
   make_users_flat 10 "$BATS_TEST_TMPDIR/a.ndjson"
   python3 "$PIPEKIT_ROOT/tests/support/make_users.py" 20 --shape flat | tail -n 10 >"$BATS_TEST_TMPDIR/b.ndjson"
-  run cqlload --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$SCHEMA" --primary-key id \
+  run cqlload --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$CREATED_USERS_SCHEMA" --primary-key id \
     --ttl 3600 --consistency local_one "$BATS_TEST_TMPDIR/a.ndjson" "$BATS_TEST_TMPDIR/b.ndjson"
   assert_success
   assert_output --partial "in 20, out 20"
@@ -299,7 +289,7 @@ time.sleep(300)' "$BATS_TEST_TMPDIR/hole.port" 3>&- &
   run bash -c "{ head -n 100 '$BATS_TEST_TMPDIR/users.ndjson'; sleep 3; sed -n 101,200p '$BATS_TEST_TMPDIR/users.ndjson'; \
     sleep 3; tail -n 100 '$BATS_TEST_TMPDIR/users.ndjson'; } |
     timeout 100 cqlload -v --hosts '$CQL,127.0.0.1:$(cat "$BATS_TEST_TMPDIR/hole.port")' --keyspace '$KS' \
-      --table created_users --create --schema '$SCHEMA' --primary-key id --connect-timeout 30s --batch-size 1"
+      --table created_users --create --schema '$CREATED_USERS_SCHEMA' --primary-key id --connect-timeout 30s --batch-size 1"
   elapsed=$SECONDS
   kill "$hole" 2>/dev/null || true
   wait "$hole" 2>/dev/null || true
@@ -329,7 +319,7 @@ time.sleep(300)' "$BATS_TEST_TMPDIR/hole.port" 3>&- &
   { head -n 100 "$BATS_TEST_TMPDIR/users.ndjson"; sleep 2; peer_cmd authfail 2; peer_cmd drop
     sed -n 101,200p "$BATS_TEST_TMPDIR/users.ndjson"; sleep 2; tail -n 100 "$BATS_TEST_TMPDIR/users.ndjson"; } |
     CQL_PASSWORD=pw-R-5 timeout 100 cqlload --hosts "$CQL" --user loader --keyspace "$KS" --table created_users \
-      --create --schema "$SCHEMA" --primary-key id --batch-size 1 --stats "$BATS_TEST_TMPDIR/stats.json" \
+      --create --schema "$CREATED_USERS_SCHEMA" --primary-key id --batch-size 1 --stats "$BATS_TEST_TMPDIR/stats.json" \
       2>"$BATS_TEST_TMPDIR/err"
   cat "$BATS_TEST_TMPDIR/err"
   grep -q "authentication failed for user 'loader'.*will try again" "$BATS_TEST_TMPDIR/err"

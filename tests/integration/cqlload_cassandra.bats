@@ -7,7 +7,6 @@
 load ../support/common
 load ../support/cql/helpers
 
-SCHEMA=$PIPEKIT_ROOT/tests/data/cqlload/created_users.schema.json
 
 setup_file() {
   echo "# engine: ${CQL_ENGINE:-Cassandra at ${CQL_HOSTS:-(none: CQL_HOSTS is not set)}}" >&3
@@ -17,19 +16,10 @@ setup() {
   KS=$(new_keyspace)
 }
 
-make_users_flat() { python3 "$PIPEKIT_ROOT/tests/support/make_users.py" "$1" --shape flat >"$2"; }
-
-load_users() {  # load_users N [cqlload args...]: N flat users into $KS.created_users
-  local n=$1; shift
-  make_users_flat "$n" "$BATS_TEST_TMPDIR/users.ndjson"
-  cqlload --hosts "$CQL" $(cql_auth_args) --keyspace "$KS" --table created_users --create --schema "$SCHEMA" \
-    --primary-key id "$@" "$BATS_TEST_TMPDIR/users.ndjson"
-}
-
 @test "create from a JSON Schema, load, read back the same records with the Python driver" {
   use_cassandra
   make_users_flat 50 "$BATS_TEST_TMPDIR/users.ndjson"
-  run cqlload --hosts "$CQL" $(cql_auth_args) --keyspace "$KS" --table created_users --create --schema "$SCHEMA" --primary-key id \
+  run cqlload --hosts "$CQL" $(cql_auth_args) --keyspace "$KS" --table created_users --create --schema "$CREATED_USERS_SCHEMA" --primary-key id \
     --stats "$BATS_TEST_TMPDIR/stats.json" "$BATS_TEST_TMPDIR/users.ndjson"
   assert_success
   assert_output --partial "in 50, out 50, rejected 0"

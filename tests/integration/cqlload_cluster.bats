@@ -6,7 +6,6 @@
 load ../support/common
 load ../support/cql/helpers
 
-SCHEMA=$PIPEKIT_ROOT/tests/data/cqlload/created_users.schema.json
 RF3="{'class': 'SimpleStrategy', 'replication_factor': 3}"
 
 setup_file() {
@@ -47,7 +46,7 @@ exact_at_quorum() {
 }
 
 @test "SIGKILL of the only contact point mid-load: the other nodes, found in system.peers_v2, take the load; table exact" {
-  cqlload --hosts 127.0.0.1:9043 --keyspace "$KS" --table created_users --create --schema "$SCHEMA" \
+  cqlload --hosts 127.0.0.1:9043 --keyspace "$KS" --table created_users --create --schema "$CREATED_USERS_SCHEMA" \
     --primary-key id --replication "$RF3" --consistency QUORUM --concurrency 32 \
     --stats "$BATS_TEST_TMPDIR/stats.json" "$BATS_TEST_TMPDIR/users.ndjson" 2>"$BATS_TEST_TMPDIR/err" &
   pid=$!
@@ -67,7 +66,7 @@ exact_at_quorum() {
 }
 
 @test "a replica SIGKILLed mid-load (RF=3, QUORUM), restarted after: table exact, read through every node" {
-  cqlload --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$SCHEMA" \
+  cqlload --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$CREATED_USERS_SCHEMA" \
     --primary-key id --replication "$RF3" --consistency QUORUM --concurrency 32 \
     --stats "$BATS_TEST_TMPDIR/stats.json" "$BATS_TEST_TMPDIR/users.ndjson" 2>"$BATS_TEST_TMPDIR/err" &
   pid=$!
@@ -91,7 +90,7 @@ exact_at_quorum() {
   # The second half comes after the freeze has been noticed: writes go on
   # while reconnections to the frozen node (TCP accepted, no answer) are tried.
   { cat "$BATS_TEST_TMPDIR/part1"; sleep 30; cat "$BATS_TEST_TMPDIR/part2"; } |
-    cqlload -v --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$SCHEMA" \
+    cqlload -v --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$CREATED_USERS_SCHEMA" \
       --primary-key id --replication "$RF3" --consistency QUORUM --concurrency 32 --request-timeout 5s \
       --stats "$BATS_TEST_TMPDIR/stats.json" 2>"$BATS_TEST_TMPDIR/err" &
   pid=$!

@@ -7,7 +7,6 @@
 load ../support/common
 load ../support/cql/helpers
 
-SCHEMA=$PIPEKIT_ROOT/tests/data/cqlload/created_users.schema.json
 TLS_PORT=${CQL_TLS_PORT:-9044}
 
 setup_file() {
@@ -83,7 +82,7 @@ PY
 @test "mutual TLS with the right CA, client certificate and password file: loads, read back exact; no secret in argv or logs" {
   unset CQL_PASSWORD
   cqlload -vv --hosts "127.0.0.1:$TLS_PORT" --user tlsloader --password-file "$BATS_TEST_TMPDIR/pass" \
-    $(mtls_args) --keyspace "$KS" --table created_users --create --schema "$SCHEMA" --primary-key id \
+    $(mtls_args) --keyspace "$KS" --table created_users --create --schema "$CREATED_USERS_SCHEMA" --primary-key id \
     "$BATS_TEST_TMPDIR/users.ndjson" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
   pid=$!
   # Its command line, while it runs, holds no password.
@@ -119,7 +118,7 @@ PY
   [ "$status" -eq 2 ]
   assert_output --partial "does not name 127.0.0.5"
   run timeout 120 cqlload --hosts "127.0.0.5:$TLS_PORT" --user tlsloader $(mtls_args) --no-verify-hostname \
-    --keyspace "$KS" --table created_users --create --schema "$SCHEMA" --primary-key id "$BATS_TEST_TMPDIR/users.ndjson"
+    --keyspace "$KS" --table created_users --create --schema "$CREATED_USERS_SCHEMA" --primary-key id "$BATS_TEST_TMPDIR/users.ndjson"
   assert_success
   assert_output --partial "out 300"
   run timeout 60 cqlload --hosts "127.0.0.5:$TLS_PORT" --user tlsloader --no-verify-hostname \

@@ -261,7 +261,7 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
 @test "--ack: nothing is acknowledged before its batch commits" {
   psql_q "create table ack2 (id int primary key)"
   mkfifo "$T/in"
-  pgload --table ack2 --envelope --ack "$T/acks" --flush-interval 30s --batch-rows 1000 <"$T/in" 2>"$T/err" &
+  pgload --table ack2 --envelope --ack "$T/acks" --flush-interval 30s --flush-idle 0 --batch-rows 1000 <"$T/in" 2>"$T/err" &
   BG_PID=$!
   exec 7>"$T/in"
   for i in 1 2 3; do echo "{\"topic\":\"t\",\"partition\":0,\"offset\":$i,\"value\":{\"id\":$i}}" >&7; done
@@ -300,10 +300,42 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   BG_PID=
 }
 
+@test "--flush-idle: a burst followed by silence is committed at once, acks after the commit; the stream goes on" {
+  psql_q "create table idle1 (id int primary key, at timestamptz default clock_timestamp())"
+  mkfifo "$T/in"
+  # Neither --batch-rows nor --flush-interval can end these batches: only the idle time.
+  pgload --table idle1 --envelope --ack "$T/acks" --flush-interval 60s --batch-rows 100000 --flush-idle 50ms \
+    --stats "$T/stats" <"$T/in" 2>"$T/err" &
+  BG_PID=$!
+  exec 7>"$T/in"
+  for burst in 0 1 2; do
+    lines=$(for n in $(seq $((burst * 5 + 1)) $((burst * 5 + 5))); do
+      echo "{\"topic\":\"t\",\"partition\":0,\"offset\":$n,\"value\":{\"id\":$n}}"
+    done)
+    printf '%s\n' "$lines" >&7  # one write: the burst never looks idle halfway
+    date +%s.%N >"$T/sent.$burst"
+    for i in $(seq 100); do
+      [ "$(psql_q 'select count(*) from idle1')" -ge $(((burst + 1) * 5)) ] && break
+      sleep 0.05
+    done
+    [ "$(psql_q 'select count(*) from idle1')" -eq $(((burst + 1) * 5)) ] || fail "burst $burst not committed: $(cat "$T/err")"
+    # each acknowledged, once committed
+    for i in $(seq 50); do [ "$(wc -l <"$T/acks")" -ge $(((burst + 1) * 5)) ] && break; sleep 0.05; done
+    [ "$(wc -l <"$T/acks")" -eq $(((burst + 1) * 5)) ]
+    lag=$(psql_q "select extract(epoch from max(at)) - $(cat "$T/sent.$burst") from idle1")
+    awk -v l="$lag" 'BEGIN { exit !(l < 2) }' || fail "burst $burst committed after ${lag}s (--flush-interval is 60s)"
+  done
+  exec 7>&-
+  wait "$BG_PID"
+  BG_PID=
+  [ "$(jq .batches "$T/stats")" -eq 3 ]
+  [ "$(psql_q 'select count(*) from idle1')" -eq 15 ]
+}
+
 @test "SIGTERM mid-stream commits the open batch and exits 0" {
   psql_q "create table term1 (n int)"
   mkfifo "$T/in"
-  pgload --table term1 --flush-interval 60s <"$T/in" 2>"$T/err" &
+  pgload --table term1 --flush-interval 60s --flush-idle 0 <"$T/in" 2>"$T/err" &
   BG_PID=$!
   exec 7>"$T/in"
   for n in $(seq 1 500); do echo "{\"n\":$n}"; done >&7
@@ -322,7 +354,7 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
           post_code text, email text, username text, dob text, registered_date text, phone text, picture text, nat text)"
   # A pause mid-input, with a batch open, so the restart hits an uncommitted batch.
   { head -50000 "$FLAT100K"; sleep 2; tail -n +50001 "$FLAT100K"; } |
-    pgload --table restart1 --batch-rows 20000 --flush-interval 30s 2>"$T/err" &
+    pgload --table restart1 --batch-rows 20000 --flush-interval 30s --flush-idle 0 2>"$T/err" &
   BG_PID=$!
   sleep 1.2
   restart_postgres
@@ -449,7 +481,7 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
 @test "a backend killed mid-batch (pg_terminate_backend): reconnect, replay, nothing lost or doubled" {
   psql_q "create table term2 (n int)"
   mkfifo "$T/in"
-  pgload --table term2 --flush-interval 30s --batch-rows 100000 <"$T/in" 2>"$T/err" &
+  pgload --table term2 --flush-interval 30s --flush-idle 0 --batch-rows 100000 <"$T/in" 2>"$T/err" &
   BG_PID=$!
   exec 7>"$T/in"
   seq 1 3000 | sed 's/.*/{"n":&}/' >&7

@@ -154,11 +154,20 @@ RF=(ru-fetch --retry-delay 20ms)
   [ "${#lines[@]}" -eq 2 ]
 }
 
-@test "empty results[]: a failed request" {
-  run --separate-stderr "${RF[@]}" --url "$RU_URL/mode=empty/api/" --results 2 --retries 1
-  assert_failure 3
+@test "empty results[]: nothing to fetch, not retried: exit 0, or --empty-exit's code" {
+  run --separate-stderr "${RF[@]}" --url "$RU_URL/mode=empty/api/" --results 2 --retries 3
+  assert_success
   assert_output ""
-  [[ "$stderr" == *"the API answered with no results"* ]]
+  [[ "$stderr" == *"the API answered with no users: nothing more to fetch"* ]]
+  [[ "$stderr" == *"failed_requests 0, requests 1"* ]]
+  [[ "$stderr" != *retry* ]]
+  run --separate-stderr "${RF[@]}" --url "$RU_URL/mode=empty/api/" --count 20 --results 5 --empty-exit 99
+  [ "$status" -eq 99 ]
+  assert_output ""
+  # users written before the API ran dry: exit 0 even with --empty-exit
+  run --separate-stderr "${RF[@]}" --url "$RU_URL/mode=error/times=1/api/" --results 2 --empty-exit 99
+  assert_success
+  [ "${#lines[@]}" -eq 2 ]
 }
 
 @test "a short page: a failed request, retried, then the full page" {

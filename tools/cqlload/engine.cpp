@@ -810,11 +810,7 @@ int Loader::run() {
     throw ServiceError(msg);
   }
   if (stop_requested()) log::info("stopped by signal after {} records", ctx_.stats.records_in.load());
-  if (rejects_.over_limit(ctx_.stats.records_in)) {
-    log::error("{} records rejected, {}", rejects_.count(), rejects_.limit_description());
-    return static_cast<int>(ExitCode::rejects);
-  }
-  return 0;
+  return rejects_.exit_status(ctx_.stats.records_in);
 }
 
 }  // namespace

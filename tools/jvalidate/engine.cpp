@@ -257,12 +257,7 @@ int run(const Options& opts, RunContext& ctx) {
   out.flush();
   rejects.flush();
   if (stopped) log::info("stopped by signal; everything read so far was handled");
-  if (rejects.over_limit(stats.records_in)) {
-    log::error("{} of {} records rejected: over {}", rejects.count(), stats.records_in.load(),
-               rejects.limit_description());
-    return static_cast<int>(ExitCode::rejects);
-  }
-  return 0;
+  return rejects.exit_status(stats.records_in);
 }
 
 }  // namespace pipekit::jvalidate

@@ -482,10 +482,7 @@ int run(const Options& opts, RunContext& ctx) {
     log::error("{}", what);
     return static_cast<int>(ExitCode::rejects);
   }
-  if (rejects.over_limit(ctx.stats.records_in.load())) {
-    log::error("{} record(s) rejected: over the limit ({})", rejects.count(), rejects.limit_description());
-    return static_cast<int>(ExitCode::rejects);
-  }
+  if (int status = rejects.exit_status(ctx.stats.records_in.load())) return status;
   // A stop by signal, once everything accepted was delivered, is a clean
   // exit (0), as in every pipekit tool; a second signal exits 128+N at once.
   return 0;

@@ -4,7 +4,9 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <set>
 #include <unordered_set>
 #include <thread>
@@ -42,7 +44,7 @@ struct Batch {
   std::vector<Coord> acks;  // every envelope of the batch, loaded or rejected
   uint64_t records = 0;     // records waiting for this batch's commit
   Clock::time_point started;
-  std::unordered_set<std::string> keys;  // upsert: key fields (COPY text) seen
+  std::unordered_set<size_t> keys;  // upsert: hashes of the key fields (COPY text) seen
   bool dup_keys = false;
   void clear() {
     keys.clear();
@@ -85,6 +87,7 @@ class Loader {
     if (o.batch_rows == 0) throw UsageError("--batch-rows must be at least 1");
     batch_bytes_ = parse_size_bytes(o.batch_bytes, "--batch-bytes");
     flush_ms_ = parse_duration_ms(o.flush_interval, "--flush-interval");
+    idle_ms_ = parse_duration_ms(o.flush_idle, "--flush-idle");
     max_line_ = parse_size_bytes(o.max_line_bytes, "--max-line-bytes");
     if (max_line_ == 0) throw UsageError("--max-line-bytes must be positive");
     if (o.retries < 0) throw UsageError("--retries must be 0 or more");
@@ -101,8 +104,16 @@ class Loader {
     LineReader reader(STDIN_FILENO, max_line_);
     Line line;
     for (;;) {
+      // With a batch open, wait for input no longer than its deadline, nor
+      // (with --flush-idle) than the quiet time after which it is committed:
+      // a trickle lands within milliseconds instead of --flush-interval. The
+      // wait only happens once the buffered input is used up.
       int timeout = -1;
-      if (batch_.records) timeout = static_cast<int>(std::max<int64_t>(0, ms_left()));
+      if (batch_.records) {
+        int64_t wait = std::max<int64_t>(0, ms_left());
+        if (idle_ms_ > 0) wait = std::min(wait, idle_ms_);
+        timeout = static_cast<int>(wait);
+      }
       ReadStatus st = reader.next(line, timeout);
       if (st == ReadStatus::timeout) {
         flush();
@@ -119,11 +130,7 @@ class Loader {
     if (stop_requested()) log::info("stopping on signal {}: committing the open batch", stop_signal());
     flush();
     ctx_.stats.bytes = reader.bytes_read();
-    if (rejects_.over_limit(ctx_.stats.records_in)) {
-      log::error("{} record(s) rejected ({})", rejects_.count(), rejects_.limit_description());
-      return static_cast<int>(ExitCode::rejects);
-    }
-    return 0;
+    return rejects_.exit_status(ctx_.stats.records_in);
   }
 
  private:
@@ -386,6 +393,7 @@ class Loader {
                             conflict;
       for (const auto& k : key_)
         key_pos_.push_back(static_cast<size_t>(std::find(loaded_.begin(), loaded_.end(), k) - loaded_.begin()));
+      last_key_pos_ = key_pos_.empty() ? 0 : *std::max_element(key_pos_.begin(), key_pos_.end());
     } else {
       merge_sql_ = "INSERT INTO " + target + " (" + cols + ") SELECT " + cols + " FROM " + stage + " ORDER BY " +
                    quote_ident(seq_) + " ON CONFLICT " + (key_.empty() ? "" : "(" + keys + ") ") + "DO NOTHING";
@@ -437,22 +445,25 @@ class Loader {
     }
   }
 
-  // Upsert: remembers the row's key (its COPY fields) to spot duplicates.
+  // Upsert: remembers a hash of the row's key (its COPY fields) to spot
+  // duplicates. A collision only sends the batch down the DISTINCT ON way,
+  // which is right for any batch; so a hash is enough, and no copy per row.
   void note_key(const Row& r) {
     if (key_pos_.empty() || batch_.dup_keys) return;
-    std::string_view row(batch_.enc.data() + r.enc_off, r.enc_len - 1);  // without '\n'
-    std::string key;
-    size_t field = 0, start = 0;
-    for (size_t i = 0; i <= row.size(); ++i) {
-      if (i < row.size() && row[i] != '\t') continue;  // COPY escapes tabs in values
+    const char* field_start = batch_.enc.data() + r.enc_off;
+    const char* end = field_start + r.enc_len - 1;  // without '\n'
+    key_buf_.clear();
+    for (size_t field = 0;; ++field) {  // COPY escapes tabs in values
+      auto* tab = static_cast<const char*>(std::memchr(field_start, '\t', static_cast<size_t>(end - field_start)));
+      const char* stop = tab ? tab : end;
       if (std::find(key_pos_.begin(), key_pos_.end(), field) != key_pos_.end()) {
-        key.append(row.substr(start, i - start));
-        key.push_back('\t');
+        key_buf_.append(field_start, stop);
+        key_buf_.push_back('\t');
       }
-      ++field;
-      start = i + 1;
+      if (!tab || field >= last_key_pos_) break;  // no key field after this one
+      field_start = tab + 1;
     }
-    if (!batch_.keys.insert(std::move(key)).second) batch_.dup_keys = true;
+    if (!batch_.keys.insert(std::hash<std::string_view>{}(key_buf_)).second) batch_.dup_keys = true;
   }
 
   // ---- reading -------------------------------------------------------------------
@@ -593,7 +604,8 @@ class Loader {
     if (mode_ == Mode::ignore && affected_ < loaded) ctx_.stats.add("conflicts", loaded - affected_);
     // Rejects are on disk before their acks go out.
     rejects_.flush();
-    for (const auto& a : batch_.acks) acks_.ack(a.topic, a.partition, a.offset);
+    for (const auto& a : batch_.acks) acks_.add(a.topic, a.partition, a.offset);
+    acks_.flush();
     batch_.clear();
     sent_ = 0;
     in_copy_ = false;
@@ -692,11 +704,14 @@ class Loader {
   std::optional<TableInfo> info_;
   std::string copy_sql_, stage_sql_, merge_sql_, merge_distinct_sql_, seq_;
   std::vector<size_t> key_pos_;  // upsert: the key columns' positions in a COPY row
+  size_t last_key_pos_ = 0;      // the largest of them
+  std::string key_buf_;          // note_key's scratch
   bool force_distinct_ = false;  // this batch: the server saw a duplicate key
   std::string direct_copy_sql_;  // COPY into the table itself
   bool direct_ = false;          // upsert/ignore: this batch tries the direct COPY
   int stage_batches_left_ = 0;
   Batch batch_;
+  int64_t idle_ms_ = 0;   // --flush-idle (0: off)
   size_t sent_ = 0;       // bytes of batch_.enc already sent in the open COPY
   bool in_copy_ = false;  // a transaction with a COPY in progress is open
   bool in_doubt_ = false; // COMMIT sent, connection lost before the reply

@@ -42,6 +42,7 @@ struct Options {
   uint64_t batch_rows = 10000;
   std::string batch_bytes = "32MiB";
   std::string flush_interval = "1s";
+  std::string flush_idle = "10ms";  // commit once input has been quiet this long ("0": never)
   std::string ack_path;
   int retries = 10;
   std::string max_line_bytes = "16MiB";

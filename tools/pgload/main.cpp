@@ -37,6 +37,9 @@ int main(int argc, char** argv) {
   app.add_option("--flush-interval", opts.flush_interval, "Commit a batch at most this long after its first record")
       ->type_name("DURATION")
       ->capture_default_str();
+  app.add_option("--flush-idle", opts.flush_idle, "Commit the open batch once input has been quiet this long (0: never)")
+      ->type_name("DURATION")
+      ->capture_default_str();
   add_reject_options(app, opts.rejects);
   app.add_option("--ack", opts.ack_path, "After each commit, write an ack line per envelope to PATH (FIFO or file)")
       ->type_name("PATH");

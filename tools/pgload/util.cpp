@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <ctime>
 #include <map>
@@ -131,10 +132,17 @@ std::vector<std::string> split_columns(const std::string& list) {
 }
 
 void append_copy_escaped(std::string& out, std::string_view s) {
-  // Fast path: copy runs of ordinary bytes at once.
+  // Fast path: copy runs of ordinary bytes at once; one table load per byte
+  // tells the four that need escaping from the rest.
+  static constexpr auto special = [] {
+    std::array<bool, 256> t{};
+    for (unsigned char c : {'\\', '\t', '\n', '\r'}) t[c] = true;
+    return t;
+  }();
   size_t run = 0;
   for (size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
+    if (!special[static_cast<unsigned char>(c)]) continue;
     const char* esc = nullptr;
     switch (c) {
       case '\\': esc = "\\\\"; break;

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <regex>
 
+#include "pipekit/cli.hpp"
 #include "pipekit/errors.hpp"
 #include "stages.hpp"
 
@@ -77,6 +78,8 @@ const std::vector<OptionRow>& option_table() {
       {K::setting, "CQL_PASSWORD_FILE", "--cql-password-file", "", "FILE", "", "Cassandra password file (or CQL_PASSWORD in the environment)", S::load},
       {K::setting, "PIPEKIT_FILES_DIR", "--dir", "", "DIR", "", "--sink files: the folder fileload writes under", S::load},
       {K::setting, "PIPEKIT_FILES_FORMAT", "--format", "", "ndjson|csv|parquet", "parquet", "--sink files: the file format", S::load},
+      {K::setting, "PIPEKIT_FILES_ROLL_RECORDS", "--roll-records", "", "N", "", "--sink files: complete a file after N records (fileload's default)", S::load},
+      {K::setting, "PIPEKIT_FILES_ROLL_AGE", "--roll-age", "", "DURATION", "", "--sink files: complete a file at most DURATION after it opened (fileload's default)", S::load},
       {K::setting, "PIPEKIT_REJECTS", "--rejects", "", "FILE", "", "(default STATE_DIR/rejects/TOPIC.load.ndjson)", S::load},
       {K::setting, "PIPEKIT_RESTARTS", "--restarts", "", "N", "5", "restarts after a crash", S::load},
       {K::setting, "PIPEKIT_ACK_TIMEOUT", "--ack-timeout", "", "DUR", "", "how long ksub -e waits for the last acks", S::load},
@@ -380,7 +383,7 @@ std::string help_text(const std::string& command) {
          "\n"
          "Output: the stages' stderr, each line prefixed with [stage]; the last line on\n"
          "stdout is a one-line JSON summary (Airflow's BashOperator pushes it as XCom).\n"
-         "\n"
+         "\n" + help_examples() + "\n"
          "Exit status:\n"
          "  0 every record was handled; 1 rejects beyond --max-rejects; 2 usage or\n"
          "  configuration error; 3 a service kept failing; 4 local I/O error; 5 a bug;\n"

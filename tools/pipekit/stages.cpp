@@ -69,6 +69,8 @@ Argv files_sink(const StageContext& c, const std::string& ack) {
   const Settings& s = c.s;
   Argv a{"fileload", "--dir", s["PIPEKIT_FILES_DIR"], "--format", s["PIPEKIT_FILES_FORMAT"], "--schema",
          s["PIPEKIT_SCHEMA"], "--envelope", "--ack", ack};
+  add_if(a, "--roll-records", s["PIPEKIT_FILES_ROLL_RECORDS"]);
+  add_if(a, "--roll-age", s["PIPEKIT_FILES_ROLL_AGE"]);
   a.insert(a.end(), {"--rejects", sink_rejects(s), "--rejects-append"});
   common_tool_args(a, c, "fileload");
   return a;

@@ -163,6 +163,13 @@ int run(const Options& opts, RunContext& ctx) {
       written += page_result.written;
       if (plan.paged) ++page;
       client.recycle(std::move(res.response->body));
+      if (page_result.users == 0) {
+        // The API has no users for this request: the run has nothing (more)
+        // to fetch. A poll tries again at its next period.
+        log::info("GET {}: the API answered with no users{}", short_url(url),
+                  plan.every_ms ? "; polling again" : ": nothing more to fetch");
+        if (plan.every_ms == 0) break;
+      }
     }
 
     if (plan.count && written >= plan.count) break;
@@ -185,6 +192,7 @@ int run(const Options& opts, RunContext& ctx) {
   }
   out.flush();
   if (stop_requested()) log::info("stopped by signal {} after {} users", stop_signal(), written);
+  if (opts.empty_exit > 0 && written == 0 && !stop_requested()) return opts.empty_exit;
   return static_cast<int>(ExitCode::ok);
 }
 

@@ -49,6 +49,7 @@ struct Options {
   std::string connect_timeout = "10s";
   std::string retry_delay = "1s";
   uint64_t max_failures = 0;
+  int empty_exit = -1;  // --empty-exit CODE; -1: none
 };
 
 // Options checked and resolved into what the run does.
@@ -90,7 +91,8 @@ class PageParser {
  public:
   PageParser(Shape shape, bool meta) : shape_(shape), meta_(meta) {}
   // Appends at most `limit` users to `out` (nothing when the response is
-  // unusable): wrong shape, an API error, empty, or fewer than `expected`.
+  // unusable): wrong shape, an API error, or fewer than `expected` (an
+  // empty results[] is usable: users == 0, no error).
   PageResult parse(std::string_view body, size_t capacity, size_t expected, size_t limit,
                    std::string& out, std::string_view fetched_at = {});
 

@@ -58,5 +58,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-failures", o.max_failures, "With --every: exit 3 after N failed polls (0: keep polling)")
       ->capture_default_str()->type_name("N")->group(failures);
 
+  app.add_option("--empty-exit", o.empty_exit, "Exit with CODE (e.g. 99) when the API gave no users")
+      ->type_name("CODE")->check(CLI::Range(1, 255))->group(failures);
+
   return run_tool(app, argc, argv, o.common, [&](RunContext& ctx) { return rufetch::run(o, ctx); });
 }

@@ -168,10 +168,8 @@ PageResult PageParser::parse(std::string_view body, size_t capacity, size_t expe
     }
     ++r.users;
   }
-  if (r.users == 0) {
-    r.error = "the API answered with no results";
-    return r;
-  }
+  // No users at all is an answer ("nothing to fetch"), not a broken page.
+  if (r.users == 0) return r;
   if (r.users < expected) {
     r.error = fmt::format("short page: {} users for {} asked", r.users, expected);
     return r;

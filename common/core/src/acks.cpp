@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <simdjson.h>
 
 #include "pipekit/errors.hpp"
@@ -22,7 +23,7 @@ std::string format_ack(std::string_view topic, int32_t partition, int64_t offset
 }
 
 std::optional<Ack> parse_ack(std::string_view line) {
-  simdjson::dom::parser parser;
+  thread_local simdjson::dom::parser parser;  // one per thread, not one per line
   simdjson::dom::element root;
   if (parser.parse(line.data(), line.size()).get(root) != simdjson::SUCCESS) return std::nullopt;
   Ack ack;
@@ -66,10 +67,30 @@ AckWriter& AckWriter::operator=(AckWriter&& o) noexcept {
 
 void AckWriter::ack(std::string_view topic, int32_t partition, int64_t offset) {
   if (fd_ < 0) return;
-  std::string line = format_ack(topic, partition, offset);
+  write_all(format_ack(topic, partition, offset));
+}
+
+void AckWriter::add(std::string_view topic, int32_t partition, int64_t offset) {
+  if (fd_ >= 0) pending_ += format_ack(topic, partition, offset);
+}
+
+void AckWriter::flush() {
+  std::string_view rest = pending_;
+  while (!rest.empty()) {
+    // the longest run of whole lines that fits one atomic write
+    size_t cut = rest.size() <= PIPE_BUF ? rest.size() : rest.rfind('\n', PIPE_BUF - 1) + 1;
+    if (cut == 0) cut = rest.find('\n') + 1;  // a line longer than PIPE_BUF: alone
+    write_all(rest.substr(0, cut));
+    rest.remove_prefix(cut);
+  }
+  pending_.clear();
+}
+
+// One write(2): a FIFO takes up to PIPE_BUF bytes whole, never interleaved.
+void AckWriter::write_all(std::string_view bytes) {
   for (;;) {
-    ssize_t n = ::write(fd_, line.data(), line.size());
-    if (n == static_cast<ssize_t>(line.size())) return;
+    ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+    if (n == static_cast<ssize_t>(bytes.size())) return;
     if (n < 0 && errno == EINTR) continue;
     throw IoError(errno_message("writing ack to " + path_, n < 0 ? errno : EIO));
   }

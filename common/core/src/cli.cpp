@@ -14,6 +14,16 @@
 
 namespace pipekit {
 
+// Each tool's examples for --help, generated from its man page's EXAMPLES
+// (cmake/pipekit.cmake, docgen help-examples). Weak: programs that are not
+// tools (unit tests) link without one, and then --help shows none.
+extern const char* const kHelpExamples __attribute__((weak));
+
+std::string help_examples() {
+  // A weak symbol that no object defines has the address 0.
+  return &kHelpExamples != nullptr && kHelpExamples ? kHelpExamples : "";
+}
+
 std::string version_string() {
   return fmt::format("{} ({})", PIPEKIT_VERSION, PIPEKIT_GIT_DESCRIBE);
 }
@@ -32,7 +42,8 @@ void add_common_options(CLI::App& app, CommonOptions& opts) {
                         "Show a progress line on stderr even when it is not a TTY");
   app.add_flag_callback("--no-progress", [&opts] { opts.progress = false; },
                         "Never show the progress line");
-  app.footer(exit_status_help());
+  std::string examples = help_examples();
+  app.footer((examples.empty() ? "" : examples + "\n") + exit_status_help());
 }
 
 void add_deprecated_alias(CLI::App& app, const std::string& old_name, CLI::Option* option,

@@ -93,4 +93,10 @@ std::string RejectSink::limit_description() const {
   return "no --rejects file (any reject fails the run)";
 }
 
+int RejectSink::exit_status(uint64_t records) const {
+  if (!over_limit(records)) return 0;
+  log::error("{} of {} records rejected: over the limit ({})", count_, records, limit_description());
+  return static_cast<int>(ExitCode::rejects);
+}
+
 }  // namespace pipekit

@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -210,6 +213,41 @@ TEST(Acks, FormatParseAndWriteToFile) {
   std::stringstream ss;
   ss << in.rdbuf();
   EXPECT_EQ(ss.str(), format_ack("t", 0, 1) + format_ack("t", 1, 2));
+}
+
+// A batch's acks go out packed into writes of whole lines; two writers
+// flushing at once on one FIFO never mix their lines.
+TEST(Acks, PackedBatchesFromTwoWritersNeverInterleave) {
+  std::string path = ::testing::TempDir() + "/acks.fifo";
+  unlink(path.c_str());
+  AckInbox inbox(path);
+  auto writer = [&](std::string topic) {
+    AckWriter w(path);
+    for (int round = 0; round < 5; ++round) {
+      for (int i = 0; i < 1000; ++i) w.add(topic, 7, round * 1000 + i);
+      w.flush();
+    }
+  };
+  std::thread a(writer, std::string(60, 'a')), b(writer, std::string(90, 'b'));
+  a.join();
+  b.join();
+  std::string got;
+  for (int i = 0; i < 200 && std::count(got.begin(), got.end(), '\n') < 10000; ++i) {
+    got += inbox.take();
+    if (std::count(got.begin(), got.end(), '\n') < 10000) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::map<std::string, int64_t> next;  // per writer, offsets arrive in order
+  std::istringstream lines(got);
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    auto ack = parse_ack(line);
+    ASSERT_TRUE(ack) << "a mixed or broken line: " << line.substr(0, 80);
+    EXPECT_EQ(ack->offset, next[ack->topic]++);
+    ++n;
+  }
+  EXPECT_EQ(n, 10000);
+  unlink(path.c_str());
 }
 
 TEST(ExitStatus, OneTableForHelpAndRestarts) {

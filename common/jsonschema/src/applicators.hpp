@@ -249,6 +249,7 @@ struct RequiredKw : Kw {
   bool check(dom::element e, Ctx& c, Ann*) const override {
     if (e.type() != dom::element_type::OBJECT) return true;
     dom::object obj = e;
+    if (all_present(obj)) return true;
     bool ok = true;
     for (const auto& n : names) {
       if (obj.at_key(n).error()) {
@@ -258,6 +259,31 @@ struct RequiredKw : Kw {
       }
     }
     return ok;
+  }
+
+  // One pass over the object instead of a search of it per name. Records
+  // usually list their fields in the order of the schema, so the name after
+  // the last one found is tried first. False when unsure (more than 64 names,
+  // a name listed twice): the caller then checks name by name.
+  bool all_present(dom::object obj) const {
+    const size_t n = names.size();
+    if (n == 0) return true;
+    if (n > 64) return false;
+    uint64_t seen = 0;
+    size_t found = 0, next = 0;
+    for (auto field : obj) {
+      std::string_view key = field.key;
+      size_t i = next < n && names[next] == key ? next : n;
+      for (size_t j = 0; i == n && j < n; ++j)
+        if (names[j] == key) i = j;
+      if (i == n) continue;
+      next = i + 1;
+      if (!(seen & (uint64_t{1} << i))) {
+        seen |= uint64_t{1} << i;
+        if (++found == n) return true;
+      }
+    }
+    return false;
   }
 };
 

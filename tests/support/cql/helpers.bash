@@ -68,3 +68,17 @@ cqlread() {
 new_keyspace() {
   echo "pk_t$(date +%s%N | tail -c 9)_$RANDOM"
 }
+
+# The users table the cqlload tests create (--create --schema), and its rows.
+CREATED_USERS_SCHEMA=$PIPEKIT_ROOT/tests/data/cqlload/created_users.schema.json
+
+make_users_flat() {  # make_users_flat N FILE: N flat randomuser-shaped users
+  python3 "$PIPEKIT_ROOT/tests/support/make_users.py" "$1" --shape flat >"$2"
+}
+
+load_users() {  # load_users N [cqlload args...]: N flat users into $KS.created_users at $CQL
+  local n=$1; shift
+  make_users_flat "$n" "$BATS_TEST_TMPDIR/users.ndjson"
+  cqlload --hosts "$CQL" $(cql_auth_args) --keyspace "$KS" --table created_users --create \
+    --schema "$CREATED_USERS_SCHEMA" --primary-key id "$@" "$BATS_TEST_TMPDIR/users.ndjson"
+}

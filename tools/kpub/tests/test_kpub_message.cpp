@@ -50,7 +50,7 @@ TEST(KpubBuilder, RejectsInvalidJsonWithReason) {
     Padded p(bad);
     auto r = build(b, p);
     EXPECT_FALSE(r.ok) << bad;
-    EXPECT_EQ(r.reason.rfind("invalid JSON: ", 0), 0u) << r.reason;
+    EXPECT_EQ(r.reason.rfind("invalid JSON at byte ", 0), 0u) << r.reason;
     EXPECT_FALSE(b.line_was_json());
   }
 }

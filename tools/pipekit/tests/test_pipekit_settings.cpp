@@ -100,7 +100,7 @@ TEST(PipekitStages, EverySinkHasAToolAndABuilder) {
     EXPECT_TRUE(sink.build != nullptr) << sink.name;
     EXPECT_STRNE(sink.tool, "");
   }
-  EXPECT_EQ(sink_names(), "postgres or cassandra");
+  EXPECT_EQ(sink_names(), "postgres, cassandra or files");
 }
 
 TEST(PipekitSupervisor, RestartsAfterExactlyTheTablesRestartableStatuses) {

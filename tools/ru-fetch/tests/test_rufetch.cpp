@@ -87,7 +87,6 @@ TEST(RuFetchParse, UnusableResponsesWriteNothing) {
     const char* error;
   } cases[] = {
       {R"({"error":"Uh oh, something has gone wrong."})", 1, "the API answered with an error: Uh oh"},
-      {R"({"results":[],"info":{}})", 1, "the API answered with no results"},
       {R"({"results":[{"a":1}]})", 2, "short page: 1 users for 2 asked"},
       {R"({"results":[{"a":1},{"a":2})", 1, "not valid JSON"},
       {"<html><body>502</body></html>", 1, "not valid JSON"},
@@ -255,4 +254,13 @@ TEST(RuFetchPacing, WindowBudgetKeepsUnderTheLimit) {
     live.add(t, 100);
   }
   EXPECT_EQ(live.in_window(), 6'000u);
+}
+
+TEST(RuFetchParse, AnEmptyResultsArrayIsAnAnswerNotAnError) {
+  std::string out;
+  auto r = parse(Shape::flat, R"({"results":[],"info":{"results":0}})", 5, out);
+  EXPECT_EQ(r.error, "");
+  EXPECT_EQ(r.users, 0u);
+  EXPECT_EQ(r.written, 0u);
+  EXPECT_EQ(out, "");
 }

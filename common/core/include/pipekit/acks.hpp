@@ -1,8 +1,8 @@
 #pragma once
 // Acknowledgements (docs/conventions.md): a sink or filter writes
 //   {"topic":"users","partition":3,"offset":1042}\n
-// once a record is durable or durably rejected; each line with one write(2)
-// (well under PIPE_BUF, so lines from several writers on a FIFO never mix).
+// once a record is durable or durably rejected; whole lines only, at most
+// PIPE_BUF bytes per write(2), so lines from several writers on a FIFO never mix.
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -35,11 +35,18 @@ class AckWriter {
   AckWriter& operator=(AckWriter&& o) noexcept;
 
   bool enabled() const { return fd_ >= 0; }
+  // Writes one ack now.
   void ack(std::string_view topic, int32_t partition, int64_t offset);
+  // Many acks at once (a committed batch): add() them, then flush(), which
+  // writes them packed into as few writes of whole lines as PIPE_BUF allows.
+  void add(std::string_view topic, int32_t partition, int64_t offset);
+  void flush();
 
  private:
+  void write_all(std::string_view bytes);
   int fd_ = -1;
   std::string path_;
+  std::string pending_;  // add()ed, not yet flush()ed
 };
 
 // Reads acks from a FIFO on a thread of its own, so that the reader never

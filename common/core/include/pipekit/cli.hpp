@@ -25,6 +25,9 @@ struct CommonOptions {
 void add_common_options(CLI::App& app, CommonOptions& opts);
 
 std::string version_string();
+// The tool's examples as --help shows them ("Examples:\n..."), generated
+// from its man page's EXAMPLES; empty in programs that are not tools.
+std::string help_examples();
 
 // An old spelling of `option` kept working for existing scripts and crontabs:
 // hidden from --help, it sets the same value and says once on stderr that it

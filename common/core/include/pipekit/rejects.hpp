@@ -50,6 +50,10 @@ class RejectSink {
   // when there is.
   bool over_limit(uint64_t records) const;
   std::string limit_description() const;
+  // The run's verdict on its rejects, given `records` records seen: over the
+  // limit logs one line saying so and returns ExitCode::rejects' status,
+  // else 0. Every tool that routes rejects ends its run with it.
+  int exit_status(uint64_t records) const;
 
  private:
   const RejectOptions& opts_;

@@ -149,6 +149,23 @@ teardown() { stop_cqlpeer; }
   [ "$(peer_stats | jq .misrouted)" -gt 20 ]
 }
 
+@test "batches group records by the node owning their partitions (--group-by replica): each on its owner, fewer requests" {
+  start_cqlpeer --nodes 3
+  run load_users 300 --batch-size 8 --concurrency 4
+  assert_success
+  stats=$(peer_stats)
+  [ "$(jq .misrouted <<<"$stats")" -eq 0 ]
+  [ "$(jq .rows_written <<<"$stats")" -ge 300 ]
+  [ "$(jq '.batches + .executes' <<<"$stats")" -lt 150 ]
+  # By partition: 300 distinct keys, so 300 requests.
+  run load_users 300 --batch-size 8 --group-by partition
+  assert_success
+  [ "$(peer_stats | jq .executes)" -ge 300 ]
+  run cqlload --hosts "$CQL" --table "$KS.created_users" --group-by node </dev/null
+  [ "$status" -eq 2 ]
+  assert_output --partial "--group-by: replica or partition"
+}
+
 @test "only one contact point of three: the others are found in system.peers_v2 and get their partitions" {
   start_cqlpeer --nodes 3
   first=${CQL%%,*}
@@ -167,7 +184,7 @@ teardown() { stop_cqlpeer; }
   jq -c '{topic:"u", partition:0, offset:input_line_number, value:.}' "$BATS_TEST_TMPDIR/users.ndjson" \
     >"$BATS_TEST_TMPDIR/env.ndjson"
   cqlload -q --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$CREATED_USERS_SCHEMA" --primary-key id \
-    --envelope --ack "$BATS_TEST_TMPDIR/acks" --concurrency 8 --stats "$BATS_TEST_TMPDIR/stats.json" \
+    --envelope --ack "$BATS_TEST_TMPDIR/acks" --concurrency 8 --batch-size 1 --stats "$BATS_TEST_TMPDIR/stats.json" \
     "$BATS_TEST_TMPDIR/env.ndjson" &
   pid=$!
   sleep 2
@@ -194,9 +211,10 @@ teardown() { stop_cqlpeer; }
   assert_output --partial "out 10"
   CQL_CA_FILE=$BATS_TEST_TMPDIR/cert.pem run cqlread "$KS.created_users"
   [ "${#lines[@]}" -eq 10 ]
+  # Not trusted: a configuration error (exit 2), not a passing one.
   run load_users 1 --tls
-  [ "$status" -eq 3 ]
-  assert_output --partial "TLS handshake failed"
+  [ "$status" -eq 2 ]
+  assert_output --partial "certificate is not trusted"
 }
 
 @test "the test peer itself, checked with the Python driver as its client" {
@@ -213,7 +231,7 @@ teardown() { stop_cqlpeer; }
   jq -c '{topic:"u", partition:0, offset:input_line_number, value:.}' "$BATS_TEST_TMPDIR/users.ndjson" \
     >"$BATS_TEST_TMPDIR/env.ndjson"
   cqlload -q --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$CREATED_USERS_SCHEMA" --primary-key id \
-    --envelope --ack "$BATS_TEST_TMPDIR/acks" --concurrency 16 "$BATS_TEST_TMPDIR/env.ndjson" &
+    --envelope --ack "$BATS_TEST_TMPDIR/acks" --concurrency 16 --batch-size 1 "$BATS_TEST_TMPDIR/env.ndjson" &
   pid=$!
   sleep 1.5
   kill -KILL $pid
@@ -250,4 +268,63 @@ teardown() { stop_cqlpeer; }
   assert_success
   assert_output --partial "out 30"
   [ "$(grep -c 'server warning: Batch for' <<<"$output")" -eq 1 ]
+}
+
+@test "a contact point that accepts TCP but never answers (a frozen node) does not stall the writes to the live one" {
+  start_cqlpeer
+  # A listener that never accepts: the kernel completes the TCP handshake,
+  # nothing ever answers STARTUP, as with a SIGSTOPped node.
+  /usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+time.sleep(300)' "$BATS_TEST_TMPDIR/hole.port" 3>&- &
+  hole=$!
+  wait_for_file "$BATS_TEST_TMPDIR/hole.port" "$hole" /dev/null
+  make_users_flat 300 "$BATS_TEST_TMPDIR/users.ndjson"
+  # The input trickles in over ~6 s; reconnection to the black hole is tried
+  # again and again meanwhile. Each attempt may take the whole connect
+  # timeout (30 s): a blocking attempt would hold up the load for that long.
+  SECONDS=0
+  run bash -c "{ head -n 100 '$BATS_TEST_TMPDIR/users.ndjson'; sleep 3; sed -n 101,200p '$BATS_TEST_TMPDIR/users.ndjson'; \
+    sleep 3; tail -n 100 '$BATS_TEST_TMPDIR/users.ndjson'; } |
+    timeout 100 cqlload -v --hosts '$CQL,127.0.0.1:$(cat "$BATS_TEST_TMPDIR/hole.port")' --keyspace '$KS' \
+      --table created_users --create --schema '$CREATED_USERS_SCHEMA' --primary-key id --connect-timeout 30s --batch-size 1"
+  elapsed=$SECONDS
+  kill "$hole" 2>/dev/null || true
+  wait "$hole" 2>/dev/null || true
+  assert_success
+  assert_output --partial "out 300"
+  [ "$elapsed" -lt 25 ]
+  [ "$(cqlread "$KS.created_users" | wc -l)" -eq 300 ]
+}
+
+@test "an authenticator that opens with a challenge instead of taking the credentials at once: logs in, loads" {
+  echo 'chal-PW-7' >"$BATS_TEST_TMPDIR/pw"
+  start_cqlpeer --user loader --password-file "$BATS_TEST_TMPDIR/pw" --auth-challenge
+  CQL_PASSWORD=chal-PW-7 run load_users 20 --user loader
+  assert_success
+  assert_output --partial "out 20"
+  refute_output --partial "chal-PW-7"
+  [ "$(peer_stats | jq .challenges)" -ge 1 ]
+  [ "$(peer_stats | jq .auth_failures)" -eq 0 ]
+}
+
+@test "a login refused while reconnecting (a passing auth failure) is retried, not fatal: every record lands" {
+  echo 'pw-R-5' >"$BATS_TEST_TMPDIR/pw"
+  start_cqlpeer --user loader --password-file "$BATS_TEST_TMPDIR/pw"
+  make_users_flat 300 "$BATS_TEST_TMPDIR/users.ndjson"
+  # Mid-load every connection drops and the next 2 logins are refused (the
+  # reconnection backs off 1 s, then 2 s: within the default --retries).
+  { head -n 100 "$BATS_TEST_TMPDIR/users.ndjson"; sleep 2; peer_cmd authfail 2; peer_cmd drop
+    sed -n 101,200p "$BATS_TEST_TMPDIR/users.ndjson"; sleep 2; tail -n 100 "$BATS_TEST_TMPDIR/users.ndjson"; } |
+    CQL_PASSWORD=pw-R-5 timeout 100 cqlload --hosts "$CQL" --user loader --keyspace "$KS" --table created_users \
+      --create --schema "$CREATED_USERS_SCHEMA" --primary-key id --batch-size 1 --stats "$BATS_TEST_TMPDIR/stats.json" \
+      2>"$BATS_TEST_TMPDIR/err"
+  cat "$BATS_TEST_TMPDIR/err"
+  grep -q "authentication failed for user 'loader'.*will try again" "$BATS_TEST_TMPDIR/err"
+  ! grep -q "pw-R-5" "$BATS_TEST_TMPDIR/err" || false
+  [ "$(jq .records_out "$BATS_TEST_TMPDIR/stats.json")" -eq 300 ]
+  [ "$(peer_stats | jq .auth_failures)" -eq 2 ]
+  [ "$(CQL_USER=loader CQL_PASSWORD=pw-R-5 cqlread "$KS.created_users" | wc -l)" -eq 300 ]
 }

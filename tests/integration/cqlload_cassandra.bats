@@ -230,3 +230,71 @@ for i in range(1000): print("{\"id\": 7, \"seq\": %d, \"n\": %d, \"m\": %d}" % (
   done
 }
 
+
+@test "--create replication: NetworkTopologyStrategy in the node's datacenter by default, DC:N and simple:N when asked" {
+  use_cassandra
+  replication() {  # the keyspace's replication map as sorted JSON
+    cqlread "SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = '$1'" | jq -S -c .replication
+  }
+  dc=$(cqlread "SELECT data_center FROM system.local" | jq -r .data_center)
+  [ -n "$dc" ]
+  nts1=$(jq -S -c -n --arg dc "$dc" '{class: "org.apache.cassandra.locator.NetworkTopologyStrategy", ($dc): "1"}')
+  run load_users 3
+  assert_success
+  # One node: min(3, 1) replica in its datacenter.
+  [ "$(replication "$KS")" = "$nts1" ]
+  KS2=${KS}_dc
+  run cqlload --hosts "$CQL" $(cql_auth_args) --table "$KS2.t" --create --primary-key id --replication "$dc:1" \
+    "$BATS_TEST_TMPDIR/users.ndjson"
+  assert_success
+  [ "$(replication "$KS2")" = "$nts1" ]
+  KS3=${KS}_simple
+  run cqlload --hosts "$CQL" $(cql_auth_args) --table "$KS3.t" --create --primary-key id --replication simple:1 \
+    "$BATS_TEST_TMPDIR/users.ndjson"
+  assert_success
+  [ "$(replication "$KS3")" = '{"class":"org.apache.cassandra.locator.SimpleStrategy","replication_factor":"1"}' ]
+  [ "$(cqlread "$KS3.t" | wc -l)" -eq 3 ]
+  # A malformed spec is exit 2 before anything is created.
+  run cqlload --hosts "$CQL" $(cql_auth_args) --table "${KS}_bad.t" --create --primary-key id --replication "$dc:x" \
+    "$BATS_TEST_TMPDIR/users.ndjson"
+  [ "$status" -eq 2 ]
+  assert_output --partial "replication factor is a number"
+  [ -z "$(cqlread "SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = '${KS}_bad'")" ]
+}
+
+@test "Cassandra 5.0 types: vector<float, 3>, vector<double, 2> and duration load, read back by the driver from build/venv" {
+  use_cassandra
+  venv_py=$PIPEKIT_BUILD/venv/bin/python
+  [ -x "$venv_py" ] || fail "no $venv_py (cassandra-driver 3.30, which reads vectors): run scripts/setup"
+  cat >"$BATS_TEST_TMPDIR/schema.json" <<'JSON'
+{"type":"object","properties":{"id":{"type":"string","format":"uuid"},
+ "emb":{"type":"array","x-cql-type":"vector<float, 3>"},
+ "embd":{"type":"array","x-cql-type":"vector<double, 2>"},
+ "wait":{"type":"string","x-cql-type":"duration"}}}
+JSON
+  cat >"$BATS_TEST_TMPDIR/v.ndjson" <<'JSON'
+{"id":"11111111-1111-4111-8111-111111111111","emb":[0.5,-1.25,3],"embd":[0.001,2.5],"wait":"1h30m"}
+{"id":"22222222-2222-4222-8222-222222222222","emb":[1,2,3],"wait":"P1Y2M3DT4H5M6S"}
+{"id":"33333333-3333-4333-8333-333333333333","emb":[1,2],"wait":"2d"}
+{"id":"44444444-4444-4444-8444-444444444444","wait":"-1mo2w3ms"}
+{"id":"55555555-5555-4555-8555-555555555555","wait":"soon"}
+{"id":"66666666-6666-4666-8666-666666666666","emb":["a",2,3]}
+JSON
+  run cqlload --hosts "$CQL" $(cql_auth_args) --table "$KS.v" --create --schema "$BATS_TEST_TMPDIR/schema.json" \
+    --primary-key id --rejects "$BATS_TEST_TMPDIR/rej.ndjson" "$BATS_TEST_TMPDIR/v.ndjson"
+  assert_success
+  assert_output --partial "in 6, out 3, rejected 3"
+  run jq -r '"\(.line) \(.reason)"' "$BATS_TEST_TMPDIR/rej.ndjson"
+  assert_line --partial "3 column emb: not a valid"
+  assert_line --partial "2 items for a vector of 3"
+  assert_line --partial "5 column wait: not a valid"
+  assert_line --partial "'soon' is not a duration"
+  assert_line --partial "6 column emb: not a valid"
+  "$venv_py" "$CQL_TOOLS/cqlread.py" "$CQL" "$KS.v" >"$BATS_TEST_TMPDIR/rows"
+  cat "$BATS_TEST_TMPDIR/rows"
+  diff <(jq -c '[.id, .emb, .embd, .wait]' "$BATS_TEST_TMPDIR/rows") - <<'EOF2'
+["11111111-1111-4111-8111-111111111111",[0.5,-1.25,3],[0.001,2.5],"0mo0d5400000000000ns"]
+["22222222-2222-4222-8222-222222222222",[1,2,3],null,"14mo3d14706000000000ns"]
+["44444444-4444-4444-8444-444444444444",null,null,"-1mo14d3000000ns"]
+EOF2
+}

@@ -83,3 +83,32 @@ exact_at_quorum() {
   DOWN_NODE=
   exact_at_quorum "$C3_HOSTS"
 }
+
+@test "a replica frozen (SIGSTOP) for 40 s mid-load (RF=3, QUORUM): load completes, the DOWN event is heard, table exact" {
+  head -n 15000 "$BATS_TEST_TMPDIR/users.ndjson" >"$BATS_TEST_TMPDIR/part1"
+  tail -n +15001 "$BATS_TEST_TMPDIR/users.ndjson" >"$BATS_TEST_TMPDIR/part2"
+  # The second half comes after the freeze has been noticed: writes go on
+  # while reconnections to the frozen node (TCP accepted, no answer) are tried.
+  { cat "$BATS_TEST_TMPDIR/part1"; sleep 30; cat "$BATS_TEST_TMPDIR/part2"; } |
+    cqlload -v --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$CREATED_USERS_SCHEMA" \
+      --primary-key id --replication "$RF3" --consistency QUORUM --concurrency 32 --request-timeout 5s \
+      --stats "$BATS_TEST_TMPDIR/stats.json" 2>"$BATS_TEST_TMPDIR/err" &
+  pid=$!
+  sleep 3
+  kill -0 "$pid"
+  DOWN_NODE=2
+  servers3 kill 2 --signal STOP
+  { sleep 40; servers3 kill 2 --signal CONT; } 3>&- &
+  thaw=$!
+  rc=0
+  timeout 150 tail --pid="$pid" -f /dev/null || rc=$?
+  wait "$pid" || rc=$?
+  wait "$thaw"
+  tail -n 20 "$BATS_TEST_TMPDIR/err"
+  [ "$rc" -eq 0 ]
+  [ "$(jq .records_out "$BATS_TEST_TMPDIR/stats.json")" -eq 30000 ]
+  # REGISTER worked: the cluster told cqlload that the node went down.
+  grep -q "cluster event: STATUS_CHANGE DOWN 127.0.0.2:9043" "$BATS_TEST_TMPDIR/err"
+  DOWN_NODE=
+  exact_at_quorum "$C3_HOSTS"
+}

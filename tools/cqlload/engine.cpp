@@ -79,6 +79,9 @@ struct Request {
 // less room for the statement id, options and per-entry overhead).
 constexpr size_t kFrameOverhead = 64u << 10;
 constexpr size_t kMaxFrameValues = cql::kMaxFrameBody - kFrameOverhead;
+// A batch of several partitions stays under Cassandra's batch_size_fail_threshold
+// (50 KiB by default): past it the whole batch is refused.
+constexpr size_t kMaxReplicaBatchBytes = 32 * 1024;
 
 std::string read_password(const Options& o) {
   if (!o.password_file.empty()) {
@@ -211,7 +214,9 @@ void Loader::setup() {
   if (o_.batch_size < 1 || o_.batch_size > 65535) throw UsageError("--batch-size must be 1..65535");
   if (o_.ttl < 0) throw UsageError("--ttl must be >= 0 seconds");
   if (o_.routing != "token" && o_.routing != "round-robin") throw UsageError("--routing: token or round-robin");
+  if (o_.group_by != "replica" && o_.group_by != "partition") throw UsageError("--group-by: replica or partition");
   concurrency_ = static_cast<size_t>(o_.concurrency);
+  if (!o_.replication.empty()) replication_cql(o_.replication, "dc", 1);  // its syntax, before connecting
 
   cql::SessionOptions so;
   std::string hosts = o_.hosts;
@@ -223,8 +228,12 @@ void Loader::setup() {
   so.password = read_password(o_);
   if (!so.user.empty() && so.password.empty())
     throw UsageError("--user given but no password: use --password-file FILE or CQL_PASSWORD");
-  so.tls = o_.tls || !o_.ca_file.empty();
+  so.tls = o_.tls || !o_.ca_file.empty() || !o_.cert_file.empty();
   so.ca_file = o_.ca_file;
+  so.cert_file = o_.cert_file;
+  so.key_file = o_.key_file;
+  so.verify_hostname = !o_.no_verify_hostname;
+  if (o_.no_verify_hostname && !so.tls) throw UsageError("--no-verify-hostname is for TLS (--tls or --ca-file)");
   so.connect_timeout_ms = static_cast<int>(parse_duration_ms(o_.connect_timeout, "--connect-timeout", INT32_MAX));
   so.request_timeout_ms = static_cast<int>(parse_duration_ms(o_.request_timeout, "--request-timeout", INT32_MAX));
   so.max_in_flight = o_.concurrency;
@@ -259,7 +268,13 @@ void Loader::setup() {
       defs = columns_from_samples(sample_values_);
       if (defs.empty()) throw UsageError("--create: no record to learn the columns from (give --schema FILE)");
     }
-    query(*session_, "CREATE KEYSPACE IF NOT EXISTS " + quote_ident(ks_) + " WITH replication = " + o_.replication,
+    std::string replication = o_.replication;
+    if (replication.empty() || replication.front() != '{') {
+      auto [dc, nodes] = local_datacenter(*session_);
+      replication = replication_cql(replication, dc, nodes);
+    }
+    log::info("creating keyspace {} (if missing) with replication {}", ks_, replication);
+    query(*session_, "CREATE KEYSPACE IF NOT EXISTS " + quote_ident(ks_) + " WITH replication = " + replication,
           cql::Consistency::one);
     std::string create = create_table_cql(ks_, table_, defs, pk);
     log::info("creating table {}.{}", ks_, table_);
@@ -568,8 +583,18 @@ void Loader::enqueue(std::unique_ptr<Record> rec) {
     ready_.push_back(std::move(req));
     return;
   }
-  auto& slot = groups_[rec->routing];
-  if (slot && slot->bytes + rec->values.size() + 64 > kMaxFrameValues) {  // full: send it as it is
+  // By partition: Cassandra's usual advice. By replica (the default): records
+  // of any partitions that one node owns share a batch, so the node handles
+  // a request per batch rather than per record; timestamps are per record,
+  // so the order of updates to one key holds all the same.
+  std::string key = rec->routing;
+  size_t limit = kMaxFrameValues;
+  if (o_.group_by == "replica") {
+    key = std::to_string(token_routing_ ? session_->owner(rec->token) : -1);
+    limit = kMaxReplicaBatchBytes;
+  }
+  auto& slot = groups_[key];
+  if (slot && slot->bytes + rec->values.size() + 64 > limit) {  // full: send it as it is
     grouped_ -= slot->records.size();
     ready_.push_back(std::move(slot));
   }
@@ -578,7 +603,6 @@ void Loader::enqueue(std::unique_ptr<Record> rec) {
     slot->token_known = token_routing_;
     slot->token = rec->token;
   }
-  std::string key = rec->routing;
   slot->bytes += rec->values.size() + 64;
   slot->records.push_back(std::move(rec));
   ++grouped_;

@@ -26,16 +26,19 @@ struct Options {
   bool create = false;
   std::string schema_file;
   std::string primary_key;              // "id" or "(a, b), c"
-  std::string replication = "{'class': 'SimpleStrategy', 'replication_factor': 1}";
+  std::string replication;              // "": NetworkTopologyStrategy, local DC, min(3, nodes)
   std::string consistency = "LOCAL_QUORUM";
   int64_t ttl = 0;
   int concurrency = 64;
   int batch_size = 8;
+  std::string group_by = "replica";     // replica | partition: what the records of one batch share
   std::string routing = "token";        // token | round-robin
   std::string ack;
   int retries = 8;
   bool tls = false;
   std::string ca_file;
+  std::string cert_file, key_file;      // mutual TLS
+  bool no_verify_hostname = false;
   std::string connect_timeout = "5s";
   std::string request_timeout = "12s";
   std::string max_line_bytes = "16MiB";

@@ -20,6 +20,13 @@ int main(int argc, char** argv) {
   app.add_flag("--tls", o.tls, "Connect with TLS, verifying the server's certificate")->group(conn);
   app.add_option("--ca-file", o.ca_file, "Trust the CA certificates in FILE (PEM; implies --tls)")
       ->group(conn)->type_name("FILE");
+  app.add_option("--cert-file", o.cert_file, "Client certificate (PEM) for mutual TLS (with --key-file; implies --tls)")
+      ->group(conn)->type_name("FILE");
+  app.add_option("--key-file", o.key_file, "The client certificate's private key (unencrypted PEM)")
+      ->group(conn)->type_name("FILE");
+  app.add_flag("--no-verify-hostname", o.no_verify_hostname,
+               "With TLS: trust a certificate from the CA even if it names another host")
+      ->group(conn);
   app.add_option("--connect-timeout", o.connect_timeout, "Time allowed to connect and authenticate")
       ->capture_default_str()->group(conn)->type_name("DURATION");
   app.add_option("--request-timeout", o.request_timeout, "Time allowed for one request before it is retried")
@@ -39,8 +46,10 @@ int main(int argc, char** argv) {
       ->group(tgt)->type_name("FILE");
   app.add_option("--primary-key", o.primary_key, "With --create: PRIMARY KEY, e.g. id or \"(nat, id), ts\"")
       ->group(tgt)->type_name("KEY");
-  app.add_option("--replication", o.replication, "With --create: the keyspace's replication map")
-      ->capture_default_str()->group(tgt)->type_name("MAP");
+  app.add_option("--replication", o.replication,
+                 "With --create: DC:N[,DC:N] (NetworkTopologyStrategy), simple:N (SimpleStrategy) or a CQL map. "
+                 "Default: the local datacenter with min(3, its nodes)")
+      ->group(tgt)->type_name("SPEC");
   app.add_option("--infer-records", o.infer_records,
                  "With --create and no --schema: learn the columns from up to N first records")
       ->capture_default_str()->group(tgt);
@@ -51,8 +60,11 @@ int main(int argc, char** argv) {
       ->type_name("SECONDS");
   app.add_option("--concurrency", o.concurrency, "Requests in flight at once")->capture_default_str()->group(wr);
   app.add_option("--batch-size", o.batch_size,
-                 "Up to N records with the same partition key per unlogged BATCH (1: no batches)")
+                 "Up to N records per unlogged BATCH, grouped as --group-by says (1: no batches)")
       ->capture_default_str()->group(wr);
+  app.add_option("--group-by", o.group_by,
+                 "What the records of one batch share: replica (the node owning their partitions) or partition")
+      ->capture_default_str()->group(wr)->type_name("replica|partition");
   app.add_option("--routing", o.routing, "token (to the node owning the partition) or round-robin")
       ->capture_default_str()->group(wr)->type_name("POLICY");
   app.add_option("--retries", o.retries, "Retries of a failing request (backoff) before exit 3")

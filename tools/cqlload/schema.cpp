@@ -279,6 +279,79 @@ std::string create_table_cql(const std::string& ks, const std::string& table,
   return q;
 }
 
+namespace {
+std::string quote_literal(const std::string& v) {
+  std::string q = "'";
+  for (char c : v) {
+    if (c == '\'') q += '\'';
+    q += c;
+  }
+  return q + "'";
+}
+
+int parse_factor(const std::string& text, const std::string& spec) {
+  if (text.empty() || text.size() > 3 || text.find_first_not_of("0123456789") != std::string::npos || std::stoi(text) < 1)
+    throw UsageError("--replication: '" + spec + "': a replication factor is a number 1..999");
+  return std::stoi(text);
+}
+}  // namespace
+
+std::string replication_cql(const std::string& spec, const std::string& local_dc, size_t local_nodes) {
+  if (!spec.empty() && spec.front() == '{') {
+    if (spec.back() != '}') throw UsageError("--replication: a CQL map ends with '}': " + spec);
+    return spec;
+  }
+  if (spec.empty()) {
+    if (local_dc.empty()) throw UsageError("--replication: the cluster did not say its datacenter; give dc:N");
+    size_t rf = std::clamp<size_t>(local_nodes, 1, 3);
+    return "{'class': 'NetworkTopologyStrategy', " + quote_literal(local_dc) + ": " + std::to_string(rf) + "}";
+  }
+  auto colon = spec.find(':');
+  if (spec.compare(0, colon, "simple") == 0 && colon != std::string::npos)
+    return "{'class': 'SimpleStrategy', 'replication_factor': " +
+           std::to_string(parse_factor(spec.substr(colon + 1), spec)) + "}";
+  std::string out = "{'class': 'NetworkTopologyStrategy'";
+  std::set<std::string> seen;
+  size_t start = 0;
+  while (start <= spec.size()) {
+    size_t end = spec.find(',', start);
+    if (end == std::string::npos) end = spec.size();
+    std::string item = spec.substr(start, end - start);
+    auto c = item.rfind(':');
+    if (c == std::string::npos || c == 0)
+      throw UsageError("--replication: expected DC:N[,DC:N...], simple:N or a CQL map, got '" + spec + "'");
+    std::string dc = item.substr(0, c);
+    if (!seen.insert(dc).second) throw UsageError("--replication: datacenter " + dc + " given twice");
+    out += ", " + quote_literal(dc) + ": " + std::to_string(parse_factor(item.substr(c + 1), spec));
+    start = end + 1;
+  }
+  return out + "}";
+}
+
+std::pair<std::string, size_t> local_datacenter(cql::Session& s) {
+  auto column = [](const cql::Rows& rows, const std::string& name) -> int {
+    for (size_t k = 0; k < rows.meta.columns.size(); ++k)
+      if (rows.meta.columns[k].name == name) return static_cast<int>(k);
+    return -1;
+  };
+  std::string dc;
+  auto local = query(s, "SELECT data_center FROM system.local", cql::Consistency::one);
+  if (local.kind == cql::ResultKind::rows && !local.rows.rows.empty())
+    if (int k = column(local.rows, "data_center"); k >= 0 && local.rows.rows[0][static_cast<size_t>(k)])
+      dc = *local.rows.rows[0][static_cast<size_t>(k)];
+  cql::Result peers;
+  try {
+    peers = query(s, "SELECT data_center FROM system.peers_v2", cql::Consistency::one);
+  } catch (const UsageError&) {  // before 4.0
+    peers = query(s, "SELECT data_center FROM system.peers", cql::Consistency::one);
+  }
+  size_t nodes = 1;
+  if (peers.kind == cql::ResultKind::rows)
+    if (int k = column(peers.rows, "data_center"); k >= 0)
+      for (const auto& row : peers.rows.rows) nodes += row[static_cast<size_t>(k)] && *row[static_cast<size_t>(k)] == dc;
+  return {dc, nodes};
+}
+
 bool wait_schema_agreement(cql::Session& s, int timeout_ms) {
   if (s.size() < 2) return true;
   int64_t deadline = cql::now_ms() + timeout_ms;

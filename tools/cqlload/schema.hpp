@@ -34,6 +34,19 @@ std::string create_table_cql(const std::string& ks, const std::string& table,
                              const std::vector<std::pair<std::string, std::string>>& columns,
                              const PrimaryKey& pk);
 
+// The new keyspace's replication map (CQL) for --create, from --replication:
+//   ""                 NetworkTopologyStrategy, the local datacenter with
+//                      min(3, its nodes) replicas
+//   "dc1:3,dc2:2"      NetworkTopologyStrategy with those factors
+//   "simple:N"         SimpleStrategy with N replicas (only when asked)
+//   "{...}"            a CQL replication map, as is
+// Throws UsageError on anything else.
+std::string replication_cql(const std::string& spec, const std::string& local_dc, size_t local_nodes);
+
+// The datacenter of the node answering and how many nodes it has (itself
+// and its peers in system.peers_v2, or system.peers before 4.0).
+std::pair<std::string, size_t> local_datacenter(cql::Session& s);
+
 // Waits until every reachable node reports the same schema_version (up to
 // timeout_ms); returns false on time-out.
 bool wait_schema_agreement(cql::Session& s, int timeout_ms);

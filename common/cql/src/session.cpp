@@ -41,6 +41,15 @@ std::string tls_error() {
   return buf;
 }
 
+// Alerts a server sends when our certificate (or its absence) is refused:
+// a configuration problem, not a passing one.
+bool tls_alert_is_config(const std::string& why) {
+  for (const char* a : {"alert certificate required", "alert bad certificate", "alert unknown ca",
+                        "alert certificate unknown", "alert handshake failure", "alert access denied"})
+    if (why.find(a) != std::string::npos) return true;
+  return false;
+}
+
 // "host", "host:port", "[v6]:port", "v6"
 void split_host(const std::string& spec, int default_port, std::string& host, int& port) {
   port = default_port;
@@ -76,86 +85,8 @@ bool Connection::has_capacity() const {
   return alive() && in_flight_ < static_cast<size_t>(opts_.max_in_flight) && !free_ids_.empty();
 }
 
-void Connection::connect_tcp() {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_family = AF_UNSPEC;
-  addrinfo* res = nullptr;
-  int rc = getaddrinfo(host_.c_str(), std::to_string(port_).c_str(), &hints, &res);
-  if (rc != 0) throw ServiceError(name_ + ": cannot resolve host: " + gai_strerror(rc));
-  std::string last = "no address";
-  int64_t deadline = now_ms() + opts_.connect_timeout_ms;
-  for (addrinfo* ai = res; ai; ai = ai->ai_next) {
-    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) continue;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
-      last = strerror(errno);
-      ::close(fd);
-      continue;
-    }
-    pollfd p{fd, POLLOUT, 0};
-    int left = static_cast<int>(std::max<int64_t>(0, deadline - now_ms()));
-    int n;
-    do n = ::poll(&p, 1, left);
-    while (n < 0 && errno == EINTR && !stop_requested());
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (n <= 0) {
-      last = n == 0 ? "connect timed out" : strerror(errno);
-    } else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err) {
-      last = strerror(err ? err : errno);
-    } else {
-      fd_ = fd;
-      char buf[INET6_ADDRSTRLEN] = "";
-      if (ai->ai_family == AF_INET)
-        inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr, buf, sizeof buf);
-      else if (ai->ai_family == AF_INET6)
-        inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr, buf, sizeof buf);
-      address_ = buf;
-      last_read_ms_ = now_ms();
-      freeaddrinfo(res);
-      return;
-    }
-    ::close(fd);
-  }
-  freeaddrinfo(res);
-  throw ServiceError(name_ + ": cannot connect: " + last);
-}
-
-void Connection::tls_handshake() {
-  ssl_ = SSL_new(tls_ctx_);
-  if (!ssl_) throw ServiceError(name_ + ": " + tls_error());
-  SSL_set_fd(ssl_, fd_);
-  // Check the certificate names this host (an IP address or a DNS name).
-  X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
-  if (X509_VERIFY_PARAM_set1_ip_asc(param, host_.c_str()) != 1) {
-    X509_VERIFY_PARAM_set1_host(param, host_.c_str(), 0);
-    SSL_set_tlsext_host_name(ssl_, host_.c_str());
-  }
-  int64_t deadline = now_ms() + opts_.connect_timeout_ms;
-  for (;;) {
-    int rc = SSL_connect(ssl_);
-    if (rc == 1) return;
-    int err = SSL_get_error(ssl_, rc);
-    short ev = err == SSL_ERROR_WANT_READ ? POLLIN : err == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
-    if (!ev) {
-      long verify = SSL_get_verify_result(ssl_);
-      std::string why = verify != X509_V_OK ? X509_verify_cert_error_string(verify) : tls_error();
-      throw ServiceError(name_ + ": TLS handshake failed: " + why);
-    }
-    pollfd p{fd_, ev, 0};
-    int left = static_cast<int>(deadline - now_ms());
-    if (left <= 0 || ::poll(&p, 1, left) == 0) throw ServiceError(name_ + ": TLS handshake timed out");
-  }
-}
-
-void Connection::open() {
-  if (ssl_) {
-    SSL_free(ssl_);
-    ssl_ = nullptr;
-  }
+void Connection::start_open() {
+  if (fd_ >= 0) fail("reopening");
   out_.clear();
   out_sent_ = 0;
   in_.clear();
@@ -164,56 +95,193 @@ void Connection::open() {
   free_ids_.clear();
   for (int i = 32767; i >= 0; --i) free_ids_.push_back(static_cast<int16_t>(i));
   in_flight_ = 0;
-  connect_tcp();
-  try {
-    if (tls_ctx_) tls_handshake();
-    startup();
-  } catch (...) {
-    fail("set-up failed");
-    throw;
+  tls_failure_.clear();
+  setup_error_.clear();
+  setup_error_usage_ = false;
+  last_connect_error_ = "no address";
+  setup_deadline_ms_ = now_ms() + opts_.connect_timeout_ms;
+  addrs_.clear();
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  int rc = getaddrinfo(host_.c_str(), std::to_string(port_).c_str(), &hints, &res);
+  if (rc != 0) {
+    setup_failed("cannot resolve host: " + std::string(gai_strerror(rc)), false);
+    return;
   }
+  for (addrinfo* ai = res; ai; ai = ai->ai_next) {
+    const char* a = reinterpret_cast<const char*>(ai->ai_addr);
+    addrs_.emplace_back(a, a + ai->ai_addrlen);
+  }
+  freeaddrinfo(res);
+  std::reverse(addrs_.begin(), addrs_.end());  // taken from the back
+  connect_next();
 }
 
-void Connection::startup() {
-  Response r = call([](std::string& o, int16_t s) { encode_startup(o, s, {{"CQL_VERSION", "3.0.0"}, {"DRIVER_NAME", "pipekit cqlload"}}); },
-                    opts_.connect_timeout_ms);
-  if (!r.transport_ok) throw ServiceError(name_ + ": " + r.transport_error);
+void Connection::connect_next() {
+  while (!addrs_.empty()) {
+    std::vector<char> sa = std::move(addrs_.back());
+    addrs_.pop_back();
+    auto* addr = reinterpret_cast<const sockaddr*>(sa.data());
+    int fd = ::socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      last_connect_error_ = strerror(errno);
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    char buf[INET6_ADDRSTRLEN] = "";
+    if (addr->sa_family == AF_INET)
+      inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(addr)->sin_addr, buf, sizeof buf);
+    else if (addr->sa_family == AF_INET6)
+      inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr, buf, sizeof buf);
+    address_ = buf;
+    fd_ = fd;
+    state_ = State::connecting;
+    if (::connect(fd, addr, static_cast<socklen_t>(sa.size())) == 0) {
+      connected();
+      return;
+    }
+    if (errno == EINPROGRESS) return;  // handle() goes on when it is writable
+    last_connect_error_ = strerror(errno);
+    ::close(fd);
+    fd_ = -1;
+    state_ = State::down;
+  }
+  setup_failed("cannot connect: " + last_connect_error_, false);
+}
+
+void Connection::connected() {
+  last_read_ms_ = now_ms();
+  addrs_.clear();
+  if (!tls_ctx_) {
+    send_startup();
+    return;
+  }
+  ssl_ = SSL_new(tls_ctx_);
+  if (!ssl_) {
+    setup_failed(tls_error(), false);
+    return;
+  }
+  SSL_set_fd(ssl_, fd_);
+  // Check the certificate names this host (an IP address or a DNS name).
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
+  bool is_ip = X509_VERIFY_PARAM_set1_ip_asc(param, host_.c_str()) == 1;
+  if (!is_ip) SSL_set_tlsext_host_name(ssl_, host_.c_str());
+  if (!opts_.verify_hostname) {
+    X509_VERIFY_PARAM_set1_ip(param, nullptr, 0);
+  } else if (!is_ip) {
+    X509_VERIFY_PARAM_set1_host(param, host_.c_str(), 0);
+  }
+  state_ = State::handshaking;
+  step_handshake();
+}
+
+void Connection::step_handshake() {
+  int rc = SSL_connect(ssl_);
+  if (rc == 1) {
+    tls_wants_ = 0;
+    send_startup();
+    return;
+  }
+  int err = SSL_get_error(ssl_, rc);
+  tls_wants_ = err == SSL_ERROR_WANT_READ ? POLLIN : err == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+  if (tls_wants_) return;
+  // A certificate that does not verify is a configuration error (exit 2):
+  // retrying will not make it trusted.
+  long verify = SSL_get_verify_result(ssl_);
+  if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH)
+    return setup_failed("TLS: the server's certificate does not name " + host_ +
+                        " (connect by a name the certificate lists, or --no-verify-hostname)", true);
+  if (verify != X509_V_OK)
+    return setup_failed(std::string("TLS: the server's certificate is not trusted: ") +
+                            X509_verify_cert_error_string(verify) +
+                            (opts_.ca_file.empty() ? " (give its CA with --ca-file)" : " (by --ca-file " + opts_.ca_file + ")"),
+                        true);
+  std::string why = tls_error();
+  if (tls_alert_is_config(why)) return setup_failed("TLS handshake refused by the server: " + why, true);
+  setup_failed("TLS handshake failed: " + why, false);
+}
+
+void Connection::setup_failed(const std::string& why, bool usage) {
+  setup_error_ = name_ + ": " + why;
+  setup_error_usage_ = usage;
+  if (fd_ >= 0) fail(why);
+  state_ = State::down;
+  addrs_.clear();
+}
+
+void Connection::send_startup() {
+  state_ = State::starting;
+  send([](std::string& o, int16_t s) { encode_startup(o, s, {{"CQL_VERSION", "3.0.0"}, {"DRIVER_NAME", "pipekit cqlload"}}); },
+       [this](Response& r) { on_startup(r); });
+}
+
+void Connection::on_startup(Response& r) {
+  if (state_ != State::starting) return;  // failed meanwhile (fail() said why)
+  if (!r.transport_ok) return setup_failed(r.transport_error.substr(r.transport_error.find(": ") + 2), false);
   auto op = static_cast<Opcode>(r.opcode);
-  if (op == Opcode::ready) return;
+  if (op == Opcode::ready) {
+    state_ = State::ready;
+    return;
+  }
   if (op == Opcode::error) {
     auto e = decode_error(r.body);
-    if (e.code == errc::protocol)
-      throw ServiceError(name_ + ": the server does not speak protocol v4: " + e.message);
-    throw ServiceError(name_ + ": STARTUP refused: " + e.describe());
+    if (e.code == errc::protocol) return setup_failed("the server does not speak protocol v4: " + e.message, false);
+    return setup_failed("STARTUP refused: " + e.describe(), false);
   }
-  if (op != Opcode::authenticate) throw ServiceError(name_ + ": unexpected " + opcode_name(r.opcode) + " to STARTUP");
+  if (op != Opcode::authenticate) return setup_failed(std::string("unexpected ") + opcode_name(r.opcode) + " to STARTUP", false);
   std::string authenticator = decode_authenticate(r.body);
   if (opts_.user.empty())
-    throw UsageError(name_ + ": the server requires authentication (" + authenticator +
-                     "): give --user and a password (--password-file or CQL_PASSWORD)");
+    return setup_failed("the server requires authentication (" + authenticator +
+                            "): give --user and a password (--password-file or CQL_PASSWORD)",
+                        true);
+  send_credentials(authenticator);
+}
+
+void Connection::send_credentials(const std::string& authenticator) {
   std::string token = plain_token(opts_.user, opts_.password);
-  Response a = call([&](std::string& o, int16_t s) { encode_auth_response(o, s, token); }, opts_.connect_timeout_ms);
+  send([&](std::string& o, int16_t s) { encode_auth_response(o, s, token); },
+       [this, authenticator](Response& a) { on_auth(a, authenticator, 0); });
   std::fill(token.begin(), token.end(), '\0');
-  if (!a.transport_ok) throw ServiceError(name_ + ": " + a.transport_error);
+}
+
+void Connection::on_auth(Response& a, const std::string& authenticator, int round) {
+  if (state_ != State::starting) return;  // failed meanwhile (fail() said why)
+  if (!a.transport_ok) return setup_failed(a.transport_error.substr(a.transport_error.find(": ") + 2), false);
   switch (static_cast<Opcode>(a.opcode)) {
-    case Opcode::auth_success: return;
+    case Opcode::auth_success: state_ = State::ready; return;
     case Opcode::error: {
       auto e = decode_error(a.body);
       if (e.code == errc::bad_credentials)
-        throw UsageError(name_ + ": authentication failed for user '" + opts_.user + "': " + e.message);
-      throw ServiceError(name_ + ": authentication error: " + e.describe());
+        return setup_failed("authentication failed for user '" + opts_.user + "': " + e.message, true);
+      return setup_failed("authentication error: " + e.describe(), false);
     }
-    case Opcode::auth_challenge:
-      throw UsageError(name_ + ": the authenticator " + authenticator + " sent a challenge; only SASL PLAIN is supported");
-    default: throw ServiceError(name_ + ": unexpected " + opcode_name(a.opcode) + " to AUTH_RESPONSE");
+    case Opcode::auth_challenge: {
+      // SASL PLAIN has one step. An authenticator that opens with an empty
+      // challenge (or asks for PLAIN by name) gets the credentials again;
+      // more rounds than that are another mechanism.
+      if (round >= 2)
+        return setup_failed("the authenticator " + authenticator +
+                                " keeps sending challenges; only SASL PLAIN is supported",
+                            true);
+      std::string token = plain_token(opts_.user, opts_.password);
+      send([&](std::string& o, int16_t s) { encode_auth_response(o, s, token); },
+           [this, authenticator, round](Response& next) { on_auth(next, authenticator, round + 1); });
+      std::fill(token.begin(), token.end(), '\0');
+      return;
+    }
+    default: return setup_failed(std::string("unexpected ") + opcode_name(a.opcode) + " to AUTH_RESPONSE", false);
   }
 }
 
 void Connection::send(const Encoder& enc, Callback cb) {
-  if (!alive() || free_ids_.empty()) {
+  if (fd_ < 0 || free_ids_.empty()) {
     Response r;
     r.transport_ok = false;
-    r.transport_error = name_ + ": " + (alive() ? "no free stream id" : "connection is down");
+    r.transport_error = name_ + ": " + (fd_ >= 0 ? "no free stream id" : "connection is down");
     cb(r);
     return;
   }
@@ -237,7 +305,7 @@ Response Connection::call(const Encoder& enc, int timeout_ms) {
   send(enc, [&](Response& r) { got = std::move(r); });
   int64_t deadline = now_ms() + timeout_ms;
   while (!got) {
-    if (!alive()) break;
+    if (fd_ < 0) break;
     int left = static_cast<int>(deadline - now_ms());
     if (left <= 0) {
       fail("request timed out");
@@ -261,6 +329,8 @@ Response Connection::call(const Encoder& enc, int timeout_ms) {
 }
 
 short Connection::wanted_events() const {
+  if (state_ == State::connecting) return POLLOUT;
+  if (state_ == State::handshaking) return tls_wants_ ? tls_wants_ : POLLIN;
   short ev = POLLIN;
   if (out_sent_ < out_.size()) ev |= POLLOUT;
   return ev;
@@ -272,6 +342,8 @@ ssize_t Connection::io_read(char* buf, size_t n) {
     if (rc > 0) return rc;
     int err = SSL_get_error(ssl_, rc);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return 0;
+    if (err == SSL_ERROR_SSL) tls_failure_ = tls_error();
+    ERR_clear_error();
     return -1;
   }
   for (;;) {
@@ -289,6 +361,8 @@ ssize_t Connection::io_write(const char* buf, size_t n) {
     if (rc > 0) return rc;
     int err = SSL_get_error(ssl_, rc);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return 0;
+    if (err == SSL_ERROR_SSL) tls_failure_ = tls_error();
+    ERR_clear_error();
     return -1;
   }
   for (;;) {
@@ -301,10 +375,15 @@ ssize_t Connection::io_write(const char* buf, size_t n) {
 }
 
 void Connection::flush_output() {
-  while (alive() && out_sent_ < out_.size()) {
+  while (fd_ >= 0 && out_sent_ < out_.size()) {
     ssize_t n = io_write(out_.data() + out_sent_, out_.size() - out_sent_);
     if (n < 0) {
-      fail(std::string("write failed: ") + (ssl_ ? tls_error() : strerror(errno)));
+      if (ssl_ && tls_failure_.empty()) {
+        // The server may have said why (a TLS alert) before closing: read it.
+        char buf[512];
+        io_read(buf, sizeof buf);
+      }
+      fail("write failed: " + (ssl_ ? (tls_failure_.empty() ? std::string("TLS error") : tls_failure_) : std::string(strerror(errno))));
       return;
     }
     if (n == 0) return;
@@ -321,7 +400,7 @@ void Connection::read_input() {
     if (in_.size() - in_used_ < 65536) in_.resize(in_used_ + 262144);
     ssize_t n = io_read(in_.data() + in_used_, in_.size() - in_used_);
     if (n < 0) {
-      fail("connection closed by the server");
+      fail(tls_failure_.empty() ? "connection closed by the server" : "TLS: " + tls_failure_);
       return;
     }
     if (n == 0) break;
@@ -329,7 +408,7 @@ void Connection::read_input() {
     in_used_ += static_cast<size_t>(n);
     // Dispatch every complete frame.
     size_t pos = 0;
-    while (alive() && in_used_ - pos >= kHeaderSize) {
+    while (fd_ >= 0 && in_used_ - pos >= kHeaderSize) {
       FrameHeader h = parse_header(reinterpret_cast<const uint8_t*>(in_.data() + pos));
       if ((h.version & 0x7F) != kVersion || !(h.version & 0x80)) {
         fail(fmt::format("protocol error: response version byte 0x{:02x}", h.version));
@@ -370,7 +449,7 @@ void Connection::read_input() {
       pos += kHeaderSize + h.length;
       dispatch(h, body);
     }
-    if (!alive()) return;
+    if (fd_ < 0) return;
     if (pos) {
       std::memmove(in_.data(), in_.data() + pos, in_used_ - pos);
       in_used_ -= pos;
@@ -379,7 +458,10 @@ void Connection::read_input() {
 }
 
 void Connection::dispatch(const FrameHeader& h, std::string_view body) {
-  if (h.stream < 0) return;  // server events (stream -1): not registered, ignore
+  if (h.stream < 0) {  // server events (stream -1)
+    if (h.opcode == static_cast<uint8_t>(Opcode::event) && on_event_) on_event_(body);
+    return;
+  }
   auto idx = static_cast<size_t>(h.stream);
   auto& p = pending_[idx];
   if (!p.cb) {
@@ -399,14 +481,34 @@ void Connection::dispatch(const FrameHeader& h, std::string_view body) {
 }
 
 void Connection::handle(short revents) {
-  if (!alive()) return;
+  if (fd_ < 0 || !revents) return;
+  if (state_ == State::connecting) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+    if (err == 0 && !(revents & (POLLERR | POLLHUP))) return connected();
+    last_connect_error_ = strerror(err ? err : ECONNREFUSED);
+    ::close(fd_);
+    fd_ = -1;
+    state_ = State::down;
+    return connect_next();
+  }
+  if (state_ == State::handshaking) return step_handshake();
   if (revents & (POLLIN | POLLHUP | POLLERR)) read_input();
-  if (alive() && (revents & POLLOUT)) flush_output();
-  if (alive() && ssl_ && SSL_pending(ssl_)) read_input();
+  if (fd_ >= 0 && (revents & POLLOUT)) flush_output();
+  if (fd_ >= 0 && ssl_ && SSL_pending(ssl_)) read_input();
 }
 
 size_t Connection::expire(int64_t now) {
-  if (!alive() || in_flight_ == 0) return 0;
+  if (fd_ < 0) return 0;
+  if (opening() && now >= setup_deadline_ms_) {
+    setup_failed(state_ == State::connecting    ? "connect timed out"
+                 : state_ == State::handshaking ? "TLS handshake timed out"
+                                                : "no answer to STARTUP or authentication within the connect timeout",
+                 false);
+    return 0;
+  }
+  if (in_flight_ == 0) return 0;
   size_t n = 0;
   for (size_t i = 0; i < pending_.size(); ++i) {
     auto& p = pending_[i];
@@ -432,6 +534,19 @@ size_t Connection::expire(int64_t now) {
 
 void Connection::fail(const std::string& why) {
   if (fd_ < 0) return;
+  if (opening() && setup_error_.empty()) {
+    // TLS 1.3: a server refuses our certificate (or its absence) after the
+    // handshake, with an alert on the first read.
+    if (tls_alert_is_config(tls_failure_)) {
+      setup_error_ = name_ + ": TLS: the server refused the connection: " + tls_failure_ +
+                     (opts_.cert_file.empty() ? " (it may require a client certificate: --cert-file, --key-file)" : "");
+      setup_error_usage_ = true;
+    } else {
+      setup_error_ = name_ + ": " + why;
+    }
+  }
+  state_ = State::down;
+  tls_wants_ = 0;
   if (ssl_) {
     SSL_free(ssl_);
     ssl_ = nullptr;
@@ -476,26 +591,83 @@ void Session::open() {
     } else {
       SSL_CTX_set_default_verify_paths(tls_ctx_);
     }
+    if (opts_.cert_file.empty() != opts_.key_file.empty())
+      throw UsageError("a client certificate needs both --cert-file and --key-file");
+    if (!opts_.cert_file.empty()) {
+      if (SSL_CTX_use_certificate_chain_file(tls_ctx_, opts_.cert_file.c_str()) != 1)
+        throw UsageError("cannot load the client certificate " + opts_.cert_file + ": " + tls_error());
+      // An encrypted key would prompt on the terminal: refuse it instead.
+      SSL_CTX_set_default_passwd_cb(tls_ctx_, [](char*, int, int, void*) { return 0; });
+      if (SSL_CTX_use_PrivateKey_file(tls_ctx_, opts_.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+        std::string why = tls_error();
+        if (why.find("key values mismatch") != std::string::npos)
+          throw UsageError("the client key " + opts_.key_file + " does not match the certificate " + opts_.cert_file);
+        throw UsageError("cannot load the client key " + opts_.key_file + " (an unencrypted PEM key): " + why);
+      }
+      if (SSL_CTX_check_private_key(tls_ctx_) != 1)
+        throw UsageError("the client key " + opts_.key_file + " does not match the certificate " + opts_.cert_file);
+    }
   }
-  std::string last;
+  std::vector<size_t> all;
   for (const auto& spec : opts_.hosts) {
     std::string host;
     int port;
     split_host(spec, opts_.port, host, port);
-    conns_.push_back(std::make_unique<Connection>(host, port, tls_ctx_, opts_));
-    last_attempt_ms_.push_back(now_ms());
-    reconnect_delay_ms_.push_back(500);
-    try {
-      conns_.back()->open();
-      log::debug("connected to {}", conns_.back()->name());
-    } catch (const UsageError&) {
-      throw;
-    } catch (const Error& e) {
-      last = e.what();
-      log::warn("{}", e.what());
-    }
+    all.push_back(add_node(host, port));
+  }
+  open_together(all);
+  std::string last;
+  for (auto& c : conns_) {
+    if (c->alive() || c->opening()) continue;
+    // A configuration problem (credentials, certificates) is exit 2 at once.
+    if (c->setup_error_is_usage()) throw UsageError(c->setup_error());
+    last = c->setup_error();
+    log::warn("{}", last);
   }
   if (alive() == 0) throw ServiceError(conns_.size() == 1 ? last : "no Cassandra host answered; last error: " + last);
+}
+
+size_t Session::add_node(const std::string& host, int port) {
+  conns_.push_back(std::make_unique<Connection>(host, port, tls_ctx_, opts_));
+  conns_.back()->on_event([this](std::string_view body) { handle_event(body); });
+  next_attempt_ms_.push_back(now_ms() + 500);
+  reconnect_delay_ms_.push_back(500);
+  reconnecting_.push_back(0);
+  removed_.push_back(0);
+  return conns_.size() - 1;
+}
+
+void Session::open_together(const std::vector<size_t>& which) {
+  for (size_t i : which) conns_[i]->start_open();
+  // Waits for every one, but not for a black hole's whole connect timeout
+  // once another node answers: a late one goes on opening from poll().
+  int64_t grace_end = now_ms() + std::min(opts_.connect_timeout_ms, 2000);
+  for (;;) {
+    std::vector<pollfd> fds;
+    std::vector<size_t> idx;
+    bool any_alive = false;
+    for (size_t i : which) {
+      any_alive = any_alive || conns_[i]->alive();
+      if (conns_[i]->opening()) {
+        fds.push_back({conns_[i]->fd(), conns_[i]->wanted_events(), 0});
+        idx.push_back(i);
+      }
+    }
+    if (fds.empty()) break;
+    if (any_alive && now_ms() >= grace_end) {
+      for (size_t i : idx) {
+        reconnecting_[i] = 1;
+        log::debug("{}: still connecting; going on without it for now", conns_[i]->name());
+      }
+      break;
+    }
+    int n = ::poll(fds.data(), fds.size(), 50);
+    for (size_t k = 0; n > 0 && k < fds.size(); ++k) conns_[idx[k]]->handle(fds[k].revents);
+    for (size_t i : which) conns_[i]->expire(now_ms());  // bounds each by the connect timeout
+    if (stop_requested()) break;
+  }
+  for (size_t i : which)
+    if (conns_[i]->alive()) log::debug("connected to {}", conns_[i]->name());
 }
 
 size_t Session::alive() const {
@@ -513,14 +685,12 @@ size_t Session::in_flight() const {
 Connection& Session::any() {
   for (auto& c : conns_)
     if (c->alive()) return *c;
-  for (size_t i = 0; i < conns_.size(); ++i) {
-    try {
-      last_attempt_ms_[i] = now_ms();
-      conns_[i]->open();
-      return *conns_[i];
-    } catch (const ServiceError&) {
-    }
-  }
+  std::vector<size_t> down;
+  for (size_t i = 0; i < conns_.size(); ++i)
+    if (!removed_[i] && !conns_[i]->opening()) down.push_back(i);
+  open_together(down);
+  for (auto& c : conns_)
+    if (c->alive()) return *c;
   throw ServiceError("no Cassandra host is reachable");
 }
 
@@ -585,7 +755,7 @@ size_t Session::discover() {
     split_host(c->name(), opts_.port, host, port);
     known.emplace(host, port);
   }
-  size_t added = 0;
+  std::vector<size_t> fresh;
   for (const auto& row : peers->rows) {
     std::string addr = cell_inet(v2 ? *cell(*peers, row, "native_address") : *cell(*peers, row, "rpc_address"));
     if (addr.empty() || addr == "0.0.0.0" || addr == "::") addr = cell_inet(*cell(*peers, row, "peer"));
@@ -597,20 +767,16 @@ size_t Session::discover() {
     if (addr.empty() || known.count({addr, port})) continue;
     if (opts_.local_dc_only && !local_dc.empty() && dc != local_dc) continue;
     known.emplace(addr, port);
-    conns_.push_back(std::make_unique<Connection>(addr, port, tls_ctx_, opts_));
-    last_attempt_ms_.push_back(now_ms());
-    reconnect_delay_ms_.push_back(500);
-    ++added;
-    try {
-      conns_.back()->open();
-      log::debug("discovered and connected to {} (datacenter {})", conns_.back()->name(), dc);
-    } catch (const UsageError&) {
-      throw;
-    } catch (const Error& e) {
-      log::warn("discovered node {}: {}", conns_.back()->name(), e.what());
-    }
+    fresh.push_back(add_node(addr, port));
+    log::debug("discovered {}:{} (datacenter {})", addr, port, dc);
   }
-  return added;
+  open_together(fresh);
+  for (size_t i : fresh) {
+    if (conns_[i]->alive() || conns_[i]->opening()) continue;
+    if (conns_[i]->setup_error_is_usage()) throw UsageError(conns_[i]->setup_error());
+    log::warn("discovered node {}", conns_[i]->setup_error());
+  }
+  return fresh.size();
 }
 
 void Session::heartbeat(int64_t now) {
@@ -660,6 +826,13 @@ bool Session::load_ring() {
   return !ring_.empty();
 }
 
+int Session::owner(int64_t token) const {
+  if (ring_.empty()) return -1;
+  auto it = std::lower_bound(ring_.begin(), ring_.end(), std::make_pair(token, size_t{0}));
+  if (it == ring_.end()) it = ring_.begin();
+  return static_cast<int>(it->second);
+}
+
 Connection* Session::pick(std::optional<int64_t> token) {
   if (token && !ring_.empty()) {
     auto it = std::lower_bound(ring_.begin(), ring_.end(), std::make_pair(*token, size_t{0}));
@@ -674,30 +847,124 @@ Connection* Session::pick(std::optional<int64_t> token) {
   return nullptr;
 }
 
-short Session::poll(int timeout_ms, int extra_fd, short extra_events) {
-  // Reconnect dead nodes at most once a second (blocking, bounded by the
-  // connect timeout; a refused port answers at once).
+void Session::reconnect_due(int64_t now) {
+  // Never waits: the open goes on from poll() like any other I/O, so a
+  // frozen or black-holed node costs the live ones nothing.
+  for (size_t i = 0; i < conns_.size(); ++i) {
+    auto& c = *conns_[i];
+    if (removed_[i] || c.alive() || c.opening() || now < next_attempt_ms_[i]) continue;
+    reconnecting_[i] = 1;
+    c.start_open();
+  }
+}
+
+void Session::settle_reconnects() {
   int64_t now = now_ms();
   for (size_t i = 0; i < conns_.size(); ++i) {
-    if (conns_[i]->alive() || now < last_attempt_ms_[i] + reconnect_delay_ms_[i]) continue;
-    last_attempt_ms_[i] = now;
-    try {
-      conns_[i]->open();
+    auto& c = *conns_[i];
+    if (!reconnecting_[i] || c.opening()) continue;
+    reconnecting_[i] = 0;
+    if (c.alive()) {
       reconnect_delay_ms_[i] = 500;
-      log::info("{}: reconnected", conns_[i]->name());
-    } catch (const UsageError&) {
-      throw;
-    } catch (const Error& e) {
-      // A node that stays down is tried less and less often (up to 30 s):
-      // each attempt can block up to the connect timeout.
-      reconnect_delay_ms_[i] = std::min<int64_t>(30000, reconnect_delay_ms_[i] * 2);
-      log::debug("{}", e.what());
+      log::info("{}: reconnected", c.name());
+      continue;
+    }
+    // A node that stays down is tried less and less often (up to 30 s). A
+    // refused password or certificate may be passing (a role being
+    // re-created, system_auth not yet replicated to a restarted node): it
+    // is said, and tried again like any other failure.
+    reconnect_delay_ms_[i] = std::min<int64_t>(30000, reconnect_delay_ms_[i] * 2);
+    next_attempt_ms_[i] = now + reconnect_delay_ms_[i];
+    if (c.setup_error_is_usage()) log::warn("{} (will try again)", c.setup_error());
+    else log::debug("{}", c.setup_error());
+  }
+}
+
+int Session::find_node(const std::string& addr_port) const {
+  auto colon = addr_port.rfind(':');
+  std::string addr = addr_port.substr(0, colon);
+  int port = colon == std::string::npos ? 0 : std::atoi(addr_port.c_str() + colon + 1);
+  int by_addr = -1, matches = 0;
+  for (size_t i = 0; i < conns_.size(); ++i) {
+    const auto& c = *conns_[i];
+    bool same = c.address() == addr || c.host() == addr;
+    if (same && c.port() == port) return static_cast<int>(i);
+    if (same) by_addr = static_cast<int>(i), ++matches;
+  }
+  return matches == 1 ? by_addr : -1;
+}
+
+void Session::handle_event(std::string_view body) {
+  std::string type, change, node;
+  try {
+    Reader r(body);
+    type = r.string();
+    change = r.string();
+    if (type == "SCHEMA_CHANGE") return;
+    node = r.inet();
+  } catch (const ProtocolError& e) {
+    log::debug("unreadable server event: {}", e.what());
+    return;
+  }
+  int i = find_node(node);
+  log::info("cluster event: {} {} {}", type, change, node);
+  if (type == "STATUS_CHANGE" && change == "DOWN") {
+    // The cluster's failure detector convicted the node: stop sending there
+    // now (in-flight requests are retried elsewhere) rather than wait for
+    // their time-outs; try again on UP or after the back-off.
+    if (i >= 0 && conns_[i]->alive()) {
+      conns_[i]->fail("the cluster reports the node DOWN");
+      next_attempt_ms_[i] = now_ms() + 30000;
+    }
+  } else if (type == "STATUS_CHANGE" && change == "UP") {
+    if (i >= 0) {
+      next_attempt_ms_[i] = now_ms();
+      reconnect_delay_ms_[i] = 500;
+    }
+  } else if (type == "TOPOLOGY_CHANGE" && change == "NEW_NODE") {
+    if (i < 0 && opts_.discover) {
+      auto colon = node.rfind(':');
+      size_t k = add_node(node.substr(0, colon), std::atoi(node.c_str() + colon + 1));
+      next_attempt_ms_[k] = now_ms();
+    } else if (i >= 0) {
+      removed_[i] = 0;
+      next_attempt_ms_[i] = now_ms();
+    }
+  } else if (type == "TOPOLOGY_CHANGE" && change == "REMOVED_NODE") {
+    if (i >= 0) {
+      removed_[i] = 1;
+      conns_[i]->fail("the node left the cluster");
     }
   }
+}
+
+void Session::keep_registered() {
+  if (registering_ || (control_ >= 0 && conns_[control_]->alive())) return;
+  control_ = -1;
+  for (size_t i = 0; i < conns_.size(); ++i) {
+    if (!conns_[i]->alive()) continue;
+    control_ = static_cast<int>(i);
+    registering_ = true;
+    conns_[i]->send([](std::string& o, int16_t s) { encode_register(o, s, {"TOPOLOGY_CHANGE", "STATUS_CHANGE"}); },
+                    [this, i](Response& r) {
+                      registering_ = false;
+                      if (!r.transport_ok || r.opcode != static_cast<uint8_t>(Opcode::ready)) {
+                        log::debug("{}: REGISTER for events failed", conns_[i]->name());
+                        if (control_ == static_cast<int>(i)) control_ = -1;
+                      }
+                    });
+    return;
+  }
+}
+
+short Session::poll(int timeout_ms, int extra_fd, short extra_events) {
+  int64_t now = now_ms();
+  reconnect_due(now);
+  keep_registered();
   std::vector<pollfd> fds;
   std::vector<size_t> idx;
   for (size_t i = 0; i < conns_.size(); ++i) {
-    if (!conns_[i]->alive()) continue;
+    if (conns_[i]->fd() < 0) continue;
     fds.push_back({conns_[i]->fd(), conns_[i]->wanted_events(), 0});
     idx.push_back(i);
   }
@@ -719,6 +986,7 @@ short Session::poll(int timeout_ms, int extra_fd, short extra_events) {
     for (auto& c : conns_) c->expire(now);
     heartbeat(now);
   }
+  settle_reconnects();
   return extra;
 }
 

@@ -520,7 +520,143 @@ void encode_text(std::string& out, const Type& t, std::string_view s) {
   }
 }
 
+// ---- Cassandra 5.0 types that protocol v4 carries as custom classes --------
+namespace {
+constexpr std::string_view kMarshal = "org.apache.cassandra.db.marshal.";
+
+bool is_duration(const Type& t) {
+  return t.id == TypeId::duration || (t.id == TypeId::custom && t.custom == std::string(kMarshal) + "DurationType");
+}
+
+// VectorType(ElementType, N) -> element class (without the package) and N.
+std::optional<std::pair<std::string, size_t>> vector_of(const Type& t) {
+  std::string prefix = std::string(kMarshal) + "VectorType(";
+  if (t.id != TypeId::custom || t.custom.rfind(prefix, 0) != 0 || t.custom.back() != ')') return std::nullopt;
+  std::string inner = t.custom.substr(prefix.size(), t.custom.size() - prefix.size() - 1);
+  auto comma = inner.rfind(',');
+  if (comma == std::string::npos) return std::nullopt;
+  std::string elem = inner.substr(0, comma);
+  while (!elem.empty() && elem.back() == ' ') elem.pop_back();
+  if (elem.rfind(kMarshal, 0) == 0) elem = elem.substr(kMarshal.size());
+  auto n = parse_int<int64_t>(std::string_view(inner).substr(inner.find_first_not_of(' ', comma + 1)));
+  if (!n || *n < 1) return std::nullopt;
+  return std::make_pair(elem, static_cast<size_t>(*n));
+}
+
+// Cassandra's unsigned vint: the count of leading 1 bits of the first byte
+// is the count of bytes that follow.
+void put_uvint(std::string& out, uint64_t v) {
+  int magnitude = __builtin_clzll(v | 1);
+  int size = (639 - magnitude * 9) >> 6;
+  if (size == 1) {
+    out.push_back(static_cast<char>(v));
+    return;
+  }
+  char buf[9];
+  for (int i = size - 1; i >= 0; --i, v >>= 8) buf[i] = static_cast<char>(v & 0xFF);
+  buf[0] = static_cast<char>(static_cast<uint8_t>(buf[0]) | static_cast<uint8_t>(~(0xFF >> (size - 1))));
+  out.append(buf, static_cast<size_t>(size));
+}
+void put_vint(std::string& out, int64_t v) {  // zigzag
+  put_uvint(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+}
+
+// "1h30m", "2y3mo1w", "-45s", "1d2h3m4s5ms6us7ns" (Cassandra's units) or
+// ISO 8601 "P1Y2M3DT4H5M6.5S" / "P2W" -> months, days, nanoseconds.
+bool parse_duration(std::string_view s, int64_t& months, int64_t& days, int64_t& nanos) {
+  months = days = nanos = 0;
+  bool neg = !s.empty() && s[0] == '-';
+  if (neg) s.remove_prefix(1);
+  if (s.empty()) return false;
+  auto add = [&](std::string_view unit, double n, bool time_part) {
+    if (unit == "Y" || unit == "y") months += static_cast<int64_t>(n * 12);
+    else if ((unit == "M" && !time_part) || unit == "mo") months += static_cast<int64_t>(n);
+    else if (unit == "W" || unit == "w") days += static_cast<int64_t>(n * 7);
+    else if (unit == "D" || unit == "d") days += static_cast<int64_t>(n);
+    else if (unit == "H" || unit == "h") nanos += static_cast<int64_t>(n * 3600e9);
+    else if ((unit == "M" && time_part) || unit == "m") nanos += static_cast<int64_t>(n * 60e9);
+    else if (unit == "S" || unit == "s") nanos += static_cast<int64_t>(n * 1e9);
+    else if (unit == "ms") nanos += static_cast<int64_t>(n * 1e6);
+    else if (unit == "us" || unit == "\u00b5s") nanos += static_cast<int64_t>(n * 1e3);
+    else if (unit == "ns") nanos += static_cast<int64_t>(n);
+    else return false;
+    return true;
+  };
+  bool iso = s[0] == 'P';
+  bool time_part = false;
+  size_t i = iso ? 1 : 0;
+  if (i >= s.size()) return false;
+  while (i < s.size()) {
+    if (iso && s[i] == 'T') {
+      time_part = true;
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < s.size() && (std::isdigit(static_cast<unsigned char>(s[j])) || (iso && s[j] == '.'))) ++j;
+    if (j == i || j - i > 18) return false;
+    double n = std::stod(std::string(s.substr(i, j - i)));
+    size_t k = j;
+    while (k < s.size() && !std::isdigit(static_cast<unsigned char>(s[k])) && !(iso && s[k] == 'T')) {
+      ++k;
+      if (iso) break;  // one-letter units
+    }
+    if (k == j || !add(s.substr(j, k - j), n, time_part)) return false;
+    i = k;
+  }
+  if (neg) months = -months, days = -days, nanos = -nanos;
+  return true;
+}
+}  // namespace
+
 void encode_value(std::string& out, const Type& t, element v) {
+  if (is_duration(t) && v.is_string()) {
+    std::string_view s = v.get_string().value_unsafe();
+    int64_t months, days, nanos;
+    if (!parse_duration(s, months, days, nanos))
+      bad(t, fmt::format("'{}' is not a duration (1h30m, 2d, 1mo, P1DT2H)", clip(s)));
+    size_t start = out.size();
+    value_header(out, 0);
+    put_vint(out, months);
+    put_vint(out, days);
+    put_vint(out, nanos);
+    wire::put_i32_at(out, start, static_cast<int32_t>(out.size() - start - 4));
+    return;
+  }
+  if (auto vec = vector_of(t)) {
+    auto& [elem, n] = *vec;
+    simdjson::dom::array a;
+    if (v.get_array().get(a)) bad(t, "a vector is a JSON array of numbers");
+    if (a.size() != n) bad(t, fmt::format("{} items for a vector of {}", a.size(), n));
+    size_t start = out.size();
+    value_header(out, 0);
+    for (element x : a) {
+      double d;
+      if (x.get_double().get(d)) {
+        int64_t iv;
+        if (x.get_int64().get(iv)) bad(t, "a vector's items are numbers");
+        d = static_cast<double>(iv);
+      }
+      if (elem == "FloatType") {
+        float f = static_cast<float>(d);
+        uint32_t bits;
+        std::memcpy(&bits, &f, 4);
+        put_be(out, bits, 4);
+      } else if (elem == "DoubleType") {
+        uint64_t bits;
+        std::memcpy(&bits, &d, 8);
+        put_be(out, bits, 8);
+      } else if (elem == "Int32Type") {
+        put_be(out, static_cast<uint32_t>(static_cast<int32_t>(d)), 4);
+      } else if (elem == "LongType") {
+        put_be(out, static_cast<uint64_t>(static_cast<int64_t>(d)), 8);
+      } else {
+        bad(t, "cqlload writes vectors of float, double, int and bigint only");
+      }
+    }
+    wire::put_i32_at(out, start, static_cast<int32_t>(out.size() - start - 4));
+    return;
+  }
   switch (v.type()) {
     case element_type::NULL_VALUE: bad(t, "null inside a collection, tuple or UDT");
     case element_type::STRING: {

@@ -379,3 +379,34 @@ TEST(CqlProtocol, HeaderParsing) {
 }
 
 }  // namespace
+
+// Cassandra 5.0 types as protocol v4 announces them (custom classes); the
+// expected bytes are the DataStax driver's DurationType.serialize and the
+// vector bytes Cassandra 5.0.6 read back as [0.5, -1.25, 3.0].
+TEST(CqlTypes, DurationAndVectorAsCassandraWritesThem) {
+  simdjson::dom::parser parser;
+  auto encode = [&](const std::string& cls, const std::string& js) {
+    Type t;
+    t.id = TypeId::custom;
+    t.custom = "org.apache.cassandra.db.marshal." + cls;
+    simdjson::dom::element e;
+    EXPECT_FALSE(parser.parse(js).get(e)) << js;
+    std::string out;
+    encode_value(out, t, e);
+    return hex(out.substr(4));
+  };
+  EXPECT_EQ(encode("DurationType", "\"1h30m\""), "0000fc09d29229e000");
+  EXPECT_EQ(encode("DurationType", "\"P1Y2M3DT4H5M6S\""), "1c06fc1ac003cfe800");
+  EXPECT_EQ(encode("DurationType", "\"-1mo2w3ms\""), "011be05b8d7f");
+  EXPECT_EQ(encode("DurationType", "\"1mo\""), "020000");
+  EXPECT_THROW(encode("DurationType", "\"soon\""), ValueError);
+  EXPECT_THROW(encode("DurationType", "\"1x\""), ValueError);
+  EXPECT_THROW(encode("DurationType", "\"99999999999999999999999h\""), ValueError);
+  const std::string f3 = "VectorType(org.apache.cassandra.db.marshal.FloatType , 3)";
+  EXPECT_EQ(encode(f3, "[0.5, -1.25, 3]"), "3f000000bfa0000040400000");
+  EXPECT_THROW(encode(f3, "[1, 2]"), ValueError);
+  EXPECT_THROW(encode(f3, "[1, \"a\", 3]"), ValueError);
+  EXPECT_THROW(encode(f3, "\"1,2,3\""), ValueError);
+  EXPECT_EQ(encode("VectorType(org.apache.cassandra.db.marshal.LongType, 1)", "[-1]"), "ffffffffffffffff");
+  EXPECT_THROW(encode("VectorType(org.apache.cassandra.db.marshal.UTF8Type, 1)", "[1]"), ValueError);
+}

@@ -12,14 +12,17 @@ the storage, so that token-aware routing can be checked (misrouted count).
 Run with Debian's /usr/bin/python3 (python3-cassandra).
 
   cqlpeer.py --port-file F [--nodes N] [--user U --password-file P]
-             [--tls CERT KEY] [--fault KIND:COUNT]... [--delay MIN:MAX]
+             [--tls CERT KEY] [--auth-challenge] [--fault KIND:COUNT]... [--delay MIN:MAX]
              [--commands FIFO] [--dump FILE]
 
 Faults (the next COUNT EXECUTE/BATCH requests): overloaded, write_timeout,
 unavailable, unprepared, invalid, server_error, drop (close the connection
 without answering), hang (never answer). --delay answers each request after
 a random MIN..MAX ms, so answers come back out of order.
+--auth-challenge answers each connection's first AUTH_RESPONSE with an empty
+AUTH_CHALLENGE (the credentials come in the second).
 Commands (one per line on --commands): fault KIND COUNT; delay MIN MAX;
+authfail N (the next N logins are refused);
 forget (nodes forget prepared statements); drop (close every connection);
 dump FILE; stats FILE; quit.
 """
@@ -47,7 +50,7 @@ from cassandra.murmur3 import murmur3
 OP_ERROR, OP_STARTUP, OP_READY, OP_AUTHENTICATE = 0x00, 0x01, 0x02, 0x03
 OP_OPTIONS, OP_SUPPORTED, OP_QUERY, OP_RESULT = 0x05, 0x06, 0x07, 0x08
 OP_PREPARE, OP_EXECUTE, OP_REGISTER, OP_BATCH = 0x09, 0x0A, 0x0B, 0x0D
-OP_AUTH_RESPONSE, OP_AUTH_SUCCESS = 0x0F, 0x10
+OP_AUTH_CHALLENGE, OP_AUTH_RESPONSE, OP_AUTH_SUCCESS = 0x0E, 0x0F, 0x10
 
 TYPE_IDS = {
     'ascii': 0x01, 'bigint': 0x02, 'blob': 0x03, 'boolean': 0x04, 'counter': 0x05,
@@ -203,7 +206,9 @@ class Peer:
         self.schema_version = uuid.uuid4()
         self.stats = dict(connections=0, executes=0, batches=0, rows_written=0, queries=0,
                           prepares=0, max_in_flight=0, out_of_order=0, misrouted=0,
-                          faults_injected=0, unprepared_sent=0, auth_failures=0)
+                          faults_injected=0, unprepared_sent=0, auth_failures=0, challenges=0)
+        self.auth_challenge = args.auth_challenge
+        self.auth_fail = 0  # the next N logins are refused (command authfail N)
         for f in args.fault or []:
             kind, _, count = f.partition(':')
             self.faults.append([kind, int(count or 1)])
@@ -484,6 +489,7 @@ class Peer:
             elif words[0] == 'delay': self.delay = (int(words[1]), int(words[2])) if int(words[2]) > 0 else None
             elif words[0] == 'forget':
                 for n in self.nodes: n.prepared.clear()
+            elif words[0] == 'authfail': self.auth_fail = int(words[1])
             elif words[0] == 'drop':
                 for c in list(self.conns): c.transport.abort()
             elif words[0] == 'dump': self.dump(words[1])
@@ -595,6 +601,15 @@ class Conn(asyncio.Protocol):
             n = b.int()
             token = b.take(n) if n >= 0 else b''
             parts = token.split(b'\x00')
+            if peer.auth_challenge and not getattr(self, 'challenged', False):
+                # Opens with a challenge whatever the first response said.
+                self.challenged = True
+                peer.stats['challenges'] += 1
+                return OP_AUTH_CHALLENGE, w_int(0)
+            if peer.auth_fail > 0:
+                peer.auth_fail -= 1
+                peer.stats['auth_failures'] += 1
+                raise CqlError(0x0100, 'Provided username and/or password are incorrect (cqlpeer authfail)')
             if len(parts) == 3 and peer.credentials and \
                     (parts[1].decode(errors='replace'), parts[2].decode(errors='replace')) == peer.credentials:
                 self.authenticated = True
@@ -707,6 +722,8 @@ def main():
     ap.add_argument('--user')
     ap.add_argument('--password-file')
     ap.add_argument('--tls', nargs=2, metavar=('CERT', 'KEY'))
+    ap.add_argument('--auth-challenge', action='store_true',
+                    help='answer the first AUTH_RESPONSE of each connection with an empty AUTH_CHALLENGE')
     ap.add_argument('--fault', action='append', help='KIND:COUNT for the next COUNT writes')
     ap.add_argument('--delay', help='MIN:MAX ms before each write is answered (out of order)')
     ap.add_argument('--commands', help='a FIFO or file of commands')

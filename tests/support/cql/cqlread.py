@@ -5,7 +5,8 @@ what cqlload wrote, against the test peer or a real cluster.
 
   cqlread.py HOST:PORT[,HOST:PORT...] KEYSPACE.TABLE
   cqlread.py HOST:PORT[,HOST:PORT...] 'SELECT ...'     the rows of that query
-  env: CQL_USER and CQL_PASSWORD for PasswordAuthenticator; CQL_CA_FILE for TLS;
+  env: CQL_USER and CQL_PASSWORD for PasswordAuthenticator; CQL_CA_FILE for TLS
+  (CQL_CLIENT_CERT, CQL_CLIENT_KEY for mutual TLS);
   CQL_READ_CONSISTENCY (e.g. ALL) for the reads (default: the driver's).
 """
 import base64
@@ -59,6 +60,8 @@ def main():
         kw['auth_provider'] = PlainTextAuthProvider(os.environ['CQL_USER'], os.environ.get('CQL_PASSWORD', ''))
     if os.environ.get('CQL_CA_FILE'):
         ctx = ssl.create_default_context(cafile=os.environ['CQL_CA_FILE'])
+        if os.environ.get('CQL_CLIENT_CERT'):
+            ctx.load_cert_chain(os.environ['CQL_CLIENT_CERT'], os.environ.get('CQL_CLIENT_KEY'))
         kw['ssl_context'] = ctx
     cluster = Cluster(**kw)
     session = cluster.connect()

@@ -81,3 +81,19 @@ TEST(CqlloadSchema, CreateTableText) {
             "PRIMARY KEY ((\"nat\"), \"id\"))");
   EXPECT_THROW(create_table_cql("ks", "t", cols, parse_primary_key("missing")), UsageError);
 }
+
+TEST(CqlloadReplication, DefaultIsNetworkTopologyInTheLocalDatacenter) {
+  EXPECT_EQ(replication_cql("", "datacenter1", 1), "{'class': 'NetworkTopologyStrategy', 'datacenter1': 1}");
+  EXPECT_EQ(replication_cql("", "dc1", 5), "{'class': 'NetworkTopologyStrategy', 'dc1': 3}");
+  EXPECT_EQ(replication_cql("", "it's", 2), "{'class': 'NetworkTopologyStrategy', 'it''s': 2}");
+  EXPECT_THROW(replication_cql("", "", 3), UsageError);
+}
+
+TEST(CqlloadReplication, FactorsPerDatacenterSimpleOrAMap) {
+  EXPECT_EQ(replication_cql("dc1:3,dc2:2", "x", 1), "{'class': 'NetworkTopologyStrategy', 'dc1': 3, 'dc2': 2}");
+  EXPECT_EQ(replication_cql("simple:1", "x", 9), "{'class': 'SimpleStrategy', 'replication_factor': 1}");
+  EXPECT_EQ(replication_cql("{'class': 'SimpleStrategy', 'replication_factor': 2}", "x", 1),
+            "{'class': 'SimpleStrategy', 'replication_factor': 2}");
+  for (const char* bad : {"dc1", "dc1:0", "dc1:x", ":3", "dc1:3,dc1:2", "dc1:3,", "simple:", "{'class'"})
+    EXPECT_THROW(replication_cql(bad, "x", 1), UsageError) << bad;
+}

@@ -7,6 +7,7 @@
 # defective one.
 load ../support/common
 load ../support/pipeline/helpers
+load ../support/cql/helpers
 bats_require_minimum_version 1.5.0
 
 TOOLS=("${PIPELINE_TOOLS[@]}")
@@ -34,22 +35,12 @@ teardown() {
 # stage_pid STAGE: the PID pipekit wrote for the stage's current attempt
 stage_pid() { cat "$W"/state/run.load.*/"$1".pid 2>/dev/null || true; }
 
-@test "SIGKILL of ksub, jvalidate and pgload at random moments: still exactly the valid users" {
-  T=$(unique_topic crash); new_topic "$T" 8
-  run --separate-stderr "$PIPEKIT" ingest --once --no-validate --input "$DATA/input.ndjson" -b "$BROKERS" -t "$T" \
-    --state-dir "$W/state"
-  echo "$stderr" | tail -5
-  assert_success
-
-  "$PIPEKIT" load -b "$BROKERS" -t "$T" -G crash --table users_crash --schema "$TEST_SCHEMA" \
-    --state-dir "$W/state" --restarts 100 --batch-rows 1000 >"$W/load.out" 2>"$W/load.err" &
-  LOAD_PID=$!
-
-  # Two kills of each stage, in a random order, each at a random moment
-  # once that stage's current attempt is up.
-  victims=(ksub jvalidate pgload ksub jvalidate pgload)
-  for i in 5 4 3 2 1; do j=$((RANDOM % (i + 1))); t=${victims[i]}; victims[i]=${victims[j]}; victims[j]=$t; done
-  kills=0
+# kill_stages_twice STAGE...: SIGKILL each stage of the running load twice,
+# in a random order, each at a random moment once that stage's current
+# attempt is up, waiting for pipekit to restart it; fails below 2 kills each.
+kill_stages_twice() {
+  local victims=("$@" "$@") n=$((2 * $#)) i j t v pid kills=0
+  for ((i = n - 1; i > 0; i--)); do j=$((RANDOM % (i + 1))); t=${victims[i]}; victims[i]=${victims[j]}; victims[j]=$t; done
   for v in "${victims[@]}"; do
     for _ in $(seq 100); do
       pid=$(stage_pid "$v")
@@ -67,7 +58,21 @@ stage_pid() { cat "$W"/state/run.load.*/"$1".pid 2>/dev/null || true; }
       sleep 0.1
     done
   done
-  [ "$kills" -ge 6 ]
+  [ "$kills" -ge "$n" ] || { echo "only $kills of $n kills landed" >&2; return 1; }
+}
+
+@test "SIGKILL of ksub, jvalidate and pgload at random moments: still exactly the valid users" {
+  T=$(unique_topic crash); new_topic "$T" 8
+  run --separate-stderr "$PIPEKIT" ingest --once --no-validate --input "$DATA/input.ndjson" -b "$BROKERS" -t "$T" \
+    --state-dir "$W/state"
+  echo "$stderr" | tail -5
+  assert_success
+
+  "$PIPEKIT" load -b "$BROKERS" -t "$T" -G crash --table users_crash --schema "$TEST_SCHEMA" \
+    --state-dir "$W/state" --restarts 100 --batch-rows 1000 >"$W/load.out" 2>"$W/load.err" &
+  LOAD_PID=$!
+
+  kill_stages_twice ksub jvalidate pgload
 
   wait_settled users_crash 150 || { tail -30 "$W/load.err"; false; }
   # a clean stop of the streaming load
@@ -146,26 +151,7 @@ PY
     --roll-records 2000 --roll-age 2s --schema "$TEST_SCHEMA" --state-dir "$W/state" --restarts 100 >"$W/load.out" 2>"$W/load.err" &
   LOAD_PID=$!
 
-  victims=(ksub jvalidate fileload ksub jvalidate fileload)
-  for i in 5 4 3 2 1; do j=$((RANDOM % (i + 1))); t=${victims[i]}; victims[i]=${victims[j]}; victims[j]=$t; done
-  kills=0
-  for v in "${victims[@]}"; do
-    for _ in $(seq 100); do
-      pid=$(stage_pid "$v")
-      [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && break
-      sleep 0.1
-    done
-    sleep "0.$((RANDOM % 9 + 1))"
-    if kill -KILL "$pid" 2>/dev/null; then
-      kills=$((kills + 1))
-      echo "# killed $v ($pid) after $SECONDS s" >&3
-    fi
-    for _ in $(seq 150); do
-      [ "$(stage_pid "$v")" != "$pid" ] && [ -n "$(stage_pid "$v")" ] && break
-      sleep 0.1
-    done
-  done
-  [ "$kills" -ge 6 ]
+  kill_stages_twice ksub jvalidate fileload
   kill -TERM "$LOAD_PID"
   st=0
   wait "$LOAD_PID" || st=$?
@@ -190,4 +176,37 @@ PY
   run "$PIPEKIT" load --once --empty-exit 99 -b "$BROKERS" -t "$T" -G crashfiles --sink files --dir "$W/lake" \
     --format parquet --schema "$TEST_SCHEMA" --state-dir "$W/state"
   [ "$status" -eq 99 ]
+}
+
+@test "--sink cassandra: SIGKILL of ksub, jvalidate and cqlload at random moments: still exactly the valid users" {
+  # engine: the Cassandra node of the run (CQL_HOSTS), Kafka as the file's other tests
+  use_cassandra
+  KS=$(new_keyspace)
+  T=$(unique_topic crashcql); new_topic "$T" 8
+  run --separate-stderr "$PIPEKIT" ingest --once --no-validate --input "$DATA/input.ndjson" -b "$BROKERS" -t "$T" \
+    --state-dir "$W/state"
+  assert_success
+
+  # The password reaches cqlload through the environment (CQL_PASSWORD).
+  CQL_ARGS=(--sink cassandra --cql-hosts "$CQL" --keyspace "$KS" --table users ${CQL_USER:+--cql-user "$CQL_USER"})
+  "$PIPEKIT" load -b "$BROKERS" -t "$T" -G crashcql "${CQL_ARGS[@]}" --schema "$TEST_SCHEMA" \
+    --state-dir "$W/state" --restarts 100 >"$W/load.out" 2>"$W/load.err" &
+  LOAD_PID=$!
+  kill_stages_twice ksub jvalidate cqlload
+  kill -TERM "$LOAD_PID"
+  st=0
+  wait "$LOAD_PID" || st=$?
+  LOAD_PID=
+  tail -15 "$W/load.err"
+  [ "$st" -eq 0 ]
+  [ "$(jq .restarts <<<"$(tail -1 "$W/load.out")")" -ge 6 ]
+
+  run --separate-stderr "$PIPEKIT" load --once -b "$BROKERS" -t "$T" -G crashcql "${CQL_ARGS[@]}" \
+    --schema "$TEST_SCHEMA" --state-dir "$W/state"
+  echo "$stderr" | tail -5
+  assert_success
+
+  cqlread "$KS.users" >"$W/rows.ndjson"
+  python3 "$PIPELINE_SUPPORT/check_pipeline.py" --valid "$DATA/valid.ndjson" --rows "$W/rows.ndjson" \
+    --defects "$DATA/defects.tsv" --rejects "$W"/state/rejects/*.ndjson
 }

@@ -44,9 +44,17 @@ stop_load() { # SIGTERM, then its exit status must be 0
   T=$(unique_topic scale); new_topic "$T" 8
   start_load 1
   sleep 2
-  # records arrive while the group changes
-  "$PIPEKIT" ingest --once --input "$DATA/input.ndjson" -b "$BROKERS" -t "$T" --schema "$TEST_SCHEMA" \
-    --state-dir "$W/s0" >"$W/ingest.out" 2>"$W/ingest.err" &
+  # records arrive while the group changes: five batches, 1.5 s apart (one
+  # batch at once was seen read whole by the first member before the
+  # others had joined)
+  split -n l/5 -d "$DATA/input.ndjson" "$W/batch."
+  (
+    for b in "$W"/batch.*; do
+      "$PIPEKIT" ingest --once --input "$b" -b "$BROKERS" -t "$T" --schema "$TEST_SCHEMA" \
+        --state-dir "$W/s0.${b##*.}" || exit 1
+      sleep 1.5
+    done
+  ) >"$W/ingest.out" 2>"$W/ingest.err" &
   ingest=$!
   start_load 2
   sleep 2
@@ -65,7 +73,7 @@ stop_load() { # SIGTERM, then its exit status must be 0
   assert_success
   echo "$output" | tail -1 >"$W/load5.out"
 
-  run check_pipeline "$DATA" users_scale "$W"/s0/rejects/*.ndjson "$W"/rejects.*.ndjson
+  run check_pipeline "$DATA" users_scale "$W"/s0.*/rejects/*.ndjson "$W"/rejects.*.ndjson
   echo "$output" | tail -25
   assert_success
   # every record was read at least once, by more than one member
@@ -73,6 +81,7 @@ stop_load() { # SIGTERM, then its exit status must be 0
   for n in 1 2 3 4 5; do
     c=$(tail -1 "$W/load$n.out" | jq .consumed)
     echo "# pipeline $n consumed $c" >&3
+    echo "pipeline $n consumed $c"
     total=$((total + c))
     [ "$c" -gt 0 ] && busy=$((busy + 1))
   done

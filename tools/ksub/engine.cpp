@@ -155,6 +155,8 @@ class Consumer {
 
   void start();
   void assign_without_group(const rd_kafka_metadata_t* md);
+  void clamp_to_kept_offsets(rd_kafka_topic_partition_list_t* list);
+  void look_up_times(rd_kafka_topic_partition_list_t* list, int64_t ts_ms);
   static void rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                            void* opaque) {
     static_cast<Consumer*>(opaque)->on_rebalance(err, parts);
@@ -308,16 +310,57 @@ void Consumer::assign_without_group(const rd_kafka_metadata_t* md) {
       }
     }
   }
-  if (start.kind == StartOffset::timestamp) {
-    // The first offset at or after the time; -1 (no such message): the end.
-    auto err = rd_kafka_offsets_for_times(rk_.get(), list, 10000);
-    if (err) throw ServiceError(fmt::format("cannot look up offsets by time: {}", rd_kafka_err2str(err)));
-    for (int i = 0; i < list->cnt; ++i)
-      if (list->elems[i].offset < 0) list->elems[i].offset = RD_KAFKA_OFFSET_END;
-  }
+  if (start.kind == StartOffset::timestamp) look_up_times(list, start.value);
+  if (start.kind == StartOffset::absolute) clamp_to_kept_offsets(list);
   on_assigned(list);
   auto err = rd_kafka_assign(rk_.get(), list);
   if (err) throw UsageError(fmt::format("cannot assign partitions: {}", rd_kafka_err2str(err)));
+}
+
+// -o N outside what a partition keeps is said, never a silent replay from the
+// beginning (librdkafka's auto.offset.reset would do that past the end).
+void Consumer::clamp_to_kept_offsets(rd_kafka_topic_partition_list_t* list) {
+  for (int i = 0; i < list->cnt; ++i) {
+    auto& e = list->elems[i];
+    int64_t low = -1, high = -1;
+    auto err = rd_kafka_query_watermark_offsets(rk_.get(), e.topic, e.partition, &low, &high, 10000);
+    if (err) throw ServiceError(fmt::format("cannot read the offsets of {} partition {}: {}", e.topic, e.partition,
+                                            rd_kafka_err2str(err)));
+    if (e.offset > high) {
+      log::warn("{} partition {}: offset {} is past its end ({}): starting at the end", e.topic, e.partition, e.offset,
+                high);
+      e.offset = high;
+    } else if (e.offset < low) {
+      log::warn("{} partition {}: offset {} is no longer kept (the first is {}): starting there", e.topic, e.partition,
+                e.offset, low);
+      e.offset = low;
+    }
+  }
+}
+
+// The first offset at or after the time; a partition without one starts at
+// its end, and says so (librdkafka's mock cluster, behind kmock, never finds
+// one: it does not look up offsets by time).
+void Consumer::look_up_times(rd_kafka_topic_partition_list_t* list, int64_t ts_ms) {
+  auto err = rd_kafka_offsets_for_times(rk_.get(), list, 10000);
+  if (err) throw ServiceError(fmt::format("cannot look up offsets by time: {}", rd_kafka_err2str(err)));
+  bool none = false;
+  for (int i = 0; i < list->cnt; ++i) {
+    if (list->elems[i].offset >= 0) continue;
+    list->elems[i].offset = RD_KAFKA_OFFSET_END;
+    none = true;
+    log::info("{} partition {}: no record at or after {} ms: starting at the end", list->elems[i].topic,
+              list->elems[i].partition, ts_ms);
+  }
+  if (!none) return;
+  std::string id;
+  if (char* c = rd_kafka_clusterid(rk_.get(), 5000)) {
+    id = c;
+    rd_kafka_mem_free(rk_.get(), c);
+  }
+  if (id.rfind("mockCluster", 0) == 0)
+    log::warn("the broker is a mock cluster (kmock), which does not look up offsets by time: "
+              "--since and -o @TIMESTAMP start at the end there");
 }
 
 void Consumer::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {

@@ -302,3 +302,39 @@ teardown() {
   run cat "$out"
   assert_output $'{"a":1}\n{"b":2}'
 }
+
+@test "meta-schemas are bundled: a schema that \$refs draft-07, 2019-09 or 2020-12 validates schemas offline" {
+  # engine: none (no network; the meta-schemas are in the binary)
+  printf '%s\n' '{"type":"object"}' '{"type":"nope"}' '{"minLength":-1}' >"$T/schemas.ndjson"
+  for meta in 'http://json-schema.org/draft-07/schema#' 'https://json-schema.org/draft/2019-09/schema' \
+              'https://json-schema.org/draft/2020-12/schema'; do
+    printf '{"$ref":"%s"}' "$meta" >"$T/meta.json"
+    run --separate-stderr jvalidate -q -s "$T/meta.json" --rejects "$T/rej" "$T/schemas.ndjson"
+    assert_success
+    assert_output '{"type":"object"}'
+    [ "$(wc -l <"$T/rej")" -eq 2 ] || fail "$meta: $(cat "$T/rej")"
+  done
+}
+
+@test "\$ref to a file outside the schemas' directories and --ref-dir: exit 2 unless --allow-file-refs" {
+  mkdir -p "$T/s" "$T/elsewhere"
+  echo '{"type":"string"}' >"$T/elsewhere/str.json"
+  echo '{"type":"string"}' >"$T/s/near.json"
+  echo '{"$ref":"../elsewhere/str.json"}' >"$T/s/up.json"
+  echo '{"$ref":"file:///etc/passwd"}' >"$T/s/abs.json"
+  echo '{"$ref":"near.json"}' >"$T/s/sibling.json"
+  run jvalidate -s "$T/s/up.json" <<<'"x"'
+  assert_failure 2
+  assert_output --partial "outside the schemas' directories and --ref-dir; jvalidate reads it only with --allow-file-refs"
+  run jvalidate -s "$T/s/abs.json" <<<'"x"'
+  assert_failure 2
+  assert_output --partial 'file:///etc/passwd: outside'
+  # allowed: beside the schema, under a --ref-dir, or with the flag
+  run jvalidate -q -s "$T/s/sibling.json" <<<'"x"'
+  assert_success
+  run jvalidate -q -s "$T/s/up.json" --ref-dir "$T/elsewhere" <<<'"x"'
+  assert_success
+  run jvalidate -q -s "$T/s/up.json" --allow-file-refs <<<'"x"'
+  assert_success
+  assert_output '"x"'
+}

@@ -8,6 +8,7 @@
 #include <simdjson.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -42,13 +43,31 @@ json read_schema_file(const fs::path& path, const char* what) {
   }
 }
 
+bool is_within(const fs::path& file, const fs::path& dir) {
+  auto f = file.begin();
+  for (auto d = dir.begin(); d != dir.end(); ++d, ++f)
+    if (d->empty()) continue;  // a trailing separator
+    else if (f == file.end() || *f != *d) return false;
+  return true;
+}
+
 // Where a URI that no loaded schema claims may be found locally: a file://
 // URI's own path, else DIR/<path of the URI> or DIR/<last segment> in each
-// --ref-dir. Never the network.
-std::optional<json> load_local(const std::string& uri, const std::vector<std::string>& ref_dirs) {
+// --ref-dir. Never the network. A file:// path (a relative $ref in a schema
+// file becomes one) must lie under `roots` (the schemas' directories and the
+// --ref-dirs) unless roots is empty (--allow-file-refs): a schema from
+// elsewhere must not read arbitrary files.
+std::optional<json> load_local(const std::string& uri, const std::vector<std::string>& ref_dirs,
+                               const std::vector<fs::path>& roots) {
   std::vector<fs::path> candidates;
   if (uri.rfind("file://", 0) == 0) {
-    candidates.emplace_back(uri.substr(7));
+    std::error_code ec;
+    fs::path file = fs::weakly_canonical(fs::path(uri.substr(7)), ec);
+    if (!roots.empty() && std::none_of(roots.begin(), roots.end(), [&](const fs::path& r) { return is_within(file, r); }))
+      throw UsageError(fmt::format("$ref to {}: outside the schemas' directories and --ref-dir; "
+                                   "jvalidate reads it only with --allow-file-refs",
+                                   uri));
+    candidates.push_back(file);
   } else {
     std::string path = uri;
     size_t scheme = path.find("://");
@@ -60,6 +79,7 @@ std::optional<json> load_local(const std::string& uri, const std::vector<std::st
     }
     size_t q = path.find('?');
     if (q != std::string::npos) path.erase(q);
+    path.erase(0, path.find_first_not_of('/'));  // DIR / "/etc/x" would be /etc/x
     for (const auto& dir : ref_dirs) {
       if (!path.empty() && path.find("..") == std::string::npos) candidates.push_back(fs::path(dir) / path);
       std::string last = fs::path(path).filename().string();
@@ -122,7 +142,13 @@ std::unique_ptr<jsonschema::Validator> load_schemas(const Options& opts) {
   jsonschema::CompileOptions co;
   co.assert_formats = opts.assert_formats;
   std::vector<std::string> ref_dirs = opts.ref_dirs;
-  co.loader = [ref_dirs](const std::string& uri) { return load_local(uri, ref_dirs); };
+  std::vector<fs::path> roots;
+  if (!opts.allow_file_refs) {
+    std::error_code ec;
+    for (const auto& s : opts.schemas) roots.push_back(fs::weakly_canonical(fs::absolute(s, ec), ec).parent_path());
+    for (const auto& d : opts.ref_dirs) roots.push_back(fs::weakly_canonical(fs::absolute(d, ec), ec));
+  }
+  co.loader = [ref_dirs, roots](const std::string& uri) { return load_local(uri, ref_dirs, roots); };
   auto v = std::make_unique<jsonschema::Validator>(co);
   for (const auto& s : opts.schemas) v->add_document(read_schema_file(s, "schema"), jsonschema::file_uri(s));
   for (const auto& dir : opts.ref_dirs) {

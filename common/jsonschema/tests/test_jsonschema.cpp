@@ -186,6 +186,25 @@ TEST(JsonSchema, Draft7RefHidesSiblings) {
   EXPECT_EQ(v->draft(), Draft::draft7);
 }
 
+// Issue #14: a $ref to a supported draft's meta-schema works offline (no
+// loader at all), so a schema can validate schemas.
+TEST(JsonSchema, MetaSchemasAreBundled) {
+  for (const char* meta : {"http://json-schema.org/draft-07/schema#", "https://json-schema.org/draft/2019-09/schema",
+                           "https://json-schema.org/draft/2020-12/schema"}) {
+    SCOPED_TRACE(meta);
+    auto v = compile(json{{"$ref", meta}}.dump());
+    EXPECT_TRUE(check(*v, R"({"type":"object","properties":{"a":{"minLength":1}}})").valid);
+    EXPECT_FALSE(check(*v, R"({"type":"nope"})").valid);
+    EXPECT_FALSE(check(*v, R"({"minLength":-1})").valid);
+    EXPECT_FALSE(check(*v, R"({"properties":{"a":{"required":"a"}}})").valid);
+  }
+  // A vocabulary on its own, and $dynamicRef reaching back into the 2020-12 meta-schema.
+  auto v = compile(R"({"$ref":"https://json-schema.org/draft/2020-12/meta/validation"})");
+  EXPECT_FALSE(check(*v, R"({"maxLength":"3"})").valid);
+  auto unknown = compile_error(R"({"$ref":"https://json-schema.org/draft/2020-12/meta/nosuch"})");
+  EXPECT_NE(unknown.find("cannot resolve"), std::string::npos) << unknown;
+}
+
 TEST(Formats, Values) {
   struct Case {
     const char* format;

@@ -162,3 +162,21 @@ teardown() {
   assert_failure 4
   assert_output --partial "cannot write --stats file /dev/full"
 }
+
+@test "a full stdout: the summary's out counts only records that were written (jvalidate, ru-fetch)" {
+  [ -w /dev/full ] || fail "needs /dev/full"
+  seq 1 20000 | sed 's/.*/{"a":&}/' >"$T/in"
+  echo '{}' >"$T/s.json"
+  run bash -c 'jvalidate -s "$1/s.json" --stats "$1/st.json" "$1/in" >/dev/full' _ "$T"
+  assert_failure 4
+  assert_output --partial "No space left on device"
+  run jq -r '"\(.records_out) \(.valid)"' "$T/st.json"
+  # records were validated, none reached the device
+  [ "${output%% *}" = 0 ] || fail "records_out: $output"
+  # a pipe that takes everything: out is everything
+  jvalidate -q -s "$T/s.json" --stats "$T/st.json" "$T/in" >/dev/null
+  [ "$(jq .records_out "$T/st.json")" = 20000 ]
+  run bash -c 'ru-fetch --url "file://$1" --stats "$2" >/dev/full' _ "$PIPEKIT_ROOT/tests/data/rufetch/mixed.json" "$T/st.json"
+  assert_failure 4
+  [ "$(jq .records_out "$T/st.json")" = 0 ] || fail "ru-fetch records_out: $(cat "$T/st.json")"
+}

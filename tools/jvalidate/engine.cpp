@@ -135,6 +135,34 @@ std::string reason_of(const std::vector<jsonschema::Error>& errors) {
   return r;
 }
 
+// Valid records go to stdout through this: "out" counts a record only once
+// the write that carried it succeeded, so a full disk cannot inflate it. It
+// flushes before OutputWriter's buffer would fill, so that every write to the
+// fd happens here, where it is counted.
+class CountedOutput {
+ public:
+  explicit CountedOutput(std::atomic<uint64_t>& written) : written_(written) {}
+  void write_line(std::string_view line) {
+    if (pending_bytes_ + line.size() + 1 > kBufferBytes) flush();
+    out_.write_line(line);
+    pending_bytes_ += line.size() + 1;
+    ++pending_;
+  }
+  void flush() {
+    out_.flush();
+    written_ += pending_;
+    pending_ = 0;
+    pending_bytes_ = 0;
+  }
+
+ private:
+  static constexpr size_t kBufferBytes = 1u << 16;
+  OutputWriter out_{STDOUT_FILENO, kBufferBytes};
+  std::atomic<uint64_t>& written_;
+  uint64_t pending_ = 0;
+  size_t pending_bytes_ = 0;
+};
+
 }  // namespace
 
 std::unique_ptr<jsonschema::Validator> load_schemas(const Options& opts) {
@@ -185,7 +213,7 @@ int run(const Options& opts, RunContext& ctx) {
   }
   if (acks.enabled() && opts.rejects.path.empty())
     log::warn("--ack without --rejects: rejected envelopes are not written anywhere, so they are not acknowledged");
-  OutputWriter out(STDOUT_FILENO);
+  CountedOutput out(stats.records_out);
   simdjson::dom::parser parser, value_parser;
   std::vector<jsonschema::Error> errors;
   std::string extra;
@@ -265,7 +293,6 @@ int run(const Options& opts, RunContext& ctx) {
       }
       if (validator->valid(instance)) {
         out.write_line(line.text);
-        stats.records_out++;
         stats.add("valid");
         continue;
       }

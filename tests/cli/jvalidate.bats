@@ -338,3 +338,29 @@ teardown() {
   assert_success
   assert_output '"x"'
 }
+
+@test "a backtracking pattern that explodes: the record is rejected after a step budget; SIGTERM ends the run at once" {
+  # engine: none. A backreference needs std::regex (RE2 refuses it): bounded by steps, interrupted by a signal.
+  printf '%s' '{"type":"string","pattern":"^(a|a)*\\1b$"}' >"$T/bt.json"
+  stall="\"$(printf 'a%.0s' $(seq 40))\""
+  printf '"aab"\n%s\n"aab"\n' "$stall" >"$T/in"
+  run --separate-stderr timeout 60 jvalidate -s "$T/bt.json" --rejects "$T/rej" "$T/in"
+  assert_success
+  assert_output "$(printf '"aab"\n"aab"')"
+  run jq -r .reason "$T/rej"
+  assert_output --partial "pattern matching gave up after"
+  # 50 such records are over a minute of work: a stop signal must not wait for them
+  { echo '"aab"'; for _ in $(seq 50); do echo "$stall"; done; } >"$T/many"
+  timeout 120 jvalidate -s "$T/bt.json" --rejects "$T/rej2" "$T/many" >"$T/out" 2>"$T/err" &
+  pid=$!
+  sleep 1.5
+  start=$(date +%s%3N)
+  kill -TERM "$pid"
+  rc=0
+  wait "$pid" || rc=$?
+  elapsed=$(( $(date +%s%3N) - start ))
+  [ "$rc" -ne 124 ] || fail "still running after 120 s"
+  [ "$elapsed" -lt 3000 ] || fail "took $elapsed ms to stop: $(cat "$T/err")"
+  grep -q "interrupted by a stop signal" "$T/err" || fail "$(cat "$T/err")"
+  [ "$(cat "$T/out")" = '"aab"' ]
+}

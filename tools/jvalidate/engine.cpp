@@ -19,6 +19,7 @@
 #include "pipekit/json.hpp"
 #include "pipekit/log.hpp"
 #include "pipekit/ndjson.hpp"
+#include "pipekit/signals.hpp"
 
 namespace pipekit::jvalidate {
 
@@ -291,13 +292,25 @@ int run(const Options& opts, RunContext& ctx) {
           instance = value.value();
         }
       }
-      if (validator->valid(instance)) {
-        out.write_line(line.text);
-        stats.add("valid");
-        continue;
-      }
       errors.clear();
-      validator->validate(instance, errors);
+      try {
+        if (validator->valid(instance)) {
+          out.write_line(line.text);
+          stats.add("valid");
+          continue;
+        }
+        validator->validate(instance, errors);
+      } catch (const jsonschema::MatchAborted& e) {
+        // A backtracking pattern that cannot finish: a stop signal ends the
+        // run here (the record is neither passed nor rejected: a consumer
+        // reads it again); otherwise the record is rejected with the reason.
+        if (stop_requested()) {
+          log::warn("line {}: {}", line.number, e.what());
+          stopped = true;
+          break;
+        }
+        errors.assign(1, jsonschema::Error{"", "", "pattern", e.what()});
+      }
       extra = input_field.empty() ? std::string() : input_field + ",";
       extra += errors_field(errors, opts.max_errors);
       rejects.reject(line.number, line.text, true, reason_of(errors), extra);

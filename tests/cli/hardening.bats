@@ -135,7 +135,8 @@ teardown() {
     assert_output --partial "sasl.password=*******"
     assert_output --partial "-Xssl.key.password=******"
     exec 7>&-
-    kill "$BG_PID"
+    # kpub may already have ended on the end of its input (fd 7 closed)
+    kill "$BG_PID" 2>/dev/null || true
     wait "$BG_PID" || true
     BG_PID=
   done

@@ -134,7 +134,8 @@ teardown() {
     refute_output --partial s3cr3t
     assert_output --partial "sasl.password=*******"
     assert_output --partial "-Xssl.key.password=******"
-    exec 7>&-  # kpub may end on its own at this EOF before the signal
+    exec 7>&-
+    # kpub may already have ended on the end of its input (fd 7 closed)
     kill "$BG_PID" 2>/dev/null || true
     wait "$BG_PID" || true
     BG_PID=
@@ -186,4 +187,22 @@ teardown() {
     [ "$st" -eq 4 ] || fail "$tool exited $st"
     grep -q "stopped while waiting for the reader of the --ack FIFO" "$T/$tool.err"
   done
+}
+
+@test "a full stdout: the summary's out counts only records that were written (jvalidate, ru-fetch)" {
+  [ -w /dev/full ] || fail "needs /dev/full"
+  seq 1 20000 | sed 's/.*/{"a":&}/' >"$T/in"
+  echo '{}' >"$T/s.json"
+  run bash -c 'jvalidate -s "$1/s.json" --stats "$1/st.json" "$1/in" >/dev/full' _ "$T"
+  assert_failure 4
+  assert_output --partial "No space left on device"
+  run jq -r '"\(.records_out) \(.valid)"' "$T/st.json"
+  # records were validated, none reached the device
+  [ "${output%% *}" = 0 ] || fail "records_out: $output"
+  # a pipe that takes everything: out is everything
+  jvalidate -q -s "$T/s.json" --stats "$T/st.json" "$T/in" >/dev/null
+  [ "$(jq .records_out "$T/st.json")" = 20000 ]
+  run bash -c 'ru-fetch --url "file://$1" --stats "$2" >/dev/full' _ "$PIPEKIT_ROOT/tests/data/rufetch/mixed.json" "$T/st.json"
+  assert_failure 4
+  [ "$(jq .records_out "$T/st.json")" = 0 ] || fail "ru-fetch records_out: $(cat "$T/st.json")"
 }

@@ -302,3 +302,65 @@ teardown() {
   run cat "$out"
   assert_output $'{"a":1}\n{"b":2}'
 }
+
+@test "meta-schemas are bundled: a schema that \$refs draft-07, 2019-09 or 2020-12 validates schemas offline" {
+  # engine: none (no network; the meta-schemas are in the binary)
+  printf '%s\n' '{"type":"object"}' '{"type":"nope"}' '{"minLength":-1}' >"$T/schemas.ndjson"
+  for meta in 'http://json-schema.org/draft-07/schema#' 'https://json-schema.org/draft/2019-09/schema' \
+              'https://json-schema.org/draft/2020-12/schema'; do
+    printf '{"$ref":"%s"}' "$meta" >"$T/meta.json"
+    run --separate-stderr jvalidate -q -s "$T/meta.json" --rejects "$T/rej" "$T/schemas.ndjson"
+    assert_success
+    assert_output '{"type":"object"}'
+    [ "$(wc -l <"$T/rej")" -eq 2 ] || fail "$meta: $(cat "$T/rej")"
+  done
+}
+
+@test "\$ref to a file outside the schemas' directories and --ref-dir: exit 2 unless --allow-file-refs" {
+  mkdir -p "$T/s" "$T/elsewhere"
+  echo '{"type":"string"}' >"$T/elsewhere/str.json"
+  echo '{"type":"string"}' >"$T/s/near.json"
+  echo '{"$ref":"../elsewhere/str.json"}' >"$T/s/up.json"
+  echo '{"$ref":"file:///etc/passwd"}' >"$T/s/abs.json"
+  echo '{"$ref":"near.json"}' >"$T/s/sibling.json"
+  run jvalidate -s "$T/s/up.json" <<<'"x"'
+  assert_failure 2
+  assert_output --partial "outside the schemas' directories and --ref-dir; jvalidate reads it only with --allow-file-refs"
+  run jvalidate -s "$T/s/abs.json" <<<'"x"'
+  assert_failure 2
+  assert_output --partial 'file:///etc/passwd: outside'
+  # allowed: beside the schema, under a --ref-dir, or with the flag
+  run jvalidate -q -s "$T/s/sibling.json" <<<'"x"'
+  assert_success
+  run jvalidate -q -s "$T/s/up.json" --ref-dir "$T/elsewhere" <<<'"x"'
+  assert_success
+  run jvalidate -q -s "$T/s/up.json" --allow-file-refs <<<'"x"'
+  assert_success
+  assert_output '"x"'
+}
+
+@test "a backtracking pattern that explodes: the record is rejected after a step budget; SIGTERM ends the run at once" {
+  # engine: none. A backreference needs std::regex (RE2 refuses it): bounded by steps, interrupted by a signal.
+  printf '%s' '{"type":"string","pattern":"^(a|a)*\\1b$"}' >"$T/bt.json"
+  stall="\"$(printf 'a%.0s' $(seq 40))\""
+  printf '"aab"\n%s\n"aab"\n' "$stall" >"$T/in"
+  run --separate-stderr timeout 60 jvalidate -s "$T/bt.json" --rejects "$T/rej" "$T/in"
+  assert_success
+  assert_output "$(printf '"aab"\n"aab"')"
+  run jq -r .reason "$T/rej"
+  assert_output --partial "pattern matching gave up after"
+  # 50 such records are over a minute of work: a stop signal must not wait for them
+  { echo '"aab"'; for _ in $(seq 50); do echo "$stall"; done; } >"$T/many"
+  timeout 120 jvalidate -s "$T/bt.json" --rejects "$T/rej2" "$T/many" >"$T/out" 2>"$T/err" &
+  pid=$!
+  sleep 1.5
+  start=$(date +%s%3N)
+  kill -TERM "$pid"
+  rc=0
+  wait "$pid" || rc=$?
+  elapsed=$(( $(date +%s%3N) - start ))
+  [ "$rc" -ne 124 ] || fail "still running after 120 s"
+  [ "$elapsed" -lt 3000 ] || fail "took $elapsed ms to stop: $(cat "$T/err")"
+  grep -q "interrupted by a stop signal" "$T/err" || fail "$(cat "$T/err")"
+  [ "$(cat "$T/out")" = '"aab"' ]
+}

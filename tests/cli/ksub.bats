@@ -136,6 +136,35 @@ produce() {
   assert_output ""
 }
 
+@test "ksub -o N past the end says so and starts at the end, never from the beginning" {
+  # engine: kmock (or KAFKA_BROKERS). Issue #14: -o 99999999 used to replay from offset 0.
+  seq 1 5 | produce t -p 0
+  run timeout 20 ksub -b "$BROKERS" -t t -p 0 -o 99999999 -e
+  assert_success
+  refute_line 1
+  assert_output --partial "t partition 0: offset 99999999 is past its end (5): starting at the end"
+  # the end is where new records arrive
+  timeout 20 ksub -q -b "$BROKERS" -t t -p 0 -o 99999999 -c 1 >"$BATS_TEST_TMPDIR/out" &
+  reader=$!
+  sleep 1
+  echo 6 | produce t -p 0
+  wait "$reader"
+  [ "$(cat "$BATS_TEST_TMPDIR/out")" = 6 ]
+}
+
+@test "ksub --since / -o @TIMESTAMP: a partition with no record at or after the time is said; on kmock, why" {
+  # engine: kmock (librdkafka's mock cluster does not look up offsets by time)
+  seq 1 3 | produce t -p 0
+  run timeout 20 ksub -b "$BROKERS" -t t -p 0 --since 1h -e
+  assert_success
+  if [ -z "${KAFKA_BROKERS:-}" ]; then
+    assert_output --partial "t partition 0: no record at or after"
+    assert_output --partial "the broker is a mock cluster (kmock), which does not look up offsets by time"
+  else
+    assert_output --partial "$(printf '1\n2\n3')"
+  fi
+}
+
 @test "ksub -c N stops after N records; --idle-timeout stops a quiet consumer" {
   seq 1 100 | produce one -p 0
   run timeout 20 ksub -q -b "$BROKERS" -t one -c 7

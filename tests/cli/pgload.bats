@@ -66,6 +66,22 @@ setup() {
   assert_output --partial "PostgreSQL unavailable"
 }
 
+@test "pgload: a server that accepts but never answers: the connection attempt gives up (10 s), exit 3" {
+  # engine: none (a listening socket that never speaks)
+  python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+print(s.getsockname()[1], flush=True); time.sleep(60)' >"$BATS_TEST_TMPDIR/port" &
+  silent=$!
+  for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/port" ] && break; sleep 0.1; done
+  start=$SECONDS
+  run env -u PGCONNECT_TIMEOUT timeout 40 pgload -d "host=127.0.0.1 port=$(cat "$BATS_TEST_TMPDIR/port")" \
+    --table t --retries 0 </dev/null
+  kill "$silent"; wait "$silent" 2>/dev/null || true
+  assert_failure 3
+  assert_output --partial "PostgreSQL unavailable"
+  [ $((SECONDS - start)) -lt 20 ] || fail "took $((SECONDS - start)) s"
+}
+
 @test "pgload: -t for the table still works, deprecated once on stderr" {
   run pgload -t 'a.b.c' </dev/null
   assert_failure 2

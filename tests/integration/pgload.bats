@@ -369,6 +369,35 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   cmp "$T/table" "$T/input"
 }
 
+@test "a server crash mid-COPY (pg_ctl stop -m immediate): reconnect and replay with --retries, nothing lost" {
+  # engine: PostgreSQL (Debian's). Issue #14: the broken COPY had no SQLSTATE and
+  # was taken for a fatal error (exit 3 in 50 ms). A first version of this test
+  # hung: the restarted server inherited the write end of pgload's input FIFO
+  # (fd 7), so pgload never saw the end of its input. The restart closes it.
+  psql_q "create table crash1 (n int primary key)"
+  mkfifo "$T/in"
+  timeout 120 pgload --table crash1 --flush-interval 30s --batch-rows 100000 --retries 20 <"$T/in" 2>"$T/err" &
+  BG_PID=$!
+  exec 7>"$T/in"
+  seq 1 3000 | sed 's/.*/{"n":&}/' >&7
+  sleep 0.5
+  as_pg_owner "$(pg_bin)/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop >/dev/null
+  seq 3001 6000 | sed 's/.*/{"n":&}/' >&7
+  sleep 1
+  as_pg_owner "$(pg_bin)/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \
+    -o "-p $PGPORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null 3>&- 7>&-
+  seq 6001 9000 | sed 's/.*/{"n":&}/' >&7
+  exec 7>&-
+  rc=0
+  wait "$BG_PID" || rc=$?
+  BG_PID=
+  [ "$rc" -ne 124 ] || fail "pgload did not finish within 120 s: $(cat "$T/err")"
+  [ "$rc" -eq 0 ] || { cat "$T/err"; fail "exit $rc"; }
+  grep -q "reconnected" "$T/err" || fail "no reconnect: $(cat "$T/err")"
+  run psql_q "select count(*), count(distinct n), min(n), max(n) from crash1"
+  assert_output "9000|9000|1|9000"
+}
+
 @test "kill -9 mid-load, then a re-run in upsert mode: exact row set, no duplicates" {
   flat_table kill1
   { head -30000 "$FLAT100K"; sleep 30; } | pgload --table kill1 --batch-rows 5000 --flush-interval 30s 2>"$T/err" &

@@ -400,3 +400,21 @@ RF=(ru-fetch --retry-delay 20ms)
   diff <(echo "$output") "$FIX/mixed.flat.ndjson"
   [[ "$stderr" == *"HTTP/2 200"* ]]
 }
+
+@test "a gzip bomb and an endless chunked body: refused at the 32 MiB cap, memory near the cap; a 5,000-user page fits" {
+  # engine: ru_server.py (local). Issue #14: memory reached ~2x a 512 MiB cap.
+  # maxrss in KiB of one ru-fetch run, by GNU time (the package `time`)
+  maxrss() { /usr/bin/time -f '%M' -o "$BATS_TEST_TMPDIR/rss" "${RF[@]}" --retries 0 "$@" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" || true; cat "$BATS_TEST_TMPDIR/rss" | tail -1; }
+  base=$(maxrss --url "$RU_URL/api/" --results 1)
+  big=$(maxrss --url "$RU_URL/api/" --results 5000)
+  [ "$(wc -l <"$BATS_TEST_TMPDIR/out")" -eq 5000 ] || fail "5,000-user page: $(cat "$BATS_TEST_TMPDIR/err")"
+  cap_kib=$((32 * 1024))
+  for mode in gzipbomb endless; do
+    rss=$(maxrss --url "$RU_URL/mode=$mode/api/" --results 1)
+    grep -q "response larger than 33554432 bytes" "$BATS_TEST_TMPDIR/err" || fail "$mode: $(cat "$BATS_TEST_TMPDIR/err")"
+    [ ! -s "$BATS_TEST_TMPDIR/out" ] || fail "$mode: output written"
+    # the body's own memory above a one-user run: at most the cap and a quarter
+    echo "# $mode: maxrss $rss KiB, one-user run $base KiB, 5,000 users $big KiB" >&3
+    [ $((rss - base)) -le $((cap_kib * 5 / 4)) ] || fail "$mode: maxrss $rss KiB, baseline $base KiB, cap $cap_kib KiB"
+  done
+}

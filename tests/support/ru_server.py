@@ -11,7 +11,9 @@ chosen by the path so tests stay independent:
   /mode=KIND/...          KIND: ok, slow, 429, 500, 503, 404, error (200 with
                           {"error":...}), empty (no results), short (one user
                           fewer than asked), truncated (JSON cut in half),
-                          html, shape (JSON without results[]), notjson
+                          html, shape (JSON without results[]), notjson,
+                          gzipbomb (a 2 MB gzip body that decodes to 2 GiB),
+                          endless (a chunked body of 2 GiB, no Content-Length)
   /times=N/               misbehave only on the first N requests, then ok
   /after=N/               be ok for the first N requests, then misbehave
   /key=NAME/              the counter for times=/after= (default: the whole path)
@@ -46,6 +48,24 @@ def directives(path):
     return d
 
 
+def gzip_bomb(size=2 << 30):
+    """gzip of '[' and `size` spaces: about 2 MB that decode to 2 GiB (made once).
+    After a full flush deflate starts afresh, so one compressed 1 MiB block
+    repeated is a valid stream: built in a second instead of compressing 2 GiB."""
+    if "bomb" not in cache:
+        import struct, zlib
+        z = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw deflate; gzip framing by hand
+        block = b" " * (1 << 20)
+        head = z.compress(b"[") + z.flush(zlib.Z_FULL_FLUSH)
+        body = z.compress(block) + z.flush(zlib.Z_FULL_FLUSH)
+        crc = zlib.crc32(b"[")
+        for _ in range(size >> 20):
+            crc = zlib.crc32(block, crc)
+        tail = z.flush() + struct.pack("<II", crc & 0xFFFFFFFF, (size + 1) & 0xFFFFFFFF)
+        cache["bomb"] = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + head + body * (size >> 20) + tail
+    return cache["bomb"]
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the API and libcurl do
 
@@ -62,6 +82,22 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(body)
+
+    def send_endless(self, total=2 << 30):
+        """A JSON-looking body of `total` bytes in chunks, until the client hangs up."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        chunk = b" " * (1 << 20)
+        try:
+            self.wfile.write(b"1\r\n[\r\n")
+            for _ in range(total >> 20):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.close_connection = True
 
     def do_GET(self):
         url = urlsplit(self.path)
@@ -111,6 +147,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, "results: none today\n", "text/plain")
         if mode == "shape":
             return self.send(200, json.dumps({"users": [{"name": "x"}], "info": {"version": "1.4"}}))
+        if mode == "gzipbomb":
+            return self.send(200, gzip_bomb(), headers=[("Content-Encoding", "gzip")])
+        if mode == "endless":
+            return self.send_endless()
         seed = q.get("seed") or os.urandom(8).hex()
         page = int(q.get("page", "1"))
         if "file" in d:

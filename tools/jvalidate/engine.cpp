@@ -8,6 +8,7 @@
 #include <simdjson.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -18,6 +19,7 @@
 #include "pipekit/json.hpp"
 #include "pipekit/log.hpp"
 #include "pipekit/ndjson.hpp"
+#include "pipekit/signals.hpp"
 
 namespace pipekit::jvalidate {
 
@@ -42,13 +44,31 @@ json read_schema_file(const fs::path& path, const char* what) {
   }
 }
 
+bool is_within(const fs::path& file, const fs::path& dir) {
+  auto f = file.begin();
+  for (auto d = dir.begin(); d != dir.end(); ++d, ++f)
+    if (d->empty()) continue;  // a trailing separator
+    else if (f == file.end() || *f != *d) return false;
+  return true;
+}
+
 // Where a URI that no loaded schema claims may be found locally: a file://
 // URI's own path, else DIR/<path of the URI> or DIR/<last segment> in each
-// --ref-dir. Never the network.
-std::optional<json> load_local(const std::string& uri, const std::vector<std::string>& ref_dirs) {
+// --ref-dir. Never the network. A file:// path (a relative $ref in a schema
+// file becomes one) must lie under `roots` (the schemas' directories and the
+// --ref-dirs) unless roots is empty (--allow-file-refs): a schema from
+// elsewhere must not read arbitrary files.
+std::optional<json> load_local(const std::string& uri, const std::vector<std::string>& ref_dirs,
+                               const std::vector<fs::path>& roots) {
   std::vector<fs::path> candidates;
   if (uri.rfind("file://", 0) == 0) {
-    candidates.emplace_back(uri.substr(7));
+    std::error_code ec;
+    fs::path file = fs::weakly_canonical(fs::path(uri.substr(7)), ec);
+    if (!roots.empty() && std::none_of(roots.begin(), roots.end(), [&](const fs::path& r) { return is_within(file, r); }))
+      throw UsageError(fmt::format("$ref to {}: outside the schemas' directories and --ref-dir; "
+                                   "jvalidate reads it only with --allow-file-refs",
+                                   uri));
+    candidates.push_back(file);
   } else {
     std::string path = uri;
     size_t scheme = path.find("://");
@@ -60,6 +80,7 @@ std::optional<json> load_local(const std::string& uri, const std::vector<std::st
     }
     size_t q = path.find('?');
     if (q != std::string::npos) path.erase(q);
+    path.erase(0, path.find_first_not_of('/'));  // DIR / "/etc/x" would be /etc/x
     for (const auto& dir : ref_dirs) {
       if (!path.empty() && path.find("..") == std::string::npos) candidates.push_back(fs::path(dir) / path);
       std::string last = fs::path(path).filename().string();
@@ -115,6 +136,34 @@ std::string reason_of(const std::vector<jsonschema::Error>& errors) {
   return r;
 }
 
+// Valid records go to stdout through this: "out" counts a record only once
+// the write that carried it succeeded, so a full disk cannot inflate it. It
+// flushes before OutputWriter's buffer would fill, so that every write to the
+// fd happens here, where it is counted.
+class CountedOutput {
+ public:
+  explicit CountedOutput(std::atomic<uint64_t>& written) : written_(written) {}
+  void write_line(std::string_view line) {
+    if (pending_bytes_ + line.size() + 1 > kBufferBytes) flush();
+    out_.write_line(line);
+    pending_bytes_ += line.size() + 1;
+    ++pending_;
+  }
+  void flush() {
+    out_.flush();
+    written_ += pending_;
+    pending_ = 0;
+    pending_bytes_ = 0;
+  }
+
+ private:
+  static constexpr size_t kBufferBytes = 1u << 16;
+  OutputWriter out_{STDOUT_FILENO, kBufferBytes};
+  std::atomic<uint64_t>& written_;
+  uint64_t pending_ = 0;
+  size_t pending_bytes_ = 0;
+};
+
 }  // namespace
 
 std::unique_ptr<jsonschema::Validator> load_schemas(const Options& opts) {
@@ -122,7 +171,13 @@ std::unique_ptr<jsonschema::Validator> load_schemas(const Options& opts) {
   jsonschema::CompileOptions co;
   co.assert_formats = opts.assert_formats;
   std::vector<std::string> ref_dirs = opts.ref_dirs;
-  co.loader = [ref_dirs](const std::string& uri) { return load_local(uri, ref_dirs); };
+  std::vector<fs::path> roots;
+  if (!opts.allow_file_refs) {
+    std::error_code ec;
+    for (const auto& s : opts.schemas) roots.push_back(fs::weakly_canonical(fs::absolute(s, ec), ec).parent_path());
+    for (const auto& d : opts.ref_dirs) roots.push_back(fs::weakly_canonical(fs::absolute(d, ec), ec));
+  }
+  co.loader = [ref_dirs, roots](const std::string& uri) { return load_local(uri, ref_dirs, roots); };
   auto v = std::make_unique<jsonschema::Validator>(co);
   for (const auto& s : opts.schemas) v->add_document(read_schema_file(s, "schema"), jsonschema::file_uri(s));
   for (const auto& dir : opts.ref_dirs) {
@@ -159,7 +214,7 @@ int run(const Options& opts, RunContext& ctx) {
   }
   if (acks.enabled() && opts.rejects.path.empty())
     log::warn("--ack without --rejects: rejected envelopes are not written anywhere, so they are not acknowledged");
-  OutputWriter out(STDOUT_FILENO);
+  CountedOutput out(stats.records_out);
   simdjson::dom::parser parser, value_parser;
   std::vector<jsonschema::Error> errors;
   std::string extra;
@@ -237,14 +292,25 @@ int run(const Options& opts, RunContext& ctx) {
           instance = value.value();
         }
       }
-      if (validator->valid(instance)) {
-        out.write_line(line.text);
-        stats.records_out++;
-        stats.add("valid");
-        continue;
-      }
       errors.clear();
-      validator->validate(instance, errors);
+      try {
+        if (validator->valid(instance)) {
+          out.write_line(line.text);
+          stats.add("valid");
+          continue;
+        }
+        validator->validate(instance, errors);
+      } catch (const jsonschema::MatchAborted& e) {
+        // A backtracking pattern that cannot finish: a stop signal ends the
+        // run here (the record is neither passed nor rejected: a consumer
+        // reads it again); otherwise the record is rejected with the reason.
+        if (stop_requested()) {
+          log::warn("line {}: {}", line.number, e.what());
+          stopped = true;
+          break;
+        }
+        errors.assign(1, jsonschema::Error{"", "", "pattern", e.what()});
+      }
       extra = input_field.empty() ? std::string() : input_field + ",";
       extra += errors_field(errors, opts.max_errors);
       rejects.reject(line.number, line.text, true, reason_of(errors), extra);

@@ -17,6 +17,7 @@ struct Options {
   RejectOptions rejects;
   std::vector<std::string> schemas;   // --schema FILE (first is the root)
   std::vector<std::string> ref_dirs;  // --ref-dir DIR
+  bool allow_file_refs = false;       // --allow-file-refs: $ref may read any local file
   bool envelope = false;              // --envelope: validate `value`
   std::string ack;                    // --ack PATH
   bool assert_formats = false;        // --assert-formats

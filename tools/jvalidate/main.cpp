@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   app.add_option("--ref-dir", opts.ref_dirs, "Resolve $ref from the *.json schemas in DIR (repeatable)")
       ->type_name("DIR")
       ->allow_extra_args(false);
+  app.add_flag("--allow-file-refs", opts.allow_file_refs,
+               "Let $ref read local files outside the schemas' directories and --ref-dir");
   app.add_flag("--envelope", opts.envelope, "Read envelopes and validate their value; output them whole");
   app.add_option("--ack", opts.ack, "Acknowledge each rejected envelope on PATH once its reject is written")
       ->type_name("PATH");

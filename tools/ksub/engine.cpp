@@ -155,6 +155,8 @@ class Consumer {
 
   void start();
   void assign_without_group(const rd_kafka_metadata_t* md);
+  void clamp_to_kept_offsets(rd_kafka_topic_partition_list_t* list);
+  void look_up_times(rd_kafka_topic_partition_list_t* list, int64_t ts_ms);
   // The next message or event: from the group consumer, or without -G from
   // the queue the partitions were started on.
   rd_kafka_message_t* next(int timeout_ms);
@@ -325,13 +327,8 @@ void Consumer::assign_without_group(const rd_kafka_metadata_t* md) {
       }
     }
   }
-  if (start.kind == StartOffset::timestamp) {
-    // The first offset at or after the time; -1 (no such message): the end.
-    auto err = rd_kafka_offsets_for_times(rk_.get(), list, 10000);
-    if (err) throw ServiceError(fmt::format("cannot look up offsets by time: {}", rd_kafka_err2str(err)));
-    for (int i = 0; i < list->cnt; ++i)
-      if (list->elems[i].offset < 0) list->elems[i].offset = RD_KAFKA_OFFSET_END;
-  }
+  if (start.kind == StartOffset::timestamp) look_up_times(list, start.value);
+  if (start.kind == StartOffset::absolute) clamp_to_kept_offsets(list);
   on_assigned(list);
   // librdkafka's assign() needs a group.id; its simple consumer does not.
   queue_ = rd_kafka_queue_new(rk_.get());
@@ -363,6 +360,52 @@ rd_kafka_message_t* Consumer::next(int timeout_ms) {
   if (group_) return rd_kafka_consumer_poll(rk_.get(), timeout_ms);
   if (timeout_ms > 0 || ++polls_ % 1024 == 0) rd_kafka_poll(rk_.get(), 0);  // the handle's own events
   return rd_kafka_consume_queue(queue_, timeout_ms);
+}
+
+// -o N outside what a partition keeps is said, never a silent replay from the
+// beginning (librdkafka's auto.offset.reset would do that past the end).
+void Consumer::clamp_to_kept_offsets(rd_kafka_topic_partition_list_t* list) {
+  for (int i = 0; i < list->cnt; ++i) {
+    auto& e = list->elems[i];
+    int64_t low = -1, high = -1;
+    auto err = rd_kafka_query_watermark_offsets(rk_.get(), e.topic, e.partition, &low, &high, 10000);
+    if (err) throw ServiceError(fmt::format("cannot read the offsets of {} partition {}: {}", e.topic, e.partition,
+                                            rd_kafka_err2str(err)));
+    if (e.offset > high) {
+      log::warn("{} partition {}: offset {} is past its end ({}): starting at the end", e.topic, e.partition, e.offset,
+                high);
+      e.offset = high;
+    } else if (e.offset < low) {
+      log::warn("{} partition {}: offset {} is no longer kept (the first is {}): starting there", e.topic, e.partition,
+                e.offset, low);
+      e.offset = low;
+    }
+  }
+}
+
+// The first offset at or after the time; a partition without one starts at
+// its end, and says so (librdkafka's mock cluster, behind kmock, never finds
+// one: it does not look up offsets by time).
+void Consumer::look_up_times(rd_kafka_topic_partition_list_t* list, int64_t ts_ms) {
+  auto err = rd_kafka_offsets_for_times(rk_.get(), list, 10000);
+  if (err) throw ServiceError(fmt::format("cannot look up offsets by time: {}", rd_kafka_err2str(err)));
+  bool none = false;
+  for (int i = 0; i < list->cnt; ++i) {
+    if (list->elems[i].offset >= 0) continue;
+    list->elems[i].offset = RD_KAFKA_OFFSET_END;
+    none = true;
+    log::info("{} partition {}: no record at or after {} ms: starting at the end", list->elems[i].topic,
+              list->elems[i].partition, ts_ms);
+  }
+  if (!none) return;
+  std::string id;
+  if (char* c = rd_kafka_clusterid(rk_.get(), 5000)) {
+    id = c;
+    rd_kafka_mem_free(rk_.get(), c);
+  }
+  if (id.rfind("mockCluster", 0) == 0)
+    log::warn("the broker is a mock cluster (kmock), which does not look up offsets by time: "
+              "--since and -o @TIMESTAMP start at the end there");
 }
 
 void Consumer::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {

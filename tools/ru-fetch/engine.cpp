@@ -156,10 +156,10 @@ int run(const Options& opts, RunContext& ctx) {
       log::error("{}; polling again in {:.1f} s", why, plan.every_ms / 1000.0);
     } else {
       stats.records_in += page_result.users;
-      stats.records_out += page_result.written;
       stats.bytes += lines.size();
       out.write(lines);
       out.flush();  // a live source: records leave as soon as they arrive
+      stats.records_out += page_result.written;  // only once written (a full disk throws above)
       written += page_result.written;
       if (plan.paged) ++page;
       client.recycle(std::move(res.response->body));

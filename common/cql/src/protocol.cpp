@@ -297,6 +297,9 @@ std::string type_name(const Type& t) {
 namespace {
 constexpr int32_t kGlobalTablesSpec = 0x0001, kHasMorePages = 0x0002, kNoMetadata = 0x0004;
 
+// More columns than a statement can bind (a [short] count) is no real result.
+constexpr int32_t kMaxResultColumns = 65535;
+
 void read_columns(Reader& r, RowsMetadata& m, int32_t count) {
   if (count < 0) throw ProtocolError("negative column count");
   std::string gks, gtable;
@@ -328,7 +331,12 @@ RowsMetadata read_rows_metadata(Reader& r) {
     if (ps) m.paging_state = std::string(*ps);
   }
   if (m.flags & kNoMetadata) {
-    m.columns.resize(static_cast<size_t>(std::max(count, 0)));
+    // Nothing in the frame backs this count: bound it before allocating
+    // (a server's 2^31 was 2^31 Columns: found by fuzzing, out of memory).
+    if (count < 0 || count > kMaxResultColumns)
+      throw ProtocolError("column count " + std::to_string(count) + " out of range (0-" +
+                          std::to_string(kMaxResultColumns) + ")");
+    m.columns.resize(static_cast<size_t>(count));
     return m;
   }
   read_columns(r, m, count);

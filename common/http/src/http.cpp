@@ -32,20 +32,18 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   size_t len = size * n;
   if (!t->sized) {
-    // Size the buffer once from Content-Length: no regrowth, no copies.
+    // Room for the cap at once: the pages of an allocation this large are
+    // only backed by memory once written, so the resident size follows the
+    // body and never passes the cap. Growing by doubling held the old and the
+    // new buffer at once (twice the cap at the end), and Content-Length says
+    // nothing about a compressed body's decoded size.
     t->sized = true;
-    curl_off_t total = -1;
-    curl_easy_getinfo(t->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &total);
-    if (total > 0 && static_cast<uint64_t>(total) <= t->max_body)
-      t->body.reserve(static_cast<size_t>(total) + kPadding);
+    t->body.reserve(t->max_body + kPadding);
   }
   if (t->body.size() + len > t->max_body) {
     t->too_large = true;
     return 0;  // aborts the transfer with CURLE_WRITE_ERROR
   }
-  // Grow geometrically, keeping room for the parser's padding.
-  if (t->body.capacity() < t->body.size() + len + kPadding)
-    t->body.reserve(std::max(t->body.capacity() * 2, t->body.size() + len + kPadding));
   t->body.append(data, len);
   return len;
 }

@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "applicators.hpp"
+#include "metaschemas.hpp"
 #include "pipekit/errors.hpp"
 
 namespace pipekit::jsonschema {
@@ -264,7 +265,13 @@ struct Validator::Impl {
       return it == index.end() ? nullptr : it->second;
     };
     if (const json* j = find()) return j;
-    if (!index.count(doc) && opts.loader) {
+    if (index.count(doc)) return nullptr;
+    // A supported draft's meta-schema (or vocabulary) is bundled: offline.
+    if (const std::string_view* meta = bundled_metaschema(doc)) {
+      add(json::parse(*meta), doc, from_draft);
+      return find();
+    }
+    if (opts.loader) {
       if (auto loaded = opts.loader(doc)) {
         add(std::move(*loaded), doc, from_draft);
         return find();

@@ -10,6 +10,8 @@
 #include <map>
 #include <optional>
 
+#include "pipekit/signals.hpp"
+
 namespace pipekit::jsonschema::detail {
 
 std::string escape_token(std::string_view s) {
@@ -320,10 +322,66 @@ Regex::Regex(const std::string& pattern) : source(pattern) {
   backtracking = std::move(checked);
 }
 
+namespace {
+
+// The backtracking matcher's position, counted: every move costs a step, and
+// past the budget (or on a stop signal, checked every few thousand steps)
+// the match is abandoned by an exception, so no record can stall the tool.
+class CountedPosition {
+ public:
+  using iterator_category = std::bidirectional_iterator_tag;
+  using value_type = wchar_t;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const wchar_t*;
+  using reference = const wchar_t&;
+
+  CountedPosition() = default;
+  CountedPosition(std::wstring::const_iterator at, uint64_t* steps_left) : at_(at), steps_left_(steps_left) {}
+  reference operator*() const { return *at_; }
+  pointer operator->() const { return &*at_; }
+  CountedPosition& operator++() {
+    step();
+    ++at_;
+    return *this;
+  }
+  CountedPosition operator++(int) {
+    CountedPosition before = *this;
+    ++*this;
+    return before;
+  }
+  CountedPosition& operator--() {
+    step();
+    --at_;
+    return *this;
+  }
+  CountedPosition operator--(int) {
+    CountedPosition before = *this;
+    --*this;
+    return before;
+  }
+  bool operator==(const CountedPosition& o) const { return at_ == o.at_; }
+
+ private:
+  void step() {
+    if (!steps_left_ || (--*steps_left_ & 0xFFF) != 0) return;
+    if (*steps_left_ == 0)
+      throw MatchAborted(fmt::format("pattern matching gave up after {} steps (the pattern needs backtracking)",
+                                     kBacktrackingSteps));
+    if (stop_requested()) throw MatchAborted("pattern matching interrupted by a stop signal");
+  }
+  std::wstring::const_iterator at_;
+  uint64_t* steps_left_ = nullptr;
+};
+
+}  // namespace
+
 bool Regex::search(std::string_view s, std::wstring& buf) const {
   if (linear) return RE2::PartialMatch(re2::StringPiece(s.data(), s.size()), *linear);
   widen(s, buf);
-  return std::regex_search(buf, backtracking);
+  uint64_t steps_left = kBacktrackingSteps;
+  std::match_results<CountedPosition> m;
+  return std::regex_search(CountedPosition(buf.cbegin(), &steps_left), CountedPosition(buf.cend(), &steps_left), m,
+                           backtracking);
 }
 
 size_t utf8_length(std::string_view s) {

@@ -105,6 +105,9 @@ struct Node {
 // into RE2's syntax. Only what needs backtracking by definition (backreferences,
 // lookahead, lookbehind), which RE2 refuses, runs on std::regex over UTF-32;
 // the man page says to avoid those in patterns that meet untrusted data.
+// There a match is bounded by kBacktrackingSteps (MatchAborted past it).
+inline constexpr uint64_t kBacktrackingSteps = 1ull << 26;
+
 struct Regex {
   std::string source;
   std::shared_ptr<const re2::RE2> linear;  // RE2, when it takes the pattern

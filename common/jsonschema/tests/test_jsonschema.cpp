@@ -1,6 +1,8 @@
 // The schema compiler and validator beyond the official suite: error
 // locations and messages, compile errors, URI resolution, format checks.
 #include <gtest/gtest.h>
+
+#include <chrono>
 #include <simdjson.h>
 
 #include <nlohmann/json.hpp>
@@ -186,6 +188,25 @@ TEST(JsonSchema, Draft7RefHidesSiblings) {
   EXPECT_EQ(v->draft(), Draft::draft7);
 }
 
+// Issue #14: a $ref to a supported draft's meta-schema works offline (no
+// loader at all), so a schema can validate schemas.
+TEST(JsonSchema, MetaSchemasAreBundled) {
+  for (const char* meta : {"http://json-schema.org/draft-07/schema#", "https://json-schema.org/draft/2019-09/schema",
+                           "https://json-schema.org/draft/2020-12/schema"}) {
+    SCOPED_TRACE(meta);
+    auto v = compile(json{{"$ref", meta}}.dump());
+    EXPECT_TRUE(check(*v, R"({"type":"object","properties":{"a":{"minLength":1}}})").valid);
+    EXPECT_FALSE(check(*v, R"({"type":"nope"})").valid);
+    EXPECT_FALSE(check(*v, R"({"minLength":-1})").valid);
+    EXPECT_FALSE(check(*v, R"({"properties":{"a":{"required":"a"}}})").valid);
+  }
+  // A vocabulary on its own, and $dynamicRef reaching back into the 2020-12 meta-schema.
+  auto v = compile(R"({"$ref":"https://json-schema.org/draft/2020-12/meta/validation"})");
+  EXPECT_FALSE(check(*v, R"({"maxLength":"3"})").valid);
+  auto unknown = compile_error(R"({"$ref":"https://json-schema.org/draft/2020-12/meta/nosuch"})");
+  EXPECT_NE(unknown.find("cannot resolve"), std::string::npos) << unknown;
+}
+
 TEST(Formats, Values) {
   struct Case {
     const char* format;
@@ -226,4 +247,22 @@ TEST(Uri, ResolvesReferencesAsRfc3986Says) {
   for (const auto& [ref, want] : cases) EXPECT_EQ(resolve_uri(base, ref), want) << ref;
   EXPECT_EQ(resolve_uri("urn:uuid:deadbeef-1234", "#foo"), "urn:uuid:deadbeef-1234#foo");
   EXPECT_EQ(resolve_uri("file:///schemas/a.json", "b/c.json"), "file:///schemas/b/c.json");
+}
+
+// Issue #14: a pattern that needs backtracking (a backreference: std::regex,
+// not RE2) and explodes on its input is abandoned after a step budget with
+// MatchAborted, in both evaluation modes, instead of running for minutes.
+TEST(JsonSchema, BacktrackingPatternsHaveAStepBudget) {
+  auto v = compile(R"({"type":"string","pattern":"^(a|a)*\\1b$"})");
+  std::string instance = "\"" + std::string(40, 'a') + "\"";
+  simdjson::dom::parser p;
+  simdjson::padded_string text(instance);
+  auto doc = p.parse(text).value();
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_THROW(v->valid(doc), MatchAborted);
+  std::vector<Error> errors;
+  EXPECT_THROW(v->validate(doc, errors), MatchAborted);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(60));
+  // the same pattern on an input it can settle quickly is an ordinary match
+  EXPECT_TRUE(check(*v, "\"aab\"").valid);
 }

@@ -1,6 +1,7 @@
 #include "pipekit/pg.hpp"
 
 #include <algorithm>
+#include <vector>
 
 #include <cstdlib>
 #include <cstring>
@@ -46,6 +47,9 @@ std::string scrub(std::string message, const std::string& password) {
 }
 
 namespace {
+
+// A connection attempt's limit unless -d or PGCONNECT_TIMEOUT set one.
+constexpr const char* kConnectTimeoutSeconds = "10";
 
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
@@ -116,10 +120,24 @@ void hide_dsn_password(int argc, char** argv) {
 
 Conn::Conn(const std::string& dsn) {
   password_ = parse_dsn_password(dsn);
-  const char* keys[] = {"dbname", "fallback_application_name", nullptr};
-  const char* vals[] = {dsn.empty() ? nullptr : dsn.c_str(), "pgload", nullptr};
-  // With an empty dsn the first pair is skipped (NULL value), PG* apply.
-  conn_ = PQconnectdbParams(dsn.empty() ? keys + 1 : keys, dsn.empty() ? vals + 1 : vals, 1);
+  // Every wait on the server is bounded: a connection attempt gives up after
+  // connect_timeout, and TCP keepalives notice a server host that vanished
+  // without closing the socket (a blocking COPY or query would wait forever).
+  // These come before dbname, so that -d (and PGCONNECT_TIMEOUT) override them.
+  std::vector<const char*> keys, vals;
+  auto set = [&](const char* key, const char* value) {
+    keys.push_back(key);
+    vals.push_back(value);
+  };
+  if (!std::getenv("PGCONNECT_TIMEOUT")) set("connect_timeout", kConnectTimeoutSeconds);
+  set("keepalives", "1");
+  set("keepalives_idle", "30");
+  set("keepalives_interval", "10");
+  set("keepalives_count", "3");
+  if (!dsn.empty()) set("dbname", dsn.c_str());  // without it, PG* apply
+  set("fallback_application_name", "pgload");
+  set(nullptr, nullptr);
+  conn_ = PQconnectdbParams(keys.data(), vals.data(), 1);
   if (!conn_) throw PgError("cannot allocate a PostgreSQL connection", "", true);
   if (PQstatus(conn_) != CONNECTION_OK) {
     std::string msg = scrub(trim(PQerrorMessage(conn_)), password_);

@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,14 @@ struct CompileOptions {
   // Called with an absolute URI (no fragment) that no added document claims;
   // returns the document, or nullopt when it is unknown.
   std::function<std::optional<nlohmann::json>(const std::string& uri)> loader;
+};
+
+// Thrown by Validator::valid() and validate() when a pattern that needs
+// backtracking (backreferences, lookaround: std::regex, not RE2) runs past
+// its step budget, or a stop signal arrives while it runs: the caller rejects
+// the record (or stops) instead of hanging on it.
+struct MatchAborted : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 class Validator {

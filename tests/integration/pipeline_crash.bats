@@ -61,30 +61,42 @@ kill_stages_twice() {
   [ "$kills" -ge "$n" ] || { echo "only $kills of $n kills landed" >&2; return 1; }
 }
 
-@test "SIGKILL of ksub, jvalidate and pgload at random moments: still exactly the valid users" {
-  T=$(unique_topic crash); new_topic "$T" 8
+# publish_unvalidated PREFIX: a new 8-partition topic $T holding the dataset
+# as is (defective records too, so that the load rejects them).
+publish_unvalidated() {
+  T=$(unique_topic "$1"); new_topic "$T" 8
   run --separate-stderr "$PIPEKIT" ingest --once --no-validate --input "$DATA/input.ndjson" -b "$BROKERS" -t "$T" \
     --state-dir "$W/state"
   echo "$stderr" | tail -5
   assert_success
+}
 
-  "$PIPEKIT" load -b "$BROKERS" -t "$T" -G crash --table users_crash --schema "$TEST_SCHEMA" \
-    --state-dir "$W/state" --restarts 100 --batch-rows 1000 >"$W/load.out" 2>"$W/load.err" &
+# start_streaming_load ARGS...: `pipekit load` of $T (no --once) in the
+# background, restarting its stages after a crash; LOAD_PID.
+start_streaming_load() {
+  "$PIPEKIT" load -b "$BROKERS" -t "$T" "$@" --state-dir "$W/state" --restarts 100 \
+    >"$W/load.out" 2>"$W/load.err" &
   LOAD_PID=$!
+}
 
-  kill_stages_twice ksub jvalidate pgload
-
-  wait_settled users_crash 150 || { tail -30 "$W/load.err"; false; }
-  # a clean stop of the streaming load
+# stop_streaming_load: SIGTERM; a clean exit (0) after at least 6 restarts.
+stop_streaming_load() {
+  local st=0
   kill -TERM "$LOAD_PID"
-  st=0
   wait "$LOAD_PID" || st=$?
   LOAD_PID=
   tail -15 "$W/load.err"
-  [ "$st" -eq 0 ]
-  sum=$(tail -1 "$W/load.out")
-  echo "$sum"
-  [ "$(jq .restarts <<<"$sum")" -ge 6 ]
+  [ "$st" -eq 0 ] || { echo "pipekit load exited $st" >&2; return 1; }
+  tail -1 "$W/load.out"
+  [ "$(tail -1 "$W/load.out" | jq .restarts)" -ge 6 ]
+}
+
+@test "SIGKILL of ksub, jvalidate and pgload at random moments: still exactly the valid users" {
+  publish_unvalidated crash
+  start_streaming_load -G crash --table users_crash --schema "$TEST_SCHEMA" --batch-rows 1000
+  kill_stages_twice ksub jvalidate pgload
+  wait_settled users_crash 150 || { tail -30 "$W/load.err"; false; }
+  stop_streaming_load
   grep -q 'killed by signal 9' "$W/load.err"
 
   # A batch run finishes what the streaming one left: whatever a stage still
@@ -141,24 +153,12 @@ PY
 @test "--sink files: SIGKILL of ksub, jvalidate and fileload at random moments: every valid user in complete Parquet files, none lost" {
   # engine: kmock; fileload writing Parquet, read back with pyarrow
   [ -x "$PIPEKIT_BUILD/venv/bin/python" ] || fail "no $PIPEKIT_BUILD/venv: run scripts/setup (pyarrow reads the files back)"
-  T=$(unique_topic crashfiles); new_topic "$T" 8
-  run --separate-stderr "$PIPEKIT" ingest --once --no-validate --input "$DATA/input.ndjson" -b "$BROKERS" -t "$T" \
-    --state-dir "$W/state"
-  assert_success
-
+  publish_unvalidated crashfiles
   # Small files, so that many are completed (and acknowledged) between kills.
-  "$PIPEKIT" load -b "$BROKERS" -t "$T" -G crashfiles --sink files --dir "$W/lake" --format parquet \
-    --roll-records 2000 --roll-age 2s --schema "$TEST_SCHEMA" --state-dir "$W/state" --restarts 100 >"$W/load.out" 2>"$W/load.err" &
-  LOAD_PID=$!
-
+  start_streaming_load -G crashfiles --sink files --dir "$W/lake" --format parquet --roll-records 2000 \
+    --roll-age 2s --schema "$TEST_SCHEMA"
   kill_stages_twice ksub jvalidate fileload
-  kill -TERM "$LOAD_PID"
-  st=0
-  wait "$LOAD_PID" || st=$?
-  LOAD_PID=
-  tail -15 "$W/load.err"
-  [ "$st" -eq 0 ]
-  [ "$(jq .restarts <<<"$(tail -1 "$W/load.out")")" -ge 6 ]
+  stop_streaming_load
 
   # A batch run loads what was never acknowledged, and removes the
   # temporary files the killed fileloads left.
@@ -182,24 +182,12 @@ PY
   # engine: the Cassandra node of the run (CQL_HOSTS), Kafka as the file's other tests
   use_cassandra
   KS=$(new_keyspace)
-  T=$(unique_topic crashcql); new_topic "$T" 8
-  run --separate-stderr "$PIPEKIT" ingest --once --no-validate --input "$DATA/input.ndjson" -b "$BROKERS" -t "$T" \
-    --state-dir "$W/state"
-  assert_success
-
+  publish_unvalidated crashcql
   # The password reaches cqlload through the environment (CQL_PASSWORD).
   CQL_ARGS=(--sink cassandra --cql-hosts "$CQL" --keyspace "$KS" --table users ${CQL_USER:+--cql-user "$CQL_USER"})
-  "$PIPEKIT" load -b "$BROKERS" -t "$T" -G crashcql "${CQL_ARGS[@]}" --schema "$TEST_SCHEMA" \
-    --state-dir "$W/state" --restarts 100 >"$W/load.out" 2>"$W/load.err" &
-  LOAD_PID=$!
+  start_streaming_load -G crashcql "${CQL_ARGS[@]}" --schema "$TEST_SCHEMA"
   kill_stages_twice ksub jvalidate cqlload
-  kill -TERM "$LOAD_PID"
-  st=0
-  wait "$LOAD_PID" || st=$?
-  LOAD_PID=
-  tail -15 "$W/load.err"
-  [ "$st" -eq 0 ]
-  [ "$(jq .restarts <<<"$(tail -1 "$W/load.out")")" -ge 6 ]
+  stop_streaming_load
 
   run --separate-stderr "$PIPEKIT" load --once -b "$BROKERS" -t "$T" -G crashcql "${CQL_ARGS[@]}" \
     --schema "$TEST_SCHEMA" --state-dir "$W/state"

@@ -53,20 +53,27 @@ AckWriter::AckWriter(const std::string& path) : path_(path) {
   }
   // A FIFO opens for writing only once its reader (ksub --commit-acks) has
   // it open. A blocking open() would wait forever if that reader died first,
-  // deaf to SIGTERM: poll for the reader instead, stopping when asked to.
+  // deaf to SIGTERM: poll for the reader instead. Nothing has been read yet,
+  // so a stop signal, or a piped stdin whose writer is gone (ksub ended),
+  // ends the run cleanly.
+  struct stat in;
+  const bool stdin_piped = ::fstat(STDIN_FILENO, &in) == 0 && S_ISFIFO(in.st_mode);
   const auto start = std::chrono::steady_clock::now();
   bool said = false;
   for (;;) {
     fd_ = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd_ >= 0) break;
     if (errno != ENXIO && errno != EINTR) throw IoError(errno_message("cannot open --ack " + path, errno));
-    if (stop_requested()) throw IoError("stopped while waiting for the reader of the --ack FIFO " + path);
+    if (stop_requested())
+      throw StoppedBeforeStart("stopped before the --ack FIFO " + path + " had a reader: nothing was read");
     if (!said && std::chrono::steady_clock::now() - start > std::chrono::seconds(5)) {
       log::warn("waiting for a reader of the --ack FIFO {} (ksub --commit-acks)", path);
       said = true;
     }
-    struct pollfd p{stop_fd(), POLLIN, 0};
-    ::poll(&p, 1, 20);
+    struct pollfd p[2] = {{stop_fd(), POLLIN, 0}, {stdin_piped ? STDIN_FILENO : -1, 0, 0}};
+    ::poll(p, 2, 20);
+    if (p[1].revents & POLLHUP)
+      throw StoppedBeforeStart("input ended before the --ack FIFO " + path + " had a reader: nothing to acknowledge");
   }
   // Writes block again once open: acks are never dropped on a full pipe.
   ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_NONBLOCK);

@@ -129,6 +129,9 @@ int run_tool(CLI::App& app, int argc, char** argv, CommonOptions& common,
   } catch (const PipeClosed&) {
     code = 0;
     log::debug("stdout closed by the reader; stopping");
+  } catch (const StoppedBeforeStart& e) {
+    code = 0;
+    log::info("{}", e.what());
   } catch (const Error& e) {
     code = static_cast<int>(e.code());
     log::error("{}", e.what());

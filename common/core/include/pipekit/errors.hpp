@@ -53,6 +53,11 @@ struct IoError : Error {
 struct PipeClosed : Error {
   PipeClosed() : Error(ExitCode::ok, "output pipe closed") {}
 };
+// Stopped (a signal, or upstream gone) before any record was read: a clean
+// stop, said on stderr as information.
+struct StoppedBeforeStart : Error {
+  explicit StoppedBeforeStart(const std::string& m) : Error(ExitCode::ok, m) {}
+};
 
 // "what failed: strerror(errno)" for I/O errors.
 std::string errno_message(const std::string& what, int err);

@@ -45,6 +45,17 @@ exact_at_quorum() {
   diff -q "$BATS_TEST_TMPDIR/expected" "$BATS_TEST_TMPDIR/stored"
 }
 
+# load_finished SECONDS: the background cqlload ($pid) ended within SECONDS,
+# exit 0, every one of the 30,000 records written.
+load_finished() {
+  local rc=0
+  timeout "$1" tail --pid="$pid" -f /dev/null || rc=$?
+  wait "$pid" || rc=$?
+  tail -n 20 "$BATS_TEST_TMPDIR/err"
+  [ "$rc" -eq 0 ] || { echo "cqlload: status $rc" >&2; return 1; }
+  [ "$(jq .records_out "$BATS_TEST_TMPDIR/stats.json")" -eq 30000 ]
+}
+
 @test "SIGKILL of the only contact point mid-load: the other nodes, found in system.peers_v2, take the load; table exact" {
   cqlload --hosts 127.0.0.1:9043 --keyspace "$KS" --table created_users --create --schema "$CREATED_USERS_SCHEMA" \
     --primary-key id --replication "$RF3" --consistency QUORUM --concurrency 32 \
@@ -56,12 +67,7 @@ exact_at_quorum() {
   # they coordinate may still wait on the dead node and time out.
   DOWN_NODE=1
   servers3 kill 1 --wait-down
-  rc=0
-  timeout 120 tail --pid="$pid" -f /dev/null || rc=$?
-  wait "$pid" || rc=$?
-  cat "$BATS_TEST_TMPDIR/err"
-  [ "$rc" -eq 0 ]
-  [ "$(jq .records_out "$BATS_TEST_TMPDIR/stats.json")" -eq 30000 ]
+  load_finished 120
   exact_at_quorum 127.0.0.2:9043,127.0.0.3:9043
 }
 
@@ -73,12 +79,7 @@ exact_at_quorum() {
   sleep 2
   DOWN_NODE=3
   servers3 kill 3
-  rc=0
-  timeout 120 tail --pid="$pid" -f /dev/null || rc=$?
-  wait "$pid" || rc=$?
-  cat "$BATS_TEST_TMPDIR/err"
-  [ "$rc" -eq 0 ]
-  [ "$(jq .records_out "$BATS_TEST_TMPDIR/stats.json")" -eq 30000 ]
+  load_finished 120
   servers3 restart 3 >/dev/null
   DOWN_NODE=
   exact_at_quorum "$C3_HOSTS"
@@ -100,13 +101,8 @@ exact_at_quorum() {
   servers3 kill 2 --signal STOP
   { sleep 40; servers3 kill 2 --signal CONT; } 3>&- &
   thaw=$!
-  rc=0
-  timeout 150 tail --pid="$pid" -f /dev/null || rc=$?
-  wait "$pid" || rc=$?
+  load_finished 150
   wait "$thaw"
-  tail -n 20 "$BATS_TEST_TMPDIR/err"
-  [ "$rc" -eq 0 ]
-  [ "$(jq .records_out "$BATS_TEST_TMPDIR/stats.json")" -eq 30000 ]
   # REGISTER worked: the cluster told cqlload that the node went down.
   grep -q "cluster event: STATUS_CHANGE DOWN 127.0.0.2:9043" "$BATS_TEST_TMPDIR/err"
   DOWN_NODE=

@@ -41,7 +41,7 @@ void set_prop(kafka::Properties& props, const std::string& key, const std::strin
 }  // namespace
 
 kafka::Properties consumer_properties(const Options& o, bool with_group) {
-  // Fetch tuning, measured with scripts/bench-ksub (64 partitions, 100k
+  // Fetch tuning, measured with bench/ksub (64 partitions, 100k
   // records): librdkafka's defaults were the fastest. Bigger fetches or a
   // deeper queue were no faster; a smaller queue (16 MiB) stalled: when the
   // queue is full, librdkafka 2.0 backs fetches off by fetch.error.backoff.ms.

@@ -1,4 +1,4 @@
-// cqlsink: a lean CQL v4 peer for benchmarks only (scripts/bench-cqlload).
+// cqlsink: a lean CQL v4 peer for benchmarks only (bench/cqlload).
 // One table, given on the command line; answers what a loader needs
 // (OPTIONS, STARTUP, REGISTER, system.local/peers/system_schema.columns,
 // PREPARE of an INSERT, EXECUTE, BATCH), checks each frame's values and keeps

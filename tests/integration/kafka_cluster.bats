@@ -2,9 +2,14 @@
 # Faults on a real 3-broker Apache Kafka cluster (KRaft, RF=3), started once
 # by this file on loopback 127.0.0.1-3 (port PIPEKIT_KAFKA_CLUSTER_PORT, 9292):
 # partition leaders SIGKILLed 20 times and restarted while kpub publishes
-# 200,000 users, and a broker restart while ksub -G, --offsets and --since
-# run. Bounded: the fault test takes about 3-4 minutes, the others about 1-2.
+# 200,000 users, a broker restart while ksub -G, --offsets and --since run,
+# and the pipeline's crash and scale-out tests (tests/support/pipeline/load.bash)
+# with a broker SIGKILLed mid-load. Bounded: the fault test
+# takes about 3-4 minutes, the others about 1-2.
 load ../support/common
+load ../support/pipeline/helpers
+load ../support/pipeline/load
+bats_require_minimum_version 1.5.0
 
 setup_file() {
   export CL_DIR=$BATS_FILE_TMPDIR/kafka-cluster
@@ -14,16 +19,33 @@ setup_file() {
     { cat "$BATS_FILE_TMPDIR/start.out" >&3; echo "# Kafka (3 brokers) did not start: run scripts/setup" >&3; return 1; }
   export CB=$(tail -n1 "$BATS_FILE_TMPDIR/start.out")
   echo "# engine: Apache Kafka 4.1.1, 3 brokers (KRaft, PLAINTEXT) at $CB" >&3
+  # the pipeline tests: a dataset (5% defective) and a private PostgreSQL
+  [ -z "$(missing_tools "${PIPELINE_TOOLS[@]}")" ] || return 0
+  export DATA=$BATS_FILE_TMPDIR/data BROKERS=$CB
+  make_dataset 30000 "$DATA"
+  start_postgres
 }
 
 teardown_file() {
+  stop_postgres
   [ -n "${CL_DIR:-}" ] && "$PIPEKIT_ROOT/scripts/servers" kafka stop --dir "$CL_DIR" >/dev/null 2>&1 || true
 }
 
-setup() { T=faults_${BATS_TEST_NUMBER}_$RANDOM; }
+setup() {
+  T=faults_${BATS_TEST_NUMBER}_$RANDOM
+  W=$BATS_TEST_TMPDIR
+  PIDS=()
+}
 
 teardown() {
   for p in ${BG_PIDS:-}; do kill "$p" 2>/dev/null || true; done
+  # pipekit loads stop their stages on SIGTERM
+  local loads=(${LOAD_PID:-} "${PIDS[@]}")
+  if [ ${#loads[@]} -gt 0 ]; then
+    kill -TERM "${loads[@]}" 2>/dev/null || true
+    sleep 2
+    kill -KILL "${loads[@]}" 2>/dev/null || true
+  fi
   # every node up again for the next test
   for n in 1 2 3; do node start "$n" 2>/dev/null || true; done
 }
@@ -152,4 +174,30 @@ paced_by_kills() { # FILE KILLS_FILE KILLS CHUNKS
   echo "$output"
   run jq -s '[.[] | select(.committed != .high)] | length' <<<"$output"
   assert_output 0
+}
+
+# The pipeline tests load from topics as users run them: RF=3, min.insync.replicas=2.
+pipeline_topic() { topic "$1:8:3" min.insync.replicas=2; }
+
+# bounce_broker: after 1-4 s, SIGKILL a random broker, and start it again 3 s later.
+bounce_broker() {
+  local n=$((RANDOM % 3 + 1))
+  sleep $((RANDOM % 4 + 1))
+  node kill "$n"
+  echo "# broker $n SIGKILLed after $SECONDS s" >&3
+  sleep 3
+  start_node "$n"
+  echo "# broker $n up again after $SECONDS s" >&3
+}
+
+@test "pipekit load (ksub -G | jvalidate | pgload) with its stages SIGKILLed at random moments and a broker SIGKILLed and restarted mid-load: table exact" {
+  # engine: Apache Kafka 4.1.1, 3 brokers (KRaft) started by this file; RF=3, min.insync.replicas=2; PostgreSQL
+  require_tools "${PIPELINE_TOOLS[@]}"
+  crash_to_postgres users_crash bounce_broker
+}
+
+@test "three load pipelines in one group, joining and leaving, and a broker SIGKILLed and restarted mid-load: every valid user exactly once" {
+  # engine: Apache Kafka 4.1.1, 3 brokers (KRaft) started by this file; RF=3, min.insync.replicas=2; PostgreSQL
+  require_tools "${PIPELINE_TOOLS[@]}"
+  scale_out bounce_broker
 }

@@ -47,6 +47,18 @@ load ../support/common
   refute_output --partial "hunter2"
 }
 
+@test "kpub compresses with lz4 unless -z or the configuration names a codec" {
+  run kpub --dump-config -b h1:9092
+  assert_success
+  assert_line "compression.codec=lz4"
+  run kpub --dump-config -b h1:9092 -X compression.type=zstd
+  assert_line "compression.type=zstd"
+  refute_output --partial "compression.codec"
+  run kpub --dump-config -b h1:9092 -z none
+  assert_line "compression.codec=none"
+  refute_output --partial "lz4"
+}
+
 @test "a -X value is never echoed for a secret property" {
   run kpub -t x -X sasl.password
   assert_failure 2

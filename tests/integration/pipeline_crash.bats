@@ -7,6 +7,7 @@
 # defective one.
 load ../support/common
 load ../support/pipeline/helpers
+load ../support/pipeline/load
 load ../support/cql/helpers
 bats_require_minimum_version 1.5.0
 
@@ -32,88 +33,8 @@ teardown() {
   return 0
 }
 
-# stage_pid STAGE: the PID pipekit wrote for the stage's current attempt
-stage_pid() { cat "$W"/state/run.load.*/"$1".pid 2>/dev/null || true; }
-
-# kill_stages_twice STAGE...: SIGKILL each stage of the running load twice,
-# in a random order, each at a random moment once that stage's current
-# attempt is up, waiting for pipekit to restart it; fails below 2 kills each.
-kill_stages_twice() {
-  local victims=("$@" "$@") n=$((2 * $#)) i j t v pid kills=0
-  for ((i = n - 1; i > 0; i--)); do j=$((RANDOM % (i + 1))); t=${victims[i]}; victims[i]=${victims[j]}; victims[j]=$t; done
-  for v in "${victims[@]}"; do
-    for _ in $(seq 100); do
-      pid=$(stage_pid "$v")
-      [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && break
-      sleep 0.1
-    done
-    sleep "0.$((RANDOM % 9 + 1))"
-    if kill -KILL "$pid" 2>/dev/null; then
-      kills=$((kills + 1))
-      echo "# killed $v ($pid) after $SECONDS s" >&3
-    fi
-    # wait for the restart: a new PID for that stage
-    for _ in $(seq 150); do
-      [ "$(stage_pid "$v")" != "$pid" ] && [ -n "$(stage_pid "$v")" ] && break
-      sleep 0.1
-    done
-  done
-  [ "$kills" -ge "$n" ] || { echo "only $kills of $n kills landed" >&2; return 1; }
-}
-
-# publish_unvalidated PREFIX: a new 8-partition topic $T holding the dataset
-# as is (defective records too, so that the load rejects them).
-publish_unvalidated() {
-  T=$(unique_topic "$1"); new_topic "$T" 8
-  run --separate-stderr "$PIPEKIT" ingest --once --no-validate --input "$DATA/input.ndjson" -b "$BROKERS" -t "$T" \
-    --state-dir "$W/state"
-  echo "$stderr" | tail -5
-  assert_success
-}
-
-# start_streaming_load ARGS...: `pipekit load` of $T (no --once) in the
-# background, restarting its stages after a crash; LOAD_PID.
-start_streaming_load() {
-  "$PIPEKIT" load -b "$BROKERS" -t "$T" "$@" --state-dir "$W/state" --restarts 100 \
-    >"$W/load.out" 2>"$W/load.err" &
-  LOAD_PID=$!
-}
-
-# stop_streaming_load: SIGTERM; a clean exit (0) after at least 6 restarts.
-stop_streaming_load() {
-  local st=0
-  kill -TERM "$LOAD_PID"
-  wait "$LOAD_PID" || st=$?
-  LOAD_PID=
-  tail -15 "$W/load.err"
-  [ "$st" -eq 0 ] || { echo "pipekit load exited $st" >&2; return 1; }
-  tail -1 "$W/load.out"
-  [ "$(tail -1 "$W/load.out" | jq .restarts)" -ge 6 ]
-}
-
 @test "SIGKILL of ksub, jvalidate and pgload at random moments: still exactly the valid users" {
-  publish_unvalidated crash
-  start_streaming_load -G crash --table users_crash --schema "$TEST_SCHEMA" --batch-rows 1000
-  kill_stages_twice ksub jvalidate pgload
-  wait_settled users_crash 150 || { tail -30 "$W/load.err"; false; }
-  stop_streaming_load
-  grep -q 'killed by signal 9' "$W/load.err"
-
-  # A batch run finishes what the streaming one left: whatever a stage still
-  # held when it was stopped was never acknowledged, so it is read again.
-  run --separate-stderr "$PIPEKIT" load --once -b "$BROKERS" -t "$T" -G crash --table users_crash \
-    --schema "$TEST_SCHEMA" --state-dir "$W/state"
-  echo "$stderr" | tail -5
-  assert_success
-
-  run check_pipeline "$DATA" users_crash "$W"/state/rejects/*.ndjson
-  echo "$output" | tail -25
-  assert_success
-
-  # Everything was acknowledged and committed: nothing left for the group.
-  run "$PIPEKIT" load --once --empty-exit 99 -b "$BROKERS" -t "$T" -G crash --table users_crash \
-    --schema "$TEST_SCHEMA" --state-dir "$W/state"
-  [ "$status" -eq 99 ]
+  crash_to_postgres users_crash
 }
 
 # files_rows DIR OUT: the users in DIR's Parquet files as JSON rows, one per

@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   auto* partition = app.add_option("-p,--partition", opts.partition, "Publish to this partition (default: by key, or spread)")
       ->type_name("N")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("-z,--compression", opts.compression, "Compression codec (default: none)")
+  app.add_option("-z,--compression", opts.compression, "Compression codec (default: lz4)")
       ->type_name("CODEC")
       ->check(CLI::IsMember({"none", "gzip", "snappy", "lz4", "zstd"}));
   auto* env = app.add_flag("--envelope", opts.envelope,

@@ -364,6 +364,10 @@ struct ObjectKw : Kw {
   // properties listed here: bit i for props[i]. Checked in fast mode only
   // (the RequiredKw itself reports the errors).
   uint64_t required_mask = 0;
+  // patternProperties over the names under properties, matched at compile
+  // time: bit j of prop_patterns[i] when patterns[j] matches props[i]'s
+  // name. Empty when not precomputed (then every key is matched at run time).
+  std::vector<uint64_t> prop_patterns;
   static constexpr size_t npos = NameTable::npos;
 
   size_t find(std::string_view k) const { return prop_index.find(k, props); }
@@ -376,8 +380,9 @@ struct ObjectKw : Kw {
     for (auto [k, v] : dom::object(e)) {
       bool matched = false;
       PathGuard guard(c, k);
+      size_t i = npos;
       if (has_props) {
-        size_t i = find(k);
+        i = find(k);
         if (i != npos) {
           matched = true;
           if (i < 64) seen |= uint64_t{1} << i;
@@ -388,8 +393,10 @@ struct ObjectKw : Kw {
           }
         }
       }
-      for (const auto& [re, node] : patterns) {
-        if (re->search(k, c.wbuf)) {
+      const bool known = i != npos && !prop_patterns.empty();
+      for (size_t j = 0; j < patterns.size(); ++j) {
+        const auto& [re, node] = patterns[j];
+        if (known ? (prop_patterns[i] >> j) & 1 : re->search(k, c.wbuf)) {
           matched = true;
           if (!node->check(v, c, nullptr)) {
             ok = false;

@@ -527,6 +527,18 @@ struct Validator::Impl {
         if (!s["patternProperties"].is_object()) bad(info, "patternProperties", "must be an object");
         for (auto& [pattern, v] : s["patternProperties"].items())
           k->patterns.emplace_back(regex(pattern, info, "patternProperties"), compile(&v));
+        // A listed property's name is known now: match it once, here. (Not
+        // for a pattern that needs backtracking: its matches are bounded at
+        // run time, where a record can be rejected.)
+        bool linear = k->patterns.size() <= 64;
+        for (const auto& p : k->patterns) linear = linear && p.first->linear_time();
+        if (linear && !k->props.empty()) {
+          std::wstring buf;
+          k->prop_patterns.assign(k->props.size(), 0);
+          for (size_t i = 0; i < k->props.size(); ++i)
+            for (size_t j = 0; j < k->patterns.size(); ++j)
+              if (k->patterns[j].first->search(k->props[i].first, buf)) k->prop_patterns[i] |= uint64_t{1} << j;
+        }
       }
       if (has("additionalProperties")) {
         k->additional = sub(s, "additionalProperties", info);

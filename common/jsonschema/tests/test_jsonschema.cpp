@@ -401,3 +401,25 @@ TEST(Formats, CharacterTables) {
   };
   for (const auto& c : cases) EXPECT_EQ(check_format(c.format, c.value), c.ok) << c.format << " " << c.value;
 }
+
+TEST(FastPath, PatternPropertiesOverListedNamesAreMatchedAtCompileTime) {
+  // "sha1" is listed and matches a pattern: both schemas apply to it; "md5"
+  // is listed and matches none; "sha256" is not listed (matched at run time);
+  // "x" matches nothing and falls to additionalProperties.
+  auto v = compile(R"({"properties":{"sha1":{"minLength":40},"md5":{"minLength":32}},
+                        "patternProperties":{"^sha(1|256)$":{"pattern":"^[0-9a-f]+$"},"^m":{"maxLength":32}},
+                        "additionalProperties":false})");
+  const std::string sha1(40, 'a'), sha256(64, 'b'), md5(32, 'c');
+  EXPECT_TRUE(check(*v, json{{"sha1", sha1}, {"sha256", sha256}, {"md5", md5}}.dump()).valid);
+  EXPECT_FALSE(check(*v, json{{"sha1", std::string(40, 'G')}}.dump()).valid);  // the pattern's schema applied
+  EXPECT_FALSE(check(*v, json{{"sha1", "abc"}}.dump()).valid);                 // and the property's
+  EXPECT_FALSE(check(*v, json{{"sha256", "XYZ"}}.dump()).valid);
+  EXPECT_FALSE(check(*v, json{{"md5", md5 + "d"}}.dump()).valid);              // "^m" applies to md5
+  auto r = check(*v, json{{"x", 1}}.dump());
+  ASSERT_FALSE(r.valid);
+  EXPECT_EQ(r.errors[0].keyword, "additionalProperties");
+  // with a pattern that needs backtracking, names are matched at run time
+  auto b = compile(R"({"properties":{"aa":{"type":"string"}},"patternProperties":{"^(a)\\1$":{"maxLength":1}}})");
+  EXPECT_TRUE(check(*b, R"({"aa":"x"})").valid);
+  EXPECT_FALSE(check(*b, R"({"aa":"xy"})").valid);
+}

@@ -99,6 +99,23 @@ teardown() {
   assert_output '[3,2,1]'
 }
 
+@test "the valid count is exact past its steps of 4096, on a pipe that pauses and at the end" {
+  # engine: none (jvalidate alone). 10,000 valid records and 1 invalid: the
+  # count is added to the summary in steps, the rest when input pauses or ends.
+  echo '{"properties":{"n":{"type":"integer","maximum":10000}},"required":["n"]}' >"$T/n.json"
+  run --separate-stderr bash -c 'seq 1 10001 | sed "s/.*/{\"n\":&}/" | jvalidate -s "$1/n.json" --rejects "$1/r.ndjson" --stats "$1/stats.json" | wc -l' _ "$T"
+  assert_success
+  assert_output 10000
+  grep -q 'in 10001, out 10000, rejected 1' <<<"$stderr"
+  run jq -c '[.valid, .invalid]' "$T/stats.json"
+  assert_output '[10000,1]'
+  # a pause after 5,000 records: the count published on idle input is the same
+  run --separate-stderr bash -c '{ seq 1 5000; sleep 0.3; seq 5001 10001; } | sed -u "s/.*/{\"n\":&}/" | jvalidate -s "$1/n.json" --rejects "$1/r.ndjson" --stats "$1/stats.json" >/dev/null' _ "$T"
+  assert_success
+  run jq -c '[.valid, .invalid]' "$T/stats.json"
+  assert_output '[10000,1]'
+}
+
 @test "order is preserved over 3000 records with scattered rejects" {
   python3 "$PIPEKIT_ROOT/tests/support/make_users.py" 3000 --shape flat >"$T/big.ndjson"
   awk 'NR % 7 == 0 { sub(/"gender":"[a-z]*"/, "\"gender\":\"n/a\"") } { print }' "$T/big.ndjson" >"$T/in.ndjson"

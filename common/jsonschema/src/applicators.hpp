@@ -4,33 +4,13 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <unordered_set>
 
 #include "keywords.hpp"
 
 namespace pipekit::jsonschema::detail {
-
-enum TypeBits : unsigned {
-  T_NULL = 1, T_BOOL = 2, T_OBJECT = 4, T_ARRAY = 8, T_NUMBER = 16, T_STRING = 32, T_INTEGER = 64
-};
-
-inline unsigned type_bits(dom::element e) {
-  switch (e.type()) {
-    case dom::element_type::NULL_VALUE: return T_NULL;
-    case dom::element_type::BOOL: return T_BOOL;
-    case dom::element_type::OBJECT: return T_OBJECT;
-    case dom::element_type::ARRAY: return T_ARRAY;
-    case dom::element_type::STRING: return T_STRING;
-    case dom::element_type::INT64:
-    case dom::element_type::UINT64: return T_NUMBER | T_INTEGER;
-    case dom::element_type::DOUBLE: {
-      double d = double(e);
-      return T_NUMBER | (std::isfinite(d) && std::floor(d) == d ? T_INTEGER : 0u);
-    }
-    default: return T_NUMBER;
-  }
-}
 
 inline const char* type_name(dom::element e) {
   switch (e.type()) {
@@ -101,7 +81,15 @@ struct EnumKw : Kw {
   bool all_strings = false;
   bool check(dom::element e, Ctx& c, Ann*) const override {
     if (all_strings) {
-      if (e.type() == dom::element_type::STRING && strings.count(std::string(std::string_view(e)))) return true;
+      if (e.type() == dom::element_type::STRING) {
+        std::string_view s = e;
+        if (values.size() <= 16) {  // a few comparisons beat hashing
+          for (const auto& v : values)
+            if (v.get_ref<const std::string&>() == s) return true;
+        } else if (strings.count(std::string(s))) {
+          return true;
+        }
+      }
     } else {
       for (const auto& v : values)
         if (equal(e, v)) return true;
@@ -326,41 +314,89 @@ struct DependentSchemasKw : Kw {
 
 // properties + patternProperties + additionalProperties, in one pass over the
 // instance's members. Each is its own keyword for error locations.
+// Property name -> index in a list of names, for the properties pass: open
+// addressing over a hash of the name's length and first, middle and last
+// bytes (cheap, and distinct enough for the names of one schema object); a
+// slot is confirmed by comparing the names. Built once, at compile time.
+class NameTable {
+ public:
+  static constexpr size_t npos = ~size_t{0};
+  void build(const std::vector<std::pair<std::string, const Node*>>& names) {
+    size_t cap = 4;
+    while (cap < names.size() * 2) cap *= 2;
+    slots_.assign(cap, 0);
+    mask_ = cap - 1;
+    for (size_t i = 0; i < names.size(); ++i) {
+      size_t h = hash(names[i].first) & mask_;
+      while (slots_[h]) h = (h + 1) & mask_;
+      slots_[h] = static_cast<uint32_t>(i + 1);
+    }
+  }
+  size_t find(std::string_view k, const std::vector<std::pair<std::string, const Node*>>& names) const {
+    if (slots_.empty()) return npos;
+    for (size_t h = hash(k) & mask_;; h = (h + 1) & mask_) {
+      uint32_t s = slots_[h];
+      if (!s) return npos;
+      const std::string& name = names[s - 1].first;
+      if (name.size() == k.size() && std::memcmp(name.data(), k.data(), k.size()) == 0) return s - 1;
+    }
+  }
+
+ private:
+  static size_t hash(std::string_view k) {
+    if (k.empty()) return 0;
+    auto b = [&](size_t i) { return static_cast<size_t>(static_cast<unsigned char>(k[i])); };
+    size_t h = k.size() * 0x9E3779B1u ^ b(0) * 0x85EBCA77u ^ b(k.size() / 2) * 0xC2B2AE3Du ^ b(k.size() - 1) * 0x27D4EB2Fu;
+    return h ^ (h >> 15);
+  }
+  std::vector<uint32_t> slots_;  // index + 1; 0 is an empty slot
+  size_t mask_ = 0;
+};
+
 struct ObjectKw : Kw {
   std::vector<std::pair<std::string, const Node*>> props;
-  std::unordered_map<std::string_view, const Node*> prop_index;  // when many
+  NameTable prop_index;  // built by compile once props is complete
   std::string additional_location;
   std::vector<std::pair<std::unique_ptr<Regex>, const Node*>> patterns;
   const Node* additional = nullptr;
   bool has_props = false, has_patterns = false;
+  // Set by prepare_fast_path when the node's `required` names only
+  // properties listed here: bit i for props[i]. Checked in fast mode only
+  // (the RequiredKw itself reports the errors).
+  uint64_t required_mask = 0;
+  // patternProperties over the names under properties, matched at compile
+  // time: bit j of prop_patterns[i] when patterns[j] matches props[i]'s
+  // name. Empty when not precomputed (then every key is matched at run time).
+  std::vector<uint64_t> prop_patterns;
+  static constexpr size_t npos = NameTable::npos;
 
-  const Node* find(std::string_view k) const {
-    if (!prop_index.empty()) {
-      auto it = prop_index.find(k);
-      return it == prop_index.end() ? nullptr : it->second;
-    }
-    for (const auto& [name, node] : props)
-      if (name == k) return node;
-    return nullptr;
-  }
+  size_t find(std::string_view k) const { return prop_index.find(k, props); }
 
   bool check(dom::element e, Ctx& c, Ann* a) const override {
     if (e.type() != dom::element_type::OBJECT) return true;
     bool ok = true;
+    const bool fast = !c.errors && !c.dynamic;
+    uint64_t seen = 0;  // props found, for required_mask
     for (auto [k, v] : dom::object(e)) {
       bool matched = false;
       PathGuard guard(c, k);
+      size_t i = npos;
       if (has_props) {
-        if (const Node* n = find(k)) {
+        i = find(k);
+        if (i != npos) {
           matched = true;
-          if (!n->check(v, c, nullptr)) {
+          if (i < 64) seen |= uint64_t{1} << i;
+          const Node* n = props[i].second;
+          if (fast && n->type_only ? !n->check_type_only(v, c) : !n->check(v, c, nullptr)) {
             ok = false;
             if (!c.errors) return false;
           }
         }
       }
-      for (const auto& [re, node] : patterns) {
-        if (re->search(k, c.wbuf)) {
+      const bool known = i != npos && !prop_patterns.empty();
+      for (size_t j = 0; j < patterns.size(); ++j) {
+        const auto& [re, node] = patterns[j];
+        if (known ? (prop_patterns[i] >> j) & 1 : re->search(k, c.wbuf)) {
           matched = true;
           if (!node->check(v, c, nullptr)) {
             ok = false;
@@ -379,6 +415,7 @@ struct ObjectKw : Kw {
       }
       if (a && matched) a->props.push_back(k);
     }
+    if (!c.errors && (seen & required_mask) != required_mask) return false;
     return ok;
   }
 };

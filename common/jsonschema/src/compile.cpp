@@ -521,13 +521,24 @@ struct Validator::Impl {
         if (!s["properties"].is_object()) bad(info, "properties", "must be an object");
         k->has_props = true;
         for (auto& [name, v] : s["properties"].items()) k->props.emplace_back(name, compile(&v));
-        if (k->props.size() > 8)
-          for (const auto& [name, target] : k->props) k->prop_index.emplace(name, target);
+        k->prop_index.build(k->props);
       }
       if (has("patternProperties")) {
         if (!s["patternProperties"].is_object()) bad(info, "patternProperties", "must be an object");
         for (auto& [pattern, v] : s["patternProperties"].items())
           k->patterns.emplace_back(regex(pattern, info, "patternProperties"), compile(&v));
+        // A listed property's name is known now: match it once, here. (Not
+        // for a pattern that needs backtracking: its matches are bounded at
+        // run time, where a record can be rejected.)
+        bool linear = k->patterns.size() <= 64;
+        for (const auto& p : k->patterns) linear = linear && p.first->linear_time();
+        if (linear && !k->props.empty()) {
+          std::wstring buf;
+          k->prop_patterns.assign(k->props.size(), 0);
+          for (size_t i = 0; i < k->props.size(); ++i)
+            for (size_t j = 0; j < k->patterns.size(); ++j)
+              if (k->patterns[j].first->search(k->props[i].first, buf)) k->prop_patterns[i] |= uint64_t{1} << j;
+        }
       }
       if (has("additionalProperties")) {
         k->additional = sub(s, "additionalProperties", info);
@@ -660,6 +671,42 @@ struct Validator::Impl {
   }
 };
 
+void detail::prepare_fast_path(Node& node) {
+  node.fast_kws.clear();
+  node.type_mask = ~0u;
+  node.ref_only = nullptr;
+  node.fast_eligible = node.type_only = false;
+  if (node.bool_value >= 0) return;
+  node.fast_eligible = !node.has_uneval;
+  RequiredKw* required = nullptr;
+  ObjectKw* object = nullptr;
+  for (const auto& k : node.kws) {
+    if (auto* r = dynamic_cast<RequiredKw*>(k.get())) required = r;
+    if (auto* o = dynamic_cast<ObjectKw*>(k.get())) object = o;
+  }
+  // `required` folds into the properties pass when every name it lists is a
+  // listed property (the common case): one walk over the object for both.
+  bool fold = required && object && object->props.size() <= 64;
+  uint64_t mask = 0;
+  for (size_t n = 0; fold && n < required->names.size(); ++n) {
+    size_t i = object->find(required->names[n]);
+    if (i == ObjectKw::npos) fold = false;
+    else mask |= uint64_t{1} << i;
+  }
+  if (object) object->required_mask = fold ? mask : 0;
+  for (const auto& k : node.kws) {
+    if (auto* t = dynamic_cast<const TypeKw*>(k.get())) {
+      node.type_mask = t->mask;
+      continue;
+    }
+    if (fold && k.get() == required) continue;
+    node.fast_kws.push_back(k.get());
+  }
+  if (node.kws.size() == 1 && node.fast_kws.size() == 1)
+    if (auto* r = dynamic_cast<const RefKw*>(node.fast_kws.front())) node.ref_only = r->target;
+  node.type_only = node.fast_eligible && node.fast_kws.empty();
+}
+
 Validator::Validator(CompileOptions opts) : impl_(std::make_unique<Impl>()) { impl_->opts = std::move(opts); }
 Validator::~Validator() = default;
 
@@ -677,6 +724,7 @@ void Validator::compile(const std::string& uri) {
   im.root = im.compile(target);
   if (im.dynamic) im.compile_dynamic_anchors();
   im.check_cycles();
+  for (auto& n : im.nodes) prepare_fast_path(*n);
 }
 
 bool Validator::valid(simdjson::dom::element instance) const {

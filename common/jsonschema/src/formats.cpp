@@ -15,7 +15,14 @@ namespace pipekit::jsonschema {
 namespace {
 
 bool digit(char c) { return c >= '0' && c <= '9'; }
-bool hex(char c) { return digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+struct HexTable {
+  bool ok[256] = {};
+  HexTable() {
+    for (int c = 0; c < 256; ++c) ok[c] = digit(static_cast<char>(c)) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  }
+};
+const HexTable kHex;
+bool hex(char c) { return kHex.ok[static_cast<unsigned char>(c)]; }
 bool alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
 // Reads exactly n digits at s[i], advancing i.
@@ -216,10 +223,18 @@ bool hostname(std::string_view s) {
   }
 }
 
-bool atext(unsigned char c, bool intl) {
-  if (intl && c >= 0x80) return true;
-  return std::isalnum(c) || std::string_view("!#$%&'*+-/=?^_`{|}~").find(static_cast<char>(c)) != std::string_view::npos;
-}
+// RFC 5322 atext (ASCII), as a table: this runs for every e-mail character.
+struct AtextTable {
+  bool ok[256] = {};
+  AtextTable() {
+    for (int c = 0; c < 128; ++c)
+      ok[c] = alpha(static_cast<char>(c)) || digit(static_cast<char>(c)) ||
+              std::string_view("!#$%&'*+-/=?^_`{|}~").find(static_cast<char>(c)) != std::string_view::npos;
+  }
+};
+const AtextTable kAtext;
+
+bool atext(unsigned char c, bool intl) { return kAtext.ok[c] || (intl && c >= 0x80); }
 
 bool email(std::string_view s, bool intl) {
   size_t at = s.rfind('@');
@@ -262,27 +277,35 @@ bool email(std::string_view s, bool intl) {
 bool unreserved(char c) { return alpha(c) || digit(c) || c == '-' || c == '.' || c == '_' || c == '~'; }
 bool sub_delim(char c) { return std::string_view("!$&'()*+,;=").find(c) != std::string_view::npos; }
 
-// unreserved / sub-delims, as a table: this runs for every URI character.
+// unreserved / sub-delims, and the four delimiters some parts also allow,
+// as a table of bits: this runs for every URI character.
+enum UriChar : unsigned char { kPlain = 1, kColon = 2, kAt = 4, kSlash = 8, kQuestion = 16 };
+constexpr unsigned char kUserinfo = kColon, kPath = kColon | kAt | kSlash, kQuery = kPath | kQuestion;
 struct UriTable {
-  bool ok[256] = {};
+  unsigned char bits[256] = {};
   UriTable() {
-    for (int c = 0; c < 256; ++c) ok[c] = unreserved(static_cast<char>(c)) || sub_delim(static_cast<char>(c));
+    for (int c = 0; c < 256; ++c)
+      if (unreserved(static_cast<char>(c)) || sub_delim(static_cast<char>(c))) bits[c] = kPlain;
+    bits[':'] = kColon;
+    bits['@'] = kAt;
+    bits['/'] = kSlash;
+    bits['?'] = kQuestion;
   }
 };
 const UriTable kUriChars;
 
-// Checks that s holds only unreserved, sub-delims, %XX, plus `extra`.
-bool chars_ok(std::string_view s, std::string_view extra, bool intl) {
+// Checks that s holds only unreserved, sub-delims, %XX, plus the delimiters
+// in `extra` (UriChar bits).
+bool chars_ok(std::string_view s, unsigned char extra, bool intl) {
+  const unsigned char allowed = kPlain | extra;
   for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (kUriChars.ok[static_cast<unsigned char>(c)]) continue;
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (kUriChars.bits[c] & allowed) continue;
     if (c == '%') {
       if (i + 2 >= s.size()) return false;
       if (!hex(s[i + 1]) || !hex(s[i + 2])) return false;
       i += 2;
-    } else if (extra.find(c) != std::string_view::npos) {
-    } else if (intl && static_cast<unsigned char>(c) >= 0x80) {
-    } else {
+    } else if (!(intl && c >= 0x80)) {
       return false;
     }
   }
@@ -292,7 +315,7 @@ bool chars_ok(std::string_view s, std::string_view extra, bool intl) {
 bool authority_ok(std::string_view a, bool intl) {
   size_t at = a.rfind('@');
   if (at != std::string_view::npos) {
-    if (!chars_ok(a.substr(0, at), ":", intl)) return false;
+    if (!chars_ok(a.substr(0, at), kUserinfo, intl)) return false;
     a = a.substr(at + 1);
   }
   std::string_view host = a, port;
@@ -316,7 +339,7 @@ bool authority_ok(std::string_view a, bool intl) {
   }
   for (char c : port)
     if (!digit(c)) return false;
-  return chars_ok(host, "", intl);
+  return chars_ok(host, 0, intl);
 }
 
 // URI-reference (or, with require_scheme, URI).
@@ -324,7 +347,9 @@ bool uri_ref(std::string_view s, bool require_scheme, bool intl) {
   size_t i = 0;
   bool has_scheme = false;
   size_t colon = s.find(':');
-  size_t delim = s.find_first_of("/?#");
+  size_t delim = 0;  // the first of "/?#" (find_first_of would run memchr per character)
+  while (delim < s.size() && s[delim] != '/' && s[delim] != '?' && s[delim] != '#') ++delim;
+  if (delim == s.size()) delim = std::string_view::npos;
   if (colon != std::string_view::npos && (delim == std::string_view::npos || colon < delim) && colon > 0 &&
       alpha(s[0])) {
     for (size_t k = 0; k < colon; ++k)
@@ -339,11 +364,11 @@ bool uri_ref(std::string_view s, bool require_scheme, bool intl) {
   if (hash != std::string_view::npos) {
     fragment = rest.substr(hash + 1);
     rest = rest.substr(0, hash);
-    if (!chars_ok(fragment, ":@/?", intl)) return false;
+    if (!chars_ok(fragment, kQuery, intl)) return false;
   }
   size_t q = rest.find('?');
   if (q != std::string_view::npos) {
-    if (!chars_ok(rest.substr(q + 1), ":@/?", intl)) return false;
+    if (!chars_ok(rest.substr(q + 1), kQuery, intl)) return false;
     rest = rest.substr(0, q);
   }
   if (rest.rfind("//", 0) == 0) {
@@ -356,7 +381,7 @@ bool uri_ref(std::string_view s, bool require_scheme, bool intl) {
     size_t slash = rest.find('/');
     if (rest.substr(0, slash).find(':') != std::string_view::npos) return false;
   }
-  return chars_ok(rest, ":@/", intl);
+  return chars_ok(rest, kPath, intl);
 }
 
 bool json_pointer(std::string_view s) {

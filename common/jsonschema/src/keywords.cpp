@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cctype>
+#include <cstring>
 #include <locale>
 #include <map>
 #include <optional>
@@ -42,7 +43,7 @@ void Ctx::fail_at(std::string location, std::string keyword, std::string message
   if (errors) errors->push_back({instance_location(), std::move(location), std::move(keyword), std::move(message)});
 }
 
-bool Node::check(dom::element e, Ctx& c, Ann* a) const {
+bool Node::check_full(dom::element e, Ctx& c, Ann* a) const {
   if (bool_value >= 0) {
     if (bool_value) {
       // `true` evaluates everything it is applied to (for unevaluated*).
@@ -51,9 +52,6 @@ bool Node::check(dom::element e, Ctx& c, Ann* a) const {
     c.fail_at(location, "false", "no value is allowed here (the schema is false)");
     return false;
   }
-  // Static cycles are refused at compile time; this catches the rest (a
-  // $dynamicRef loop) before the stack runs out: the record is invalid.
-  constexpr int kMaxDepth = 2000;
   if (c.depth >= kMaxDepth) {
     c.fail_at(location, "$ref", "schema recursion deeper than 2000 levels: a reference cycle?");
     return false;
@@ -80,6 +78,28 @@ bool Node::check(dom::element e, Ctx& c, Ann* a) const {
   }
   if (pushed) c.scope.pop_back();
   if (ok && has_uneval && a) a->merge(*local);
+  return ok;
+}
+
+// No scope to keep, no annotations of its own, no messages: what most nodes
+// of most schemas are when valid() runs.
+bool Node::check_fast(dom::element e, Ctx& c, Ann* a) const {
+  if (c.depth >= kMaxDepth) return false;
+  if (ref_only) {
+    ++c.depth;
+    bool ok = ref_only->check(e, c, a);
+    --c.depth;
+    return ok;
+  }
+  if (type_mask != ~0u && !(type_bits(e) & type_mask)) return false;
+  ++c.depth;
+  bool ok = true;
+  for (const Kw* k : fast_kws)
+    if (!k->check(e, c, a)) {
+      ok = false;
+      break;
+    }
+  --c.depth;
   return ok;
 }
 
@@ -384,11 +404,20 @@ bool Regex::search(std::string_view s, std::wstring& buf) const {
                            backtracking);
 }
 
+// Code points = bytes - continuation bytes (10xxxxxx), counted eight bytes
+// at a time: a byte is one when its bit 7 is set and its bit 6 is not.
 size_t utf8_length(std::string_view s) {
-  size_t n = 0;
-  for (char c : s)
-    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
-  return n;
+  constexpr uint64_t kHigh = 0x8080808080808080ull;
+  size_t continuation = 0, i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    uint64_t marks = (w & ~(w << 1) & kHigh) >> 7;                   // 1 in each continuation byte
+    continuation += static_cast<size_t>((marks * 0x0101010101010101ull) >> 56);  // their sum, in the top byte
+  }
+  for (; i < s.size(); ++i)
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) ++continuation;
+  return s.size() - continuation;
 }
 
 // --- Equality ----------------------------------------------------------------

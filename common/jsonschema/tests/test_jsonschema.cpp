@@ -266,3 +266,160 @@ TEST(JsonSchema, BacktrackingPatternsHaveAStepBudget) {
   // the same pattern on an input it can settle quickly is an ordinary match
   EXPECT_TRUE(check(*v, "\"aab\"").valid);
 }
+
+// valid() runs a prepared fast path (type masks, `required` folded into the
+// properties pass, a hash table of property names, $ref-only schemas
+// skipped, type-only leaves inlined); check() asserts it agrees with the
+// error-collecting mode on every instance below.
+TEST(FastPath, RequiredFoldedIntoPropertiesGivesTheSameVerdicts) {
+  auto v = compile(R"({"type":"object","required":["a","b"],
+                        "properties":{"a":{"type":"string"},"b":{"type":"integer"},"c":{}}})");
+  EXPECT_TRUE(check(*v, R"({"a":"x","b":1})").valid);
+  EXPECT_TRUE(check(*v, R"({"b":1,"c":null,"a":"x"})").valid);  // any order
+  auto r = check(*v, R"({"a":"x","c":1})");
+  ASSERT_FALSE(r.valid);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].keyword, "required");
+  EXPECT_EQ(r.errors[0].message, "missing required property \"b\"");
+  EXPECT_FALSE(check(*v, R"({})").valid);
+  EXPECT_FALSE(check(*v, R"({"a":"x","a":"y"})").valid);  // a duplicate key is one property
+  EXPECT_TRUE(check(*v, R"([1,2])").valid == false);      // type still applies
+  // a required name with no schema under properties: not folded, still checked
+  auto w = compile(R"({"required":["a","z"],"properties":{"a":{"type":"string"}}})");
+  EXPECT_TRUE(check(*w, R"({"a":"x","z":0})").valid);
+  EXPECT_FALSE(check(*w, R"({"a":"x"})").valid);
+  EXPECT_TRUE(check(*w, R"("not an object")").valid);
+}
+
+TEST(FastPath, ManyPropertiesAreFoundByName) {
+  // 40 names that share length and first and last bytes in groups, plus the
+  // empty name and names with escapes: every one must be found, and only those.
+  json props = json::object(), req = json::array();
+  for (int i = 0; i < 40; ++i) {
+    std::string name = "f" + std::string(1, static_cast<char>('a' + i % 20)) + (i < 20 ? "x" : "yx");
+    props[name] = {{"type", "integer"}, {"minimum", i}};
+    req.push_back(name);
+  }
+  props[""] = {{"const", "empty"}};
+  props["a/b~c"] = {{"type", "boolean"}};
+  json schema = {{"properties", props}, {"required", req}};
+  auto v = compile(schema.dump());
+  json good = json::object();
+  for (int i = 0; i < 40; ++i) good[req[i].get<std::string>()] = i;
+  good[""] = "empty";
+  good["a/b~c"] = true;
+  good["unknown"] = "anything";
+  EXPECT_TRUE(check(*v, good.dump()).valid);
+  for (int i = 0; i < 40; ++i) {
+    json bad = good;
+    bad[req[i].get<std::string>()] = i - 1;  // below its own minimum: the right schema was applied
+    auto r = check(*v, bad.dump());
+    ASSERT_FALSE(r.valid) << req[i];
+    EXPECT_EQ(r.errors[0].keyword, "minimum") << req[i];
+    json missing = good;
+    missing.erase(req[i].get<std::string>());
+    EXPECT_FALSE(check(*v, missing.dump()).valid) << req[i];
+  }
+  json bad = good;
+  bad[""] = "full";
+  EXPECT_FALSE(check(*v, bad.dump()).valid);
+  bad = good;
+  bad["a/b~c"] = 1;
+  auto r = check(*v, bad.dump());
+  ASSERT_FALSE(r.valid);
+  EXPECT_EQ(r.errors[0].instance_location, "/a~1b~0c");
+}
+
+TEST(FastPath, RefOnlyAndTypeOnlySchemas) {
+  auto v = compile(R"({"properties":{"n":{"$ref":"#/$defs/n"},"t":{"type":["string","null"]},
+                        "i":{"type":"integer"},"f":false,"any":true},
+                        "$defs":{"n":{"$ref":"#/$defs/m"},"m":{"type":"number","maximum":10}}})");
+  EXPECT_TRUE(check(*v, R"({"n":3.5,"t":null,"i":2.0,"any":[1]})").valid);  // 2.0 is an integer
+  EXPECT_FALSE(check(*v, R"({"n":11})").valid);
+  EXPECT_FALSE(check(*v, R"({"n":"3"})").valid);
+  EXPECT_FALSE(check(*v, R"({"t":1})").valid);
+  EXPECT_FALSE(check(*v, R"({"i":2.5})").valid);
+  auto r = check(*v, R"({"f":0})");
+  ASSERT_FALSE(r.valid);
+  EXPECT_EQ(r.errors[0].keyword, "false");
+  // draft-07: $ref hides its siblings, and a $ref-only root works too
+  auto d7 = compile(R"({"$schema":"http://json-schema.org/draft-07/schema#","$ref":"#/definitions/o",
+                         "definitions":{"o":{"type":"object","required":["x"],"properties":{"x":{"enum":["a","b"]}}}}})");
+  EXPECT_TRUE(check(*d7, R"({"x":"b"})").valid);
+  EXPECT_FALSE(check(*d7, R"({"x":"c"})").valid);
+  EXPECT_FALSE(check(*d7, R"({"y":"a"})").valid);
+}
+
+TEST(FastPath, EnumsSmallAndLarge) {
+  json many = json::array();
+  for (int i = 0; i < 40; ++i) many.push_back("v" + std::to_string(i));
+  auto small = compile(R"({"enum":["male","female"]})");
+  auto large = compile(json{{"enum", many}}.dump());
+  auto mixed = compile(R"({"enum":["1",1,null]})");
+  EXPECT_TRUE(check(*small, R"("female")").valid);
+  EXPECT_FALSE(check(*small, R"("femal")").valid);
+  EXPECT_FALSE(check(*small, R"("females")").valid);
+  EXPECT_FALSE(check(*small, "1").valid);
+  EXPECT_TRUE(check(*large, R"("v39")").valid);
+  EXPECT_FALSE(check(*large, R"("v40")").valid);
+  EXPECT_TRUE(check(*mixed, "1.0").valid);
+  EXPECT_TRUE(check(*mixed, R"("1")").valid);
+  EXPECT_FALSE(check(*mixed, "true").valid);
+}
+
+TEST(FastPath, LengthsCountCodePoints) {
+  auto v = compile(R"({"properties":{"min":{"minLength":10},"max":{"maxLength":10}}})");
+  // 10 code points in 10 to 40 bytes, continuation bytes straddling 8-byte words
+  for (const char* s : {"abcdefghij", "éééééééééé", "a€€€€€€€€b", "😀😀😀😀😀😀😀😀😀😀", "abcdefg😀ij"}) {
+    EXPECT_TRUE(check(*v, json{{"min", s}, {"max", s}}.dump()).valid) << s;
+    std::string shorter(s);  // without its last code point: its continuation bytes, then its first byte
+    while ((static_cast<unsigned char>(shorter.back()) & 0xC0) == 0x80) shorter.pop_back();
+    shorter.pop_back();
+    EXPECT_FALSE(check(*v, json{{"min", shorter}}.dump()).valid) << shorter;
+    EXPECT_FALSE(check(*v, json{{"max", std::string(s) + "é"}}.dump()).valid) << s;
+  }
+}
+
+TEST(Formats, CharacterTables) {
+  struct Case {
+    const char* format;
+    const char* value;
+    bool ok;
+  } cases[] = {
+      {"uri", "http://u:p@host:8080/a:b@c/d;e?x=/?:@&y#f/?:@", true},
+      {"uri", "http://host/a%2Fb", true},         {"uri", "http://host/a%2", false},
+      {"uri", "http://host/a%zz", false},         {"uri", "http://host/a b", false},
+      {"uri", "http://ho:st:80/", false},         {"uri", "http://host/a#b#c", false},
+      {"uri", "http://host/é", false},            {"iri", "http://host/é", true},
+      {"uri", "urn:isbn:0451450523", true},       {"uri-reference", "a:b/c", true},
+      {"uri-reference", "a/b:c", true},           {"uri-reference", "ab:", true},
+      {"uuid", "260B358B-0EA4-40F4-B6A0-5E6B369FA46A", true},
+      {"uuid", "260b358g-0ea4-40f4-b6a0-5e6b369fa46a", false},
+      {"email", "first.last+tag@example.com", true}, {"email", "o'neil_{x}@example.com", true},
+      {"email", "a b@example.com", false},        {"email", "é@example.com", false},
+      {"idn-email", "é@example.com", true},       {"email", "a(b)@example.com", false},
+  };
+  for (const auto& c : cases) EXPECT_EQ(check_format(c.format, c.value), c.ok) << c.format << " " << c.value;
+}
+
+TEST(FastPath, PatternPropertiesOverListedNamesAreMatchedAtCompileTime) {
+  // "sha1" is listed and matches a pattern: both schemas apply to it; "md5"
+  // is listed and matches none; "sha256" is not listed (matched at run time);
+  // "x" matches nothing and falls to additionalProperties.
+  auto v = compile(R"({"properties":{"sha1":{"minLength":40},"md5":{"minLength":32}},
+                        "patternProperties":{"^sha(1|256)$":{"pattern":"^[0-9a-f]+$"},"^m":{"maxLength":32}},
+                        "additionalProperties":false})");
+  const std::string sha1(40, 'a'), sha256(64, 'b'), md5(32, 'c');
+  EXPECT_TRUE(check(*v, json{{"sha1", sha1}, {"sha256", sha256}, {"md5", md5}}.dump()).valid);
+  EXPECT_FALSE(check(*v, json{{"sha1", std::string(40, 'G')}}.dump()).valid);  // the pattern's schema applied
+  EXPECT_FALSE(check(*v, json{{"sha1", "abc"}}.dump()).valid);                 // and the property's
+  EXPECT_FALSE(check(*v, json{{"sha256", "XYZ"}}.dump()).valid);
+  EXPECT_FALSE(check(*v, json{{"md5", md5 + "d"}}.dump()).valid);              // "^m" applies to md5
+  auto r = check(*v, json{{"x", 1}}.dump());
+  ASSERT_FALSE(r.valid);
+  EXPECT_EQ(r.errors[0].keyword, "additionalProperties");
+  // with a pattern that needs backtracking, names are matched at run time
+  auto b = compile(R"({"properties":{"aa":{"type":"string"}},"patternProperties":{"^(a)\\1$":{"maxLength":1}}})");
+  EXPECT_TRUE(check(*b, R"({"aa":"x"})").valid);
+  EXPECT_FALSE(check(*b, R"({"aa":"xy"})").valid);
+}

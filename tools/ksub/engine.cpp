@@ -41,21 +41,42 @@ void set_prop(kafka::Properties& props, const std::string& key, const std::strin
 }  // namespace
 
 kafka::Properties consumer_properties(const Options& o, bool with_group) {
-  // Fetch tuning, measured with bench/ksub (64 partitions, 100k
-  // records): librdkafka's defaults were the fastest. Bigger fetches or a
-  // deeper queue were no faster; a smaller queue (16 MiB) stalled: when the
-  // queue is full, librdkafka 2.0 backs fetches off by fetch.error.backoff.ms.
-  // The prefetch queue stays bounded by queued.max.messages.kbytes (64 MiB).
-  const kafka::Properties defaults = {
+  // Fetch tuning, measured on a real broker (docs/performance.md, "ksub's
+  // memory"): librdkafka's default prefetch queue (64 MiB) was most of the
+  // RSS of a whole `pipekit load` and bought no speed. 4 MiB reads as fast,
+  // provided a full queue is re-checked after 10 ms, not librdkafka's 1 s
+  // (fetch.queue.backoff.ms), which stalled smaller queues before. Both stay
+  // overridable (-X, -F).
+  kafka::Properties defaults = {
       {"client.id", "ksub"},
       {"auto.offset.reset", "earliest"},
   };
+  // fetch.queue.backoff.ms exists from librdkafka 2.4 on (the build's own is
+  // newer); a system librdkafka 2.0 keeps its 64 MiB queue instead.
+  if (rd_kafka_version() >= 0x020400ff) {
+    defaults.emplace_back("queued.max.messages.kbytes", "4096");
+    defaults.emplace_back("fetch.queue.backoff.ms", "10");
+  }
   auto props = kafka::resolve(o.kafka, defaults);
   // What ksub's guarantees rest on: never overridable.
   set_prop(props, "enable.auto.offset.store", "false");
   set_prop(props, "enable.partition.eof", "true");
   if (with_group) {
     set_prop(props, "group.id", o.group);
+    // The consumer group protocol (KIP-848, -X group.protocol=consumer) keeps
+    // session and heartbeat timing on the broker and refuses these client
+    // settings; pipekit passes them for the classic protocol.
+    const bool broker_side = std::any_of(props.begin(), props.end(), [](const auto& kv) {
+      return kv.first == "group.protocol" && kv.second == "consumer";
+    });
+    if (broker_side)
+      std::erase_if(props, [](const auto& kv) {
+        if (kv.first != "session.timeout.ms" && kv.first != "heartbeat.interval.ms" &&
+            kv.first != "partition.assignment.strategy")
+          return false;
+        log::debug("group.protocol=consumer: {} is the broker's, {} ignored", kv.first, kv.second);
+        return true;
+      });
     set_prop(props, "enable.auto.commit", o.commit_acks.empty() ? "true" : "false");
     if (o.offset == "beginning") set_prop(props, "auto.offset.reset", "earliest");
     if (o.offset == "end") set_prop(props, "auto.offset.reset", "latest");
@@ -244,6 +265,7 @@ class Consumer {
   std::unique_ptr<AckInbox> ack_inbox_;  // reads the FIFO on its own thread
   std::string ack_buf_;                   // received bytes not yet parsed
   uint64_t bad_acks_ = 0;
+  uint64_t since_ack_check_ = 0;
 
   simdjson::dom::parser parser_;
   std::string minified_;
@@ -521,6 +543,19 @@ Consumer::PartState* Consumer::part(rd_kafka_topic_t* rkt, int32_t partition) {
 
 // ---- output ----------------------------------------------------------------
 
+namespace {
+// simdjson reads up to SIMDJSON_PADDING bytes past the end (never using
+// them): safe in place when they lie in the same page as the last byte, and
+// then the payload is not copied into a padded buffer first.
+bool padding_readable(const char* p, size_t len) {
+#if defined(__SANITIZE_ADDRESS__)
+  return false;  // the read past the end is by design, but a sanitizer would flag it
+#endif
+  static const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  return (reinterpret_cast<uintptr_t>(p + len - 1) % page) + simdjson::SIMDJSON_PADDING < page;
+}
+}  // namespace
+
 void Consumer::emit(const rd_kafka_message_t* m) {
   if (!format_.empty()) {
     append_formatted(m);
@@ -531,7 +566,7 @@ void Consumer::emit(const rd_kafka_message_t* m) {
     simdjson::dom::element root;
     if (!payload) {
       value = "null";  // a tombstone
-    } else if (parser_.parse(payload, m->len, true).get(root) == simdjson::SUCCESS) {
+    } else if (parser_.parse(payload, m->len, !padding_readable(payload, m->len)).get(root) == simdjson::SUCCESS) {
       value = {payload, m->len};
       // One record, one line: pretty-printed JSON is minified.
       if (std::memchr(payload, '\n', m->len) || std::memchr(payload, '\r', m->len)) {
@@ -824,7 +859,9 @@ int Consumer::run() {
       break;
     }
     rd_kafka_message_t* m = next(batch_.empty() ? 100 : 0);
-    if (acks_) {
+    // Acks and the commit clock: when idle, and every 256 records meanwhile
+    // (per record, the clock alone was a visible share of ksub's CPU).
+    if (acks_ && (!m || ++since_ack_check_ % 256 == 0)) {
       drain_acks();
       if (Clock::now() >= next_commit) {
         commit_acks(false);

@@ -16,6 +16,7 @@ void Encoder::set_plan(std::vector<Source> sources, std::vector<std::string> kno
     if (sources_[i].from == Source::From::record) needs_record_text_ = true;
   }
   slots_.assign(sources_.size(), std::nullopt);
+  order_.clear();
   planned_ = true;
 }
 
@@ -134,16 +135,29 @@ EncodeResult Encoder::encode(std::string_view line, bool padded, std::string* ou
   // One pass over the record's fields fills the top-level slots.
   for (auto& s : slots_) s.reset();
   simdjson::dom::object obj = record.get_object().value_unsafe();
+  size_t pos = 0;
   for (auto [key, value] : obj) {
-    auto it = fields_.find(key);
-    if (it == fields_.end()) {
+    // Records of a topic list their fields in one order: the field at this
+    // position last time is tried first, the hash table only on a miss.
+    if (pos >= order_.size()) order_.emplace_back(std::string(), kNotSeen);
+    auto& [seen_key, seen_slot] = order_[pos++];
+    int slot;
+    if (seen_slot != kNotSeen && key == seen_key) {
+      slot = seen_slot;
+    } else {
+      auto it = fields_.find(key);
+      slot = it == fields_.end() ? kUnknown : it->second;
+      seen_key = key;
+      seen_slot = slot;
+    }
+    if (slot == kUnknown) {
       if (strict_) {
         r.reason = fmt::format("unknown field '{}' (no column of that name; --strict-fields)", key);
         return r;
       }
       continue;
     }
-    if (it->second >= 0) slots_[static_cast<size_t>(it->second)] = value;
+    if (slot >= 0) slots_[static_cast<size_t>(slot)] = value;
   }
   for (size_t i = 0; i < sources_.size(); ++i) {
     const Source& s = sources_[i];

@@ -67,6 +67,10 @@ class Encoder {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   std::unordered_map<std::string, int, Hash, std::equal_to<>> fields_;
+  static constexpr int kUnknown = -2;  // not a field of fields_
+  static constexpr int kNotSeen = -3;  // no record had a field at this position yet
+  // The previous record's fields by position: name and what fields_ said.
+  std::vector<std::pair<std::string, int>> order_;
   simdjson::dom::parser parser_, value_parser_;
   Envelope env_;
   std::string_view record_view_;  // the record's JSON text (for --jsonb)

@@ -172,11 +172,15 @@ void AckInbox::read_loop() {
     if (got) {
       char c = 1;
       (void)!::write(notify_[1], &c, 1);  // a full notify pipe is fine: it is already readable
+      // After the notify byte: a take() that drains the pipe has seen the
+      // flag set first, so the pipe is never left readable with nothing to take.
+      arrived_.store(true, std::memory_order_release);
     }
   }
 }
 
 std::string AckInbox::take() {
+  if (!arrived_.exchange(false, std::memory_order_acquire)) return {};
   char drain[256];
   while (::read(notify_[0], drain, sizeof drain) > 0) {
   }

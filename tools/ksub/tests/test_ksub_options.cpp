@@ -1,8 +1,9 @@
-// ksub's -o and --format parsing.
+// ksub's -o and --format parsing, and the Kafka properties it sets.
 #include <gtest/gtest.h>
 
 #include "pipekit/errors.hpp"
 #include "engine.hpp"
+#include "internal.hpp"
 
 using namespace pipekit;
 using ksub::StartOffset;
@@ -45,4 +46,41 @@ TEST(KsubFormat, UnknownTokenOrLonePercent) {
   EXPECT_THROW(ksub::parse_format("%q"), UsageError);
   EXPECT_THROW(ksub::parse_format("abc%"), UsageError);
   EXPECT_NO_THROW(ksub::parse_format("%k%K%s%S%T%h%o"));
+}
+
+namespace {
+std::string prop(const kafka::Properties& props, const std::string& key) {
+  for (const auto& [k, v] : props)
+    if (k == key) return v;
+  return "(unset)";
+}
+}  // namespace
+
+TEST(KsubProperties, PrefetchQueueBoundedAndOverridable) {
+  ksub::Options o;
+  o.kafka.brokers = "127.0.0.1:1";
+  o.group = "g";
+  auto props = ksub::detail::consumer_properties(o, true);
+  if (rd_kafka_version() >= 0x020400ff) {
+    EXPECT_EQ(prop(props, "queued.max.messages.kbytes"), "4096");
+    EXPECT_EQ(prop(props, "fetch.queue.backoff.ms"), "10");
+  } else {
+    EXPECT_EQ(prop(props, "fetch.queue.backoff.ms"), "(unset)");  // librdkafka 2.0 has no such property
+  }
+  o.kafka.properties = {"queued.max.messages.kbytes=65536"};
+  EXPECT_EQ(prop(ksub::detail::consumer_properties(o, true), "queued.max.messages.kbytes"), "65536");
+}
+
+TEST(KsubProperties, ConsumerGroupProtocolDropsClassicSessionSettings) {
+  ksub::Options o;
+  o.kafka.brokers = "127.0.0.1:1";
+  o.group = "g";
+  o.kafka.properties = {"session.timeout.ms=6000", "heartbeat.interval.ms=1000"};
+  auto classic = ksub::detail::consumer_properties(o, true);
+  EXPECT_EQ(prop(classic, "session.timeout.ms"), "6000");
+  o.kafka.properties.push_back("group.protocol=consumer");
+  auto kip848 = ksub::detail::consumer_properties(o, true);
+  EXPECT_EQ(prop(kip848, "session.timeout.ms"), "(unset)");
+  EXPECT_EQ(prop(kip848, "heartbeat.interval.ms"), "(unset)");
+  EXPECT_EQ(prop(kip848, "group.protocol"), "consumer");
 }

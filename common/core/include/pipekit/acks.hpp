@@ -3,6 +3,7 @@
 //   {"topic":"users","partition":3,"offset":1042}\n
 // once a record is durable or durably rejected; whole lines only, at most
 // PIPE_BUF bytes per write(2), so lines from several writers on a FIFO never mix.
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -75,6 +76,9 @@ class AckInbox {
   int wake_[2] = {-1, -1};  // tells the reader thread to stop
   std::mutex mutex_;
   std::string inbox_;
+  // Set by the reader after it appended and notified: take() returns at once
+  // while nothing came (a consumer calls it once per record), no system call.
+  std::atomic<bool> arrived_{false};
   std::thread thread_;
 };
 

@@ -223,10 +223,7 @@ void Connection::on_startup(Response& r) {
   if (state_ != State::starting) return;  // failed meanwhile (fail() said why)
   if (!r.transport_ok) return setup_failed(r.transport_error.substr(r.transport_error.find(": ") + 2), false);
   auto op = static_cast<Opcode>(r.opcode);
-  if (op == Opcode::ready) {
-    state_ = State::ready;
-    return;
-  }
+  if (op == Opcode::ready) return became_ready();
   if (op == Opcode::error) {
     auto e = decode_error(r.body);
     if (e.code == errc::protocol) return setup_failed("the server does not speak protocol v4: " + e.message, false);
@@ -241,6 +238,11 @@ void Connection::on_startup(Response& r) {
   send_credentials(authenticator);
 }
 
+void Connection::became_ready() {
+  state_ = State::ready;
+  ++opened_;
+}
+
 void Connection::send_credentials(const std::string& authenticator) {
   std::string token = plain_token(opts_.user, opts_.password);
   send([&](std::string& o, int16_t s) { encode_auth_response(o, s, token); },
@@ -252,7 +254,7 @@ void Connection::on_auth(Response& a, const std::string& authenticator, int roun
   if (state_ != State::starting) return;  // failed meanwhile (fail() said why)
   if (!a.transport_ok) return setup_failed(a.transport_error.substr(a.transport_error.find(": ") + 2), false);
   switch (static_cast<Opcode>(a.opcode)) {
-    case Opcode::auth_success: state_ = State::ready; return;
+    case Opcode::auth_success: return became_ready();
     case Opcode::error: {
       auto e = decode_error(a.body);
       if (e.code == errc::bad_credentials)

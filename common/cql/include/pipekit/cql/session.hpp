@@ -185,6 +185,8 @@ class Session {
   void reconnect_due(int64_t now);
   void settle_reconnects();
   void keep_registered();
+  void drop_from_ring(size_t i);
+  void fetch_tokens_due();
   int find_node(const std::string& addr_port) const;  // index or -1
   SessionOptions opts_;
   SSL_CTX* tls_ctx_ = nullptr;
@@ -195,6 +197,7 @@ class Session {
   std::vector<int64_t> reconnect_delay_ms_;
   std::vector<char> reconnecting_;
   std::vector<char> removed_;
+  std::vector<char> needs_tokens_;  // joined the ring (NEW_NODE): its tokens are to be asked
   int control_ = -1;            // the connection registered for events
   bool registering_ = false;
   int64_t last_expire_ms_ = 0;

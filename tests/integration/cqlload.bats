@@ -328,3 +328,115 @@ time.sleep(300)' "$BATS_TEST_TMPDIR/hole.port" 3>&- &
   [ "$(peer_stats | jq .auth_failures)" -eq 2 ]
   [ "$(CQL_USER=loader CQL_PASSWORD=pw-R-5 cqlread "$KS.created_users" | wc -l)" -eq 300 ]
 }
+
+# ---- cluster events (TOPOLOGY_CHANGE, STATUS_CHANGE) staged by the peer ----
+# A fixed real cluster cannot add, remove or bring back a node on demand; the
+# peer sends the events a cluster's nodes would. Each test feeds 3,000 users,
+# changes the cluster once they are stored, and feeds 3,000 more once cqlload
+# has acted on the event (its -v log says so), so that the second half shows
+# where writes go afterwards.
+
+# wait_for_line FILE PATTERN SECONDS
+wait_for_line() {
+  local i
+  for i in $(seq 1 $(($3 * 10))); do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  echo "not seen within $3 s in $1: $2" >&2
+  return 1
+}
+
+# paced_load PATTERN: loads $BATS_TEST_TMPDIR/users.ndjson (6,000 users) in the
+# background ($pid, log in $BATS_TEST_TMPDIR/err): the first 3,000, then the
+# rest once PATTERN is in the log (or after 30 s), then 2 s more before the end
+# of the input (time for a reconnection that should not happen).
+paced_load() {
+  make_users_flat 6000 "$BATS_TEST_TMPDIR/users.ndjson"
+  head -n 3000 "$BATS_TEST_TMPDIR/users.ndjson" >"$BATS_TEST_TMPDIR/part1"
+  tail -n +3001 "$BATS_TEST_TMPDIR/users.ndjson" >"$BATS_TEST_TMPDIR/part2"
+  : >"$BATS_TEST_TMPDIR/err"
+  { cat "$BATS_TEST_TMPDIR/part1"; wait_for_line "$BATS_TEST_TMPDIR/err" "$1" 30 2>/dev/null || true
+    cat "$BATS_TEST_TMPDIR/part2"; sleep 2; } |
+    cqlload -v --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$CREATED_USERS_SCHEMA" \
+      --primary-key id --batch-size 4 --stats "$BATS_TEST_TMPDIR/stats.json" 2>"$BATS_TEST_TMPDIR/err" &
+  pid=$!
+  # the first half stored
+  local i
+  for i in $(seq 1 300); do [ "$(peer_stats | jq .rows_written)" -ge 3000 ] && return 0; sleep 0.1; done
+  echo "the first 3,000 users were not stored within 30 s" >&2
+  return 1
+}
+
+# paced_load_done: cqlload exited 0 with 6,000 written.
+paced_load_done() {
+  local rc=0
+  timeout 60 tail --pid="$pid" -f /dev/null || rc=$?
+  wait "$pid" || rc=$?
+  grep -E "cluster event|reconnected|in the ring|written through" "$BATS_TEST_TMPDIR/err" || true
+  [ "$rc" -eq 0 ]
+  [ "$(jq .records_out "$BATS_TEST_TMPDIR/stats.json")" -eq 6000 ]
+}
+
+# ids_exact: the table holds exactly the input's ids (read by the driver
+# through the nodes in $CQL).
+ids_exact() {
+  cqlread "$KS.created_users" | jq -r .id | sort >"$BATS_TEST_TMPDIR/stored"
+  jq -r .id "$BATS_TEST_TMPDIR/users.ndjson" | sort | diff -q - "$BATS_TEST_TMPDIR/stored"
+}
+
+node_stat() {  # node_stat INDEX FIELD: the peer's counter for that node
+  peer_stats | jq ".nodes[$1].$2"
+}
+
+@test "a node announced mid-load (TOPOLOGY_CHANGE NEW_NODE) is connected to, its tokens learned, its range's writes sent to it" {
+  start_cqlpeer --nodes 2 --spare 1
+  paced_load "in the ring with"
+  [ "$(node_stat 2 connections)" -eq 0 ]   # not in system.peers_v2 at the start
+  peer_cmd join 2
+  port=$(peer_stats | jq .nodes[2].port)
+  paced_load_done
+  ids_exact
+  grep -q "cluster event: TOPOLOGY_CHANGE NEW_NODE 127.0.0.1:$port" "$BATS_TEST_TMPDIR/err"
+  [ "$(node_stat 2 connections)" -ge 1 ]
+  # It owns a third of the ring: about 1,000 of the second 3,000 (none of the first).
+  rows=$(node_stat 2 rows)
+  echo "rows written through the new node: $rows"
+  [ "$rows" -ge 600 ] && [ "$rows" -le 1500 ]
+  [ "$(peer_stats | jq .misrouted)" -eq 0 ]
+}
+
+@test "a node removed mid-load (TOPOLOGY_CHANGE REMOVED_NODE) is dropped: not reconnected, no more writes, its range routed to the others" {
+  start_cqlpeer --nodes 3
+  paced_load "TOPOLOGY_CHANGE REMOVED_NODE"
+  peer_cmd remove 2
+  sleep 0.5
+  conns=$(node_stat 2 connections)
+  rows=$(node_stat 2 rows)
+  [ "$rows" -gt 0 ]   # it had its share before
+  paced_load_done
+  # The peer still accepts connections on the removed node's port: none came.
+  [ "$(node_stat 2 connections)" -eq "$conns" ]
+  [ "$(node_stat 2 rows)" -eq "$rows" ]
+  [ "$(peer_stats | jq .misrouted)" -eq 0 ]
+  CQL=$(cut -d, -f1,2 <<<"$CQL") ids_exact   # the driver, too, only through the nodes left
+}
+
+@test "STATUS_CHANGE UP: a node that went DOWN is reconnected at once (not after the 30 s back-off) and gets writes again" {
+  start_cqlpeer --nodes 3
+  port1=$(cut -d, -f2 <<<"$CQL"); port1=${port1##*:}
+  paced_load "127.0.0.1:$port1: reconnected"
+  peer_cmd down 1
+  wait_for_line "$BATS_TEST_TMPDIR/err" "STATUS_CHANGE DOWN 127.0.0.1:$port1" 10
+  sleep 2
+  rows=$(node_stat 1 rows)
+  [ "$(node_stat 1 state)" = '"down"' ]
+  peer_cmd up 1
+  # The DOWN event put the next attempt 30 s away; UP brings it forward.
+  wait_for_line "$BATS_TEST_TMPDIR/err" "127.0.0.1:$port1: reconnected" 8
+  paced_load_done
+  ids_exact
+  grep -q "cluster event: STATUS_CHANGE UP 127.0.0.1:$port1" "$BATS_TEST_TMPDIR/err"
+  grep -q "127.0.0.1:$port1: writes acknowledged again since it reconnected" "$BATS_TEST_TMPDIR/err"
+  after=$(( $(node_stat 1 rows) - rows ))
+  echo "rows written through the node after UP: $after"
+  [ "$after" -ge 600 ]
+  [ "$(peer_stats | jq .misrouted)" -eq 0 ]
+}

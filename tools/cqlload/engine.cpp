@@ -130,7 +130,8 @@ class Loader {
   bool send(std::unique_ptr<Request>& req);
   void on_response(std::shared_ptr<Request> req, cql::Connection* conn, cql::Response& r);
   void retry_later(std::unique_ptr<Request> req, const std::string& why);
-  void succeed(Request& req);
+  void succeed(Request& req, const cql::Connection& conn);
+  void log_per_node() const;
   void ack(const Record& r);
   void reprepare(cql::Connection* conn, std::unique_ptr<Request> req);
 
@@ -181,6 +182,14 @@ class Loader {
   std::mt19937 rng_{std::random_device{}()};
   int64_t last_timestamp_us_ = 0;
   int64_t next_timestamp();
+  // Records written through each coordinator, and which of its connections
+  // (Connection::opened) last had a write acknowledged: a node's first write
+  // after it reconnected is logged, its total at the end (-v).
+  struct NodeWrites {
+    uint64_t records = 0;
+    uint64_t opened = 0;
+  };
+  std::map<const cql::Connection*, NodeWrites> node_writes_;
 };
 
 // Write timestamps come from the client, one per record, strictly increasing
@@ -656,8 +665,14 @@ void Loader::pump() {
   }
 }
 
-void Loader::succeed(Request& req) {
+void Loader::succeed(Request& req, const cql::Connection& conn) {
   ctx_.stats.records_out += req.records.size();
+  auto& n = node_writes_[&conn];
+  n.records += req.records.size();
+  if (n.opened != conn.opened()) {
+    if (n.opened != 0) log::info("{}: writes acknowledged again since it reconnected", conn.name());
+    n.opened = conn.opened();
+  }
   for (auto& r : req.records) ack(*r);
 }
 
@@ -717,7 +732,7 @@ void Loader::on_response(std::shared_ptr<Request> shared, cql::Connection* conn,
   --in_flight_;
   std::unique_ptr<Request> req(new Request(std::move(*shared)));
   if (!r.transport_ok) return retry_later(std::move(req), r.transport_error);
-  if (r.opcode == static_cast<uint8_t>(Opcode::result)) return succeed(*req);
+  if (r.opcode == static_cast<uint8_t>(Opcode::result)) return succeed(*req, *conn);
   if (r.opcode != static_cast<uint8_t>(Opcode::error))
     return retry_later(std::move(req), std::string("unexpected ") + cql::opcode_name(r.opcode));
   cql::ServerError e;
@@ -761,6 +776,14 @@ void Loader::on_response(std::shared_ptr<Request> shared, cql::Connection* conn,
          fmt::format("\"code\":{},\"error\":{}", e.code, json::quote(cql::error_code_name(e.code))));
 }
 
+void Loader::log_per_node() const {
+  for (size_t i = 0; i < session_->size(); ++i) {
+    const cql::Connection& c = session_->connection(i);
+    auto it = node_writes_.find(&c);
+    log::info("{}: {} records written through this node", c.name(), it == node_writes_.end() ? 0 : it->second.records);
+  }
+}
+
 int Loader::run() {
   setup();
   while (true) {
@@ -802,6 +825,7 @@ int Loader::run() {
     }
   }
   rejects_.flush();
+  log_per_node();
   ctx_.stats.set("undelivered", undelivered_);
   if (!fatal_.empty()) {
     std::string msg = fmt::format("{}; {} records written, {} not written", fatal_,

@@ -223,10 +223,7 @@ void Connection::on_startup(Response& r) {
   if (state_ != State::starting) return;  // failed meanwhile (fail() said why)
   if (!r.transport_ok) return setup_failed(r.transport_error.substr(r.transport_error.find(": ") + 2), false);
   auto op = static_cast<Opcode>(r.opcode);
-  if (op == Opcode::ready) {
-    state_ = State::ready;
-    return;
-  }
+  if (op == Opcode::ready) return became_ready();
   if (op == Opcode::error) {
     auto e = decode_error(r.body);
     if (e.code == errc::protocol) return setup_failed("the server does not speak protocol v4: " + e.message, false);
@@ -241,6 +238,11 @@ void Connection::on_startup(Response& r) {
   send_credentials(authenticator);
 }
 
+void Connection::became_ready() {
+  state_ = State::ready;
+  ++opened_;
+}
+
 void Connection::send_credentials(const std::string& authenticator) {
   std::string token = plain_token(opts_.user, opts_.password);
   send([&](std::string& o, int16_t s) { encode_auth_response(o, s, token); },
@@ -252,7 +254,7 @@ void Connection::on_auth(Response& a, const std::string& authenticator, int roun
   if (state_ != State::starting) return;  // failed meanwhile (fail() said why)
   if (!a.transport_ok) return setup_failed(a.transport_error.substr(a.transport_error.find(": ") + 2), false);
   switch (static_cast<Opcode>(a.opcode)) {
-    case Opcode::auth_success: state_ = State::ready; return;
+    case Opcode::auth_success: return became_ready();
     case Opcode::error: {
       auto e = decode_error(a.body);
       if (e.code == errc::bad_credentials)
@@ -634,6 +636,7 @@ size_t Session::add_node(const std::string& host, int port) {
   reconnect_delay_ms_.push_back(500);
   reconnecting_.push_back(0);
   removed_.push_back(0);
+  needs_tokens_.push_back(0);
   return conns_.size() - 1;
 }
 
@@ -788,42 +791,87 @@ void Session::heartbeat(int64_t now) {
   }
 }
 
+namespace {
+const char* const kLocalTokensQuery = "SELECT partitioner, tokens FROM system.local";
+
+// A node's tokens from its answer to kLocalTokensQuery; nullopt when the
+// answer is not rows or the partitioner is not Murmur3 (no token routing).
+std::optional<std::vector<int64_t>> local_tokens(const Response& r) {
+  if (!r.transport_ok || r.opcode != static_cast<uint8_t>(Opcode::result)) return std::nullopt;
+  Result res = decode_result(r.body);
+  if (res.kind != ResultKind::rows || res.rows.rows.empty()) return std::nullopt;
+  const auto& row = res.rows.rows[0];
+  const auto& cols = res.rows.meta.columns;
+  std::vector<int64_t> tokens;
+  for (size_t k = 0; k < cols.size() && k < row.size(); ++k) {
+    if (cols[k].name == "partitioner" && row[k] && row[k]->find("Murmur3Partitioner") == std::string::npos)
+      return std::nullopt;
+    if (cols[k].name == "tokens" && row[k] && cols[k].type.id == TypeId::set) {
+      Reader tr(*row[k]);
+      int32_t n = tr.i32();
+      for (int32_t j = 0; j < n; ++j) {
+        auto b = tr.bytes();
+        if (!b) continue;
+        try {
+          tokens.push_back(std::stoll(std::string(*b)));
+        } catch (const std::exception&) {
+          return std::nullopt;
+        }
+      }
+    }
+  }
+  return tokens;
+}
+}  // namespace
+
 bool Session::load_ring() {
   ring_.clear();
   for (size_t i = 0; i < conns_.size(); ++i) {
     auto& c = *conns_[i];
     if (!c.alive()) continue;
-    Response r = c.call([](std::string& o, int16_t s) {
-      encode_query(o, s, "SELECT partitioner, tokens FROM system.local", Consistency::one);
-    }, opts_.request_timeout_ms);
-    if (!r.transport_ok || r.opcode != static_cast<uint8_t>(Opcode::result)) return false;
-    Result res = decode_result(r.body);
-    if (res.kind != ResultKind::rows || res.rows.rows.empty()) return false;
-    const auto& row = res.rows.rows[0];
-    const auto& cols = res.rows.meta.columns;
-    for (size_t k = 0; k < cols.size() && k < row.size(); ++k) {
-      if (cols[k].name == "partitioner" && row[k] && row[k]->find("Murmur3Partitioner") == std::string::npos) {
-        ring_.clear();
-        return false;
-      }
-      if (cols[k].name == "tokens" && row[k] && cols[k].type.id == TypeId::set) {
-        Reader tr(*row[k]);
-        int32_t n = tr.i32();
-        for (int32_t j = 0; j < n; ++j) {
-          auto b = tr.bytes();
-          if (!b) continue;
-          try {
-            ring_.emplace_back(std::stoll(std::string(*b)), i);
-          } catch (const std::exception&) {
-            ring_.clear();
-            return false;
-          }
-        }
-      }
+    Response r = c.call([](std::string& o, int16_t s) { encode_query(o, s, kLocalTokensQuery, Consistency::one); },
+                        opts_.request_timeout_ms);
+    auto tokens = local_tokens(r);
+    if (!tokens) {
+      ring_.clear();
+      return false;
     }
+    for (int64_t t : *tokens) ring_.emplace_back(t, i);
   }
   std::sort(ring_.begin(), ring_.end());
   return !ring_.empty();
+}
+
+void Session::drop_from_ring(size_t i) {
+  ring_.erase(std::remove_if(ring_.begin(), ring_.end(), [i](const auto& e) { return e.second == i; }), ring_.end());
+}
+
+void Session::fetch_tokens_due() {
+  // A node that joined the ring (NEW_NODE) gets its share of the writes once
+  // its tokens are known: asked without blocking, once it is connected.
+  for (size_t i = 0; i < conns_.size(); ++i) {
+    if (!needs_tokens_[i] || !conns_[i]->alive()) continue;
+    needs_tokens_[i] = 0;
+    conns_[i]->send([](std::string& o, int16_t s) { encode_query(o, s, kLocalTokensQuery, Consistency::one); },
+                    [this, i](Response& r) {
+                      std::optional<std::vector<int64_t>> tokens;
+                      try {
+                        tokens = local_tokens(r);
+                      } catch (const ProtocolError&) {
+                      }
+                      if (!tokens || tokens->empty()) {
+                        if (!r.transport_ok) needs_tokens_[i] = 1;  // again once reconnected
+                        log::debug("{}: cannot learn its tokens; it gets writes only as a fallback",
+                                   conns_[i]->name());
+                        return;
+                      }
+                      if (removed_[i] || ring_.empty()) return;
+                      drop_from_ring(i);
+                      for (int64_t t : *tokens) ring_.emplace_back(t, i);
+                      std::sort(ring_.begin(), ring_.end());
+                      log::info("{}: in the ring with {} tokens", conns_[i]->name(), tokens->size());
+                    });
+  }
 }
 
 int Session::owner(int64_t token) const {
@@ -911,9 +959,11 @@ void Session::handle_event(std::string_view body) {
   if (type == "STATUS_CHANGE" && change == "DOWN") {
     // The cluster's failure detector convicted the node: stop sending there
     // now (in-flight requests are retried elsewhere) rather than wait for
-    // their time-outs; try again on UP or after the back-off.
-    if (i >= 0 && conns_[i]->alive()) {
-      conns_[i]->fail("the cluster reports the node DOWN");
+    // their time-outs; try again on UP or after the back-off (also when its
+    // connection was already lost: no reconnecting every second to a node
+    // the cluster knows is down).
+    if (i >= 0) {
+      if (conns_[i]->alive()) conns_[i]->fail("the cluster reports the node DOWN");
       next_attempt_ms_[i] = now_ms() + 30000;
     }
   } else if (type == "STATUS_CHANGE" && change == "UP") {
@@ -924,15 +974,21 @@ void Session::handle_event(std::string_view body) {
   } else if (type == "TOPOLOGY_CHANGE" && change == "NEW_NODE") {
     if (i < 0 && opts_.discover) {
       auto colon = node.rfind(':');
-      size_t k = add_node(node.substr(0, colon), std::atoi(node.c_str() + colon + 1));
-      next_attempt_ms_[k] = now_ms();
-    } else if (i >= 0) {
+      i = static_cast<int>(add_node(node.substr(0, colon), std::atoi(node.c_str() + colon + 1)));
+    }
+    if (i >= 0) {
       removed_[i] = 0;
       next_attempt_ms_[i] = now_ms();
+      reconnect_delay_ms_[i] = 500;
+      needs_tokens_[i] = !ring_.empty();  // token-aware: learn what it owns
     }
   } else if (type == "TOPOLOGY_CHANGE" && change == "REMOVED_NODE") {
     if (i >= 0) {
+      // Its ranges now belong to the next nodes in the ring: routing skips
+      // its tokens, and it is not reconnected.
       removed_[i] = 1;
+      needs_tokens_[i] = 0;
+      drop_from_ring(static_cast<size_t>(i));
       conns_[i]->fail("the node left the cluster");
     }
   }
@@ -987,6 +1043,7 @@ short Session::poll(int timeout_ms, int extra_fd, short extra_events) {
     heartbeat(now);
   }
   settle_reconnects();
+  fetch_tokens_due();
   return extra;
 }
 

@@ -11,7 +11,7 @@ the storage, so that token-aware routing can be checked (misrouted count).
 
 Run with Debian's /usr/bin/python3 (python3-cassandra).
 
-  cqlpeer.py --port-file F [--nodes N] [--user U --password-file P]
+  cqlpeer.py --port-file F [--nodes N] [--spare N] [--user U --password-file P]
              [--tls CERT KEY] [--auth-challenge] [--fault KIND:COUNT]... [--delay MIN:MAX]
              [--commands FIFO] [--dump FILE]
 
@@ -25,6 +25,20 @@ Commands (one per line on --commands): fault KIND COUNT; delay MIN MAX;
 authfail N (the next N logins are refused);
 forget (nodes forget prepared statements); drop (close every connection);
 dump FILE; stats FILE; quit.
+Cluster events (sent to the connections that REGISTERed, as a real cluster's
+other nodes would; K is a node's index, 0-based):
+  join K    a --spare node joins the ring (TOPOLOGY_CHANGE NEW_NODE): listed
+            in system.peers_v2, owns its token range from now on
+  remove K  the node leaves the ring (TOPOLOGY_CHANGE REMOVED_NODE): its
+            connections are closed; it still accepts new ones (counted), as a
+            decommissioned process may, but owns nothing
+  down K    STATUS_CHANGE DOWN: its connections are closed and its port stops
+            listening
+  up K      it listens again on the same port, then STATUS_CHANGE UP
+--spare N: N more nodes listen from the start but are not in the ring (not in
+system.peers_v2, own no tokens) until `join`. Their ports are not in the port
+file; `stats` lists every node (port, state, rows written through it,
+connections accepted).
 """
 import argparse
 import asyncio
@@ -49,7 +63,7 @@ from cassandra.murmur3 import murmur3
 # ---- protocol constants (v4 spec) ----------------------------------------
 OP_ERROR, OP_STARTUP, OP_READY, OP_AUTHENTICATE = 0x00, 0x01, 0x02, 0x03
 OP_OPTIONS, OP_SUPPORTED, OP_QUERY, OP_RESULT = 0x05, 0x06, 0x07, 0x08
-OP_PREPARE, OP_EXECUTE, OP_REGISTER, OP_BATCH = 0x09, 0x0A, 0x0B, 0x0D
+OP_PREPARE, OP_EXECUTE, OP_REGISTER, OP_EVENT, OP_BATCH = 0x09, 0x0A, 0x0B, 0x0C, 0x0D
 OP_AUTH_CHALLENGE, OP_AUTH_RESPONSE, OP_AUTH_SUCCESS = 0x0E, 0x0F, 0x10
 
 TYPE_IDS = {
@@ -203,6 +217,7 @@ class Peer:
         self.delay = None
         self.nodes = []
         self.conns = set()
+        self.loop = None
         self.schema_version = uuid.uuid4()
         self.stats = dict(connections=0, executes=0, batches=0, rows_written=0, queries=0,
                           prepares=0, max_in_flight=0, out_of_order=0, misrouted=0,
@@ -230,10 +245,14 @@ class Peer:
         return f[0]
 
     # -- tokens
+    def ring(self):
+        return [n for n in self.nodes if n.state in ('up', 'down')]
+
     def owner(self, token):
-        for i, n in enumerate(self.nodes):
-            if token <= n.token: return i
-        return 0
+        ring = self.ring()
+        for n in ring:
+            if token <= n.token: return n.index
+        return ring[0].index
 
     # -- statements
     def create_keyspace(self, q):
@@ -319,7 +338,7 @@ class Peer:
             types = ['inet', 'inet', 'int', 'text', 'text']
             lo = ipaddress.ip_address('127.0.0.1').packed
             rows = [[lo, lo, w_int(n.port), b'datacenter1', b'rack1']
-                    for n in self.nodes if n is not self.current_node]
+                    for n in self.ring() if n is not self.current_node]
             return self.rows_result(cols, [parse_type(t) for t in types], rows, 'system', 'peers_v2')
         if 'from system.peers' in ql:
             cols = ['peer', 'data_center', 'host_id', 'rack', 'release_version', 'rpc_address', 'schema_version', 'tokens']
@@ -478,7 +497,8 @@ class Peer:
     def write_stats(self, path):
         tmp = path + '.tmp'
         with open(tmp, 'w') as f:
-            json.dump(self.stats, f)
+            nodes = [dict(port=n.port, state=n.state, rows=n.rows, connections=n.connections) for n in self.nodes]
+            json.dump(dict(self.stats, nodes=nodes), f)
         os.replace(tmp, path)
 
     def command(self, line):
@@ -494,10 +514,48 @@ class Peer:
                 for c in list(self.conns): c.transport.abort()
             elif words[0] == 'dump': self.dump(words[1])
             elif words[0] == 'stats': self.write_stats(words[1])
+            elif words[0] in ('join', 'remove', 'down', 'up'): self.cluster_change(words[0], self.nodes[int(words[1])])
             elif words[0] == 'quit': asyncio.get_running_loop().stop()
             else: print('cqlpeer: unknown command %r' % words[0], file=sys.stderr)
         except Exception as e:
             print('cqlpeer: command %r failed: %s' % (line, e), file=sys.stderr)
+
+
+    # -- cluster events
+    def event(self, kind, change, node):
+        body = w_string(kind) + w_string(change) + bytes([4]) + ipaddress.ip_address('127.0.0.1').packed + w_int(node.port)
+        for c in list(self.conns):
+            if c.registered and c.node is not node: c.send(-1, OP_EVENT, body)
+
+    def close_connections(self, node):
+        for c in list(self.conns):
+            if c.node is node: c.transport.abort()
+
+    def cluster_change(self, what, node):
+        if what == 'join':
+            if node.state != 'spare': raise ValueError('node %d is not a spare' % node.index)
+            node.state = 'up'
+            self.event('TOPOLOGY_CHANGE', 'NEW_NODE', node)
+        elif what == 'remove':
+            node.state = 'removed'
+            self.event('TOPOLOGY_CHANGE', 'REMOVED_NODE', node)
+            self.close_connections(node)
+        elif what == 'down':
+            node.state = 'down'
+            self.event('STATUS_CHANGE', 'DOWN', node)
+            node.server.close()
+            self.close_connections(node)
+        elif what == 'up':
+            if node.state != 'down': raise ValueError('node %d is not down' % node.index)
+            self.loop.create_task(self.reopen(node))
+
+    async def reopen(self, node):
+        node.server = await self.listen(node, node.port)
+        node.state = 'up'
+        self.event('STATUS_CHANGE', 'UP', node)
+
+    def listen(self, node, port=0):
+        return self.loop.create_server(lambda: Conn(self, node), '127.0.0.1', port, ssl=self.sslctx)
 
 
 class Node:
@@ -508,6 +566,10 @@ class Node:
         self.prepared = set()
         self.host_id = uuid.uuid4()
         self.port = None
+        self.server = None
+        self.state = 'up'      # up, down, spare (not yet in the ring), removed
+        self.rows = 0          # rows written through it (as coordinator)
+        self.connections = 0   # connections it accepted
 
 
 class Conn(asyncio.Protocol):
@@ -519,11 +581,13 @@ class Conn(asyncio.Protocol):
         self.pending = 0
         self.seq_in = 0
         self.last_answered = -1
+        self.registered = False
 
     def connection_made(self, transport):
         self.transport = transport
         self.peer.conns.add(self)
         self.peer.stats['connections'] += 1
+        self.node.connections += 1
 
     def connection_lost(self, exc):
         self.peer.conns.discard(self)
@@ -618,6 +682,7 @@ class Conn(asyncio.Protocol):
             user = parts[1].decode(errors='replace') if len(parts) == 3 else '?'
             raise CqlError(0x0100, 'Provided username %s and/or password are incorrect' % user)
         if opcode == OP_REGISTER:
+            self.registered = True
             return OP_READY, b''
         if not self.ready: raise CqlError(0x000A, 'STARTUP must come first')
         if not self.authenticated: raise CqlError(0x000A, 'authentication required first')
@@ -642,6 +707,7 @@ class Conn(asyncio.Protocol):
             peer.check_values(t, cols, values)
             self.check_route(t, [(cols, values)])
             peer.apply(t, cols, values)
+            self.node.rows += 1
             return OP_RESULT, w_int(1)
         if opcode == OP_BATCH:
             peer.stats['batches'] += 1
@@ -665,6 +731,7 @@ class Conn(asyncio.Protocol):
                 applied.append((t, cols, vals))
             if applied: self.check_route(applied[0][0], [(c, v) for _, c, v in applied])
             for t, cols, vals in applied: peer.apply(t, cols, vals)
+            self.node.rows += len(applied)
             return OP_RESULT, w_int(1)
         raise CqlError(0x000A, 'unsupported opcode 0x%02x' % opcode)
 
@@ -719,6 +786,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--port-file', required=True, help='write the first node\'s port here once listening')
     ap.add_argument('--nodes', type=int, default=1, help='nodes (ports), each owning one token range')
+    ap.add_argument('--spare', type=int, default=0, help='more nodes, listening but outside the ring until `join K`')
     ap.add_argument('--user')
     ap.add_argument('--password-file')
     ap.add_argument('--tls', nargs=2, metavar=('CERT', 'KEY'))
@@ -739,14 +807,16 @@ def main():
     if args.tls:
         sslctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         sslctx.load_cert_chain(args.tls[0], args.tls[1])
+    peer.loop, peer.sslctx = loop, sslctx
     ports = []
-    for i in range(args.nodes):
-        node = Node(i, args.nodes)
+    total = args.nodes + args.spare
+    for i in range(total):
+        node = Node(i, total)
         peer.nodes.append(node)
-        server = loop.run_until_complete(loop.create_server(
-            lambda node=node: Conn(peer, node), '127.0.0.1', 0, ssl=sslctx))
-        node.port = server.sockets[0].getsockname()[1]
-        ports.append(str(node.port))
+        node.server = loop.run_until_complete(peer.listen(node))
+        node.port = node.server.sockets[0].getsockname()[1]
+        if i < args.nodes: ports.append(str(node.port))
+        else: node.state = 'spare'
     peer.current_node = peer.nodes[0]
     if args.commands:
         fd = os.open(args.commands, os.O_RDWR | os.O_NONBLOCK)  # RDWR: EOF never comes from a FIFO

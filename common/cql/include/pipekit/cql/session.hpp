@@ -68,6 +68,9 @@ class Connection {
   int port() const { return port_; }
   int64_t last_read_ms() const { return last_read_ms_; }
   size_t in_flight() const { return in_flight_; }
+  // How many times this connection has become ready: it changes on each
+  // reconnection (0: never opened).
+  uint64_t opened() const { return opened_; }
   bool has_capacity() const;
   // Why the last set-up failed; usage: a configuration problem (exit 2).
   const std::string& setup_error() const { return setup_error_; }
@@ -102,6 +105,7 @@ class Connection {
   void step_handshake();
   void send_startup();
   void on_startup(Response& r);
+  void became_ready();
   void send_credentials(const std::string& authenticator);
   void on_auth(Response& r, const std::string& authenticator, int round);
   void setup_failed(const std::string& why, bool usage);
@@ -137,6 +141,7 @@ class Connection {
   std::string address_;
   std::string tls_failure_;       // why the TLS layer last failed (alerts from the server)
   int64_t last_read_ms_ = 0;      // when the server last sent bytes (or the connection opened)
+  uint64_t opened_ = 0;
 };
 
 class Session {
@@ -180,6 +185,8 @@ class Session {
   void reconnect_due(int64_t now);
   void settle_reconnects();
   void keep_registered();
+  void drop_from_ring(size_t i);
+  void fetch_tokens_due();
   int find_node(const std::string& addr_port) const;  // index or -1
   SessionOptions opts_;
   SSL_CTX* tls_ctx_ = nullptr;
@@ -190,6 +197,7 @@ class Session {
   std::vector<int64_t> reconnect_delay_ms_;
   std::vector<char> reconnecting_;
   std::vector<char> removed_;
+  std::vector<char> needs_tokens_;  // joined the ring (NEW_NODE): its tokens are to be asked
   int control_ = -1;            // the connection registered for events
   bool registering_ = false;
   int64_t last_expire_ms_ = 0;

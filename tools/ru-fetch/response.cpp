@@ -142,7 +142,14 @@ PageResult PageParser::parse(std::string_view body, size_t capacity, size_t expe
   // Full validation first (UTF-8, structure, every value).
   element root;
   if (auto err = dom_.parse(body.data(), body.size(), false).get(root)) {
-    r.error = std::string("not valid JSON (") + simdjson::error_message(err) + ")";
+    // 1e400 or 2^64 is JSON, not a syntax error: name the number (retried
+    // like any unusable page; a page without a seed may come back without it).
+    std::string number;
+    if (err == simdjson::NUMBER_ERROR || err == simdjson::NUMBER_OUT_OF_RANGE) number = json::unrepresentable_number(body);
+    r.error = number.empty() ? std::string("not valid JSON (") + simdjson::error_message(err) + ")"
+                             : fmt::format("the page holds the number {}, beyond what ru-fetch represents (integers "
+                                           "of 64 bits, finite doubles); refused rather than rounded",
+                                           number);
     return r;
   }
   if (!root.is_object()) {

@@ -18,7 +18,9 @@
 #include "pipekit/envelope.hpp"
 #include "pipekit/errors.hpp"
 #include "pipekit/json.hpp"
+#include "pipekit/log.hpp"
 #include "pipekit/ndjson.hpp"
+#include "pipekit/stats.hpp"
 
 using namespace pipekit;
 
@@ -353,5 +355,37 @@ TEST(Acks, WriterWaitsForTheFifosReader) {
     if (got.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(got, format_ack("t", 3, 42));
+  unlink(path.c_str());
+}
+
+// The progress line is drawn by a thread of its own while the run counts and
+// logs (scripts/test --tsan runs this): counters, extra counters and log lines
+// from the main thread meanwhile; a log line clears the progress line first.
+TEST(Stats, ProgressThreadRedrawsWhileTheRunCountsAndLogs) {
+  std::string path = ::testing::TempDir() + "/progress.err";
+  int saved = dup(STDERR_FILENO);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_GE(dup2(fd, STDERR_FILENO), 0);
+  ::close(fd);
+  {
+    Stats stats;
+    stats.start_progress();
+    for (int i = 0; i < 120; ++i) {
+      stats.records_in++;
+      stats.records_out++;
+      stats.add("retried");
+      if (i % 40 == 0) log::warn("step {}", i);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    stats.stop_progress();
+  }
+  dup2(saved, STDERR_FILENO);
+  ::close(saved);
+  std::ifstream in(path);
+  std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(err.find("\r\033[K"), std::string::npos) << err;  // drawn at least once in 1.2 s
+  EXPECT_NE(err.find("retried "), std::string::npos) << err;
+  EXPECT_NE(err.find("warning: step 80\n"), std::string::npos) << err;
   unlink(path.c_str());
 }

@@ -96,6 +96,9 @@ TEST(RuFetchParse, UnusableResponsesWriteNothing) {
       {R"([{"a":1}])", 1, "not an object"},
       {"", 1, "not valid JSON"},
       {"{\"results\":[{\"a\":\"\xff\xfe\"}]}", 1, "not valid JSON"},
+      // JSON, but beyond a double or 64 bits: named, never "not valid JSON" (issue #14, finding 2)
+      {R"({"results":[{"a":1},{"a":1e400}]})", 2, "the page holds the number 1e400, beyond what ru-fetch represents"},
+      {R"({"results":[{"n":18446744073709551616}]})", 1, "the number 18446744073709551616, beyond"},
   };
   for (const auto& c : cases) {
     for (Shape s : {Shape::raw, Shape::flat}) {

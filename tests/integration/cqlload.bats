@@ -30,6 +30,45 @@ teardown() { stop_cqlpeer; }
   assert_output '[8704,"INVALID","Invalid request (cqlpeer fault)"]'
 }
 
+@test "numbers JSON allows but no column type here holds (1e400, 2^64): each record rejected with that reason, the others load" {
+  # hardening finding 2, on cqlload
+  start_cqlpeer
+  printf '%s\n' '{"id":"11111111-1111-4111-8111-111111111111","email":"a@x","age":1}' \
+    '{"id":"22222222-2222-4222-8222-222222222222","email":"b@x","age":1e400}' \
+    '{"id":"33333333-3333-4333-8333-333333333333","email":"c@x","age":18446744073709551616}' \
+    '{"id":"44444444-4444-4444-8444-444444444444","email":"d@x","scores":{"a":1e400}}' \
+    '{"id":"55555555-5555-4555-8555-555555555555","email":"e@x","age":5}' >"$BATS_TEST_TMPDIR/in.ndjson"
+  run cqlload --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$CREATED_USERS_SCHEMA" \
+    --primary-key id --rejects "$BATS_TEST_TMPDIR/rej.ndjson" "$BATS_TEST_TMPDIR/in.ndjson"
+  assert_success
+  assert_output --partial "in 5, out 2, rejected 3"
+  run jq -r '"\(.line) \(.reason)"' "$BATS_TEST_TMPDIR/rej.ndjson"
+  assert_line --index 0 --partial "2 number 1e400 is beyond what this tool represents"
+  assert_line --index 1 --partial "3 number 18446744073709551616 is beyond what this tool represents"
+  assert_line --index 2 --partial "4 number 1e400 is beyond what this tool represents"
+}
+
+@test "a record whose values outgrow one CQL frame (256 MB) is one reject before it is sent; the others load" {
+  # hardening finding 9: it used to spend minutes in retries, then exit 3
+  start_cqlpeer
+  python3 -c '
+import sys
+w = sys.stdout.write
+w("{\"id\":\"11111111-1111-4111-8111-111111111111\",\"email\":\"a@x\"}\n")
+w("{\"id\":\"22222222-2222-4222-8222-222222222222\",\"email\":\"b@x\",\"picture\":\"" + "p" * (257 << 20) + "\"}\n")
+w("{\"id\":\"33333333-3333-4333-8333-333333333333\",\"email\":\"c@x\"}\n")' >"$BATS_TEST_TMPDIR/big.ndjson"
+  run timeout 60 cqlload --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$CREATED_USERS_SCHEMA" \
+    --primary-key id --max-line-bytes 300M --rejects "$BATS_TEST_TMPDIR/rej.ndjson" "$BATS_TEST_TMPDIR/big.ndjson"
+  assert_success
+  assert_output --partial "in 3, out 2, rejected 1"
+  run jq -r '"\(.line) \(.reason)"' "$BATS_TEST_TMPDIR/rej.ndjson"
+  assert_output --partial "2 the record's values take"
+  assert_output --partial "over what one CQL frame carries"
+  # the peer stored the two others and was never sent the big one
+  rows=$(peer_stats | jq '[.nodes[].rows] | add')
+  [ "$rows" = 2 ] || fail "the peer stored $rows rows, not 2"
+}
+
 @test "PasswordAuthenticator: right password loads, wrong one is exit 2, the password never shows" {
   echo 's3cret-PW' >"$BATS_TEST_TMPDIR/pw"
   start_cqlpeer --user loader --password-file "$BATS_TEST_TMPDIR/pw"

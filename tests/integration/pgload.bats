@@ -125,6 +125,16 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   assert_output "200|200|200"
 }
 
+@test "--map with an array index past any size (arr.99999999999999999999) finds nothing: the column is null, no crash" {
+  # hardening finding 7: the index used to reach std::stoul's exception (exit 5)
+  psql_q "create table hugeidx (id int primary key, v text)"
+  run pgload --table hugeidx --map id=id --map v=arr.99999999999999999999 <<<'{"id":1,"arr":[1,2]}'
+  assert_success
+  refute_output --partial "internal error"
+  run psql_q "select id, coalesce(v, 'NULL') from hugeidx"
+  assert_output "1|NULL"
+}
+
 @test "--strict-fields rejects a record with a field that has no column" {
   psql_q "create table strict1 (a int, b text)"
   printf '%s\n' '{"a":1,"b":"x"}' '{"a":2,"c":"extra"}' '{"a":3}' >"$T/in"

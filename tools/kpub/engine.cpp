@@ -363,9 +363,20 @@ class Publisher {
 
   std::string describe_keyless_refusal(const std::string& topic) {
     constexpr int kTimeoutMs = 5000;
+    // The start-up check may have returned on a transport error before any
+    // broker answered (a fresh connection on a busy machine): ask again now.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kTimeoutMs);
+    while (answering_broker_ < 0 && !said_all_down_ && std::chrono::steady_clock::now() < deadline && !stop_requested()) {
+      const rd_kafka_metadata_t* md = nullptr;
+      if (rd_kafka_metadata(rk_.get(), 0, rkt_, &md, 200) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        answering_broker_ = md->orig_broker_id;
+        rd_kafka_metadata_destroy(md);
+      } else {
+        poll(50);
+      }
+    }
     if (answering_broker_ < 0) {
-      log::debug("cleanup.policy of topic {} unknown (no broker answered at start): records without a key are sent",
-                 topic);
+      log::debug("cleanup.policy of topic {} unknown (no broker answered): records without a key are sent", topic);
       return {};
     }
     rd_kafka_queue_t* queue = rd_kafka_queue_new(rk_.get());

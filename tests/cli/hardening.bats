@@ -197,6 +197,39 @@ teardown() {
   done
 }
 
+@test "records left in a piped input whose writer has exited are read and acked once the --ack FIFO gets its reader (upstream faster than the reader's start)" {
+  # engine: none (the FIFO wait is core's, shared by every sink)
+  # The race seen in a pipeline: ksub opens its FIFO, emits everything, the
+  # stage between hands it all over and exits, all before the sink's next look
+  # at the FIFO. The sink must not take the hang-up for "nothing to ack".
+  for i in $(seq 0 499); do
+    echo "{\"topic\":\"users\",\"partition\":0,\"offset\":$i,\"value\":{\"seq\":$i}}"
+  done >"$T/env.ndjson"
+  echo '{"required":["missing"]}' >"$T/schema.json"   # every record rejected, so every one acked
+  local tool
+  for tool in jvalidate fileload; do
+    rm -f "$T/acks" && mkfifo "$T/acks"
+    case $tool in
+      jvalidate) cmd=(jvalidate -q --envelope -s "$T/schema.json" --rejects "$T/rejects" --ack "$T/acks") ;;
+      fileload) cmd=(fileload -q --envelope --dir "$T/out" --format ndjson --ack "$T/acks") ;;
+    esac
+    cat "$T/env.ndjson" | timeout 20 "${cmd[@]}" >/dev/null 2>"$T/$tool.err" &
+    BG_PID=$!
+    sleep 1   # the writer (cat) is long gone; 500 records wait in the pipe
+    kill -0 "$BG_PID" || fail "$tool gave up on records still in its input: $(cat "$T/$tool.err")"
+    timeout 20 cat "$T/acks" >"$T/acks.out"
+    st=0
+    wait "$BG_PID" || st=$?
+    BG_PID=
+    cat "$T/$tool.err"
+    [ "$st" -eq 0 ] || fail "$tool exited $st"
+    [ "$(wc -l <"$T/acks.out")" -eq 500 ] || fail "$tool acked $(wc -l <"$T/acks.out") of 500"
+    [ "$(tail -1 "$T/acks.out")" = '{"topic":"users","partition":0,"offset":499}' ]
+  done
+  [ "$(wc -l <"$T/rejects")" -eq 500 ]
+  [ "$(cat "$T"/out/* | wc -l)" -eq 500 ]
+}
+
 @test "a full stdout: the summary's out counts only records that were written (jvalidate, ru-fetch)" {
   [ -w /dev/full ] || fail "needs /dev/full"
   seq 1 20000 | sed 's/.*/{"a":&}/' >"$T/in"

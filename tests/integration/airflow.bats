@@ -269,7 +269,8 @@ pg_trigger() {
   # about 50 s of work for a 15 s timeout
   pg_trigger "PERFORM pg_sleep(0.05);"
   PIPEKIT_URL=$RU_URL/file=run3.json/ PIPEKIT_TEST_TIMEOUT_LOAD_POSTGRES=15 PIPEKIT_BATCH_ROWS=50 run_dag
-  grep -E 'Command exited|Timeout|SIGTERM|\[pgload\]|\[ksub\]' "$LOG" | head -20
+  # every stage's lines (a failure here once showed pgload reading nothing and ending at once)
+  grep -E 'Command exited|Timeout|SIGTERM|\[pgload\]|\[ksub\]|\[jvalidate\]|pipekit: ' "$LOG" | head -40
   PGDATABASE=users psql_q "DROP TRIGGER fault ON users"
   [ "$DAG_STATUS" -ne 0 ] || fail "a run with a failed load must fail (status is a teardown)"
   [ "$(run_state)" = failed ]

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,10 +55,10 @@ AckWriter::AckWriter(const std::string& path) : path_(path) {
   // A FIFO opens for writing only once its reader (ksub --commit-acks) has
   // it open. A blocking open() would wait forever if that reader died first,
   // deaf to SIGTERM: poll for the reader instead. Nothing has been read yet,
-  // so a stop signal, or a piped stdin whose writer is gone (ksub ended),
-  // ends the run cleanly.
+  // so a stop signal, or a piped stdin whose writer is gone with nothing left
+  // in the pipe (ksub ended without a record), ends the run cleanly.
   struct stat in;
-  const bool stdin_piped = ::fstat(STDIN_FILENO, &in) == 0 && S_ISFIFO(in.st_mode);
+  bool watch_stdin = ::fstat(STDIN_FILENO, &in) == 0 && S_ISFIFO(in.st_mode);
   const auto start = std::chrono::steady_clock::now();
   bool said = false;
   for (;;) {
@@ -70,10 +71,22 @@ AckWriter::AckWriter(const std::string& path) : path_(path) {
       log::warn("waiting for a reader of the --ack FIFO {} (ksub --commit-acks)", path);
       said = true;
     }
-    struct pollfd p[2] = {{stop_fd(), POLLIN, 0}, {stdin_piped ? STDIN_FILENO : -1, 0, 0}};
+    struct pollfd p[2] = {{stop_fd(), POLLIN, 0}, {watch_stdin ? STDIN_FILENO : -1, 0, 0}};
     ::poll(p, 2, 20);
-    if (p[1].revents & POLLHUP)
-      throw StoppedBeforeStart("input ended before the --ack FIFO " + path + " had a reader: nothing to acknowledge");
+    if (p[1].revents & POLLHUP) {
+      // The reader may have come and the writer gone within that poll: ksub
+      // opens the FIFO before it emits a record, and a fast upstream can hand
+      // every record over and exit in one go. Records still in the pipe need
+      // their acks, so keep waiting for the reader (a stop signal still ends
+      // the wait); only an empty pipe means there is nothing to acknowledge.
+      fd_ = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+      if (fd_ >= 0) break;
+      int pending = 0;
+      if (::ioctl(STDIN_FILENO, FIONREAD, &pending) == 0 && pending > 0)
+        watch_stdin = false;
+      else
+        throw StoppedBeforeStart("input ended before the --ack FIFO " + path + " had a reader: nothing to acknowledge");
+    }
   }
   // Writes block again once open: acks are never dropped on a full pipe.
   ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_NONBLOCK);

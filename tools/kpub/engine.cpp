@@ -453,9 +453,9 @@ class Publisher {
 
 // Compression when neither -z nor the configuration names one: lz4. It cut
 // the bytes the broker receives, writes and replicates by 2.5x
-// (randomuser-shaped JSON) and the broker's CPU time by 25-45% (the more, the
-// fuller its page cache), for 0.15-0.19 s more of kpub's CPU per 100 MB
-// (docs/kpub.md, measured with bench/kafka-real).
+// (randomuser-shaped JSON) and the broker's CPU time by a quarter to a half
+// (the more, the fuller its page cache), for 0.15-0.19 s more of kpub's CPU
+// per 100 MB (docs/kpub.md, measured with bench/kafka-real).
 constexpr const char* kDefaultCompression = "lz4";
 
 kafka::Properties effective_properties(const Options& opts) {

@@ -2,15 +2,19 @@
 """The seeds' Spark Structured Streaming job: Kafka -> filters -> PostgreSQL.
 
     spark_job.py --brokers LIST --topic NAME --jdbc-url URL --table NAME
-                 --checkpoint DIR [--max-offsets N] [--ivy DIR]
+                 --checkpoint DIR [--max-offsets N] [--ivy DIR] [--trigger T]
 
 local[2]; the topic's JSON values parsed with from_json into the flat user
 schema; the seeds' checks as filters (required fields present, a plausible
 e-mail, gender male or female, a non-empty username, dates that parse);
-foreachBatch appends each micro-batch over JDBC; trigger(availableNow=True)
-reads what the topic holds when it starts, then the job ends.
+foreachBatch appends each micro-batch over JDBC. With --trigger availableNow
+(the default) it reads what the topic holds when it starts, then ends; with
+--trigger default (Spark's own default: the next micro-batch as soon as the
+previous one is done) or a processing-time interval such as "0 seconds" it runs
+until SIGTERM or SIGINT, then stops the query and Spark.
 """
 import argparse
+import signal
 
 from pyspark.sql import SparkSession
 from pyspark.sql.functions import col, from_json, length, to_timestamp
@@ -30,6 +34,8 @@ def main():
     ap.add_argument("--checkpoint", required=True)
     ap.add_argument("--max-offsets", type=int, default=0, help="maxOffsetsPerTrigger (0: no limit)")
     ap.add_argument("--ivy", help="Ivy cache for spark.jars.packages")
+    ap.add_argument("--trigger", default="availableNow",
+                    help="availableNow, default (no trigger set) or a processingTime interval")
     args = ap.parse_args()
 
     builder = (SparkSession.builder.appName("SparkDataStreaming").master("local[2]")
@@ -68,10 +74,23 @@ def main():
         (batch.write.format("jdbc").option("url", args.jdbc_url).option("dbtable", args.table)
          .option("driver", "org.postgresql.Driver").mode("append").save())
 
-    query = (good.writeStream.foreachBatch(write_batch)
-             .option("checkpointLocation", args.checkpoint)
-             .trigger(availableNow=True).start())
-    query.awaitTermination()
+    writer = good.writeStream.foreachBatch(write_batch).option("checkpointLocation", args.checkpoint)
+    if args.trigger == "availableNow":
+        writer = writer.trigger(availableNow=True)
+    elif args.trigger != "default":
+        writer = writer.trigger(processingTime=args.trigger)
+    query = writer.start()
+    if args.trigger == "availableNow":
+        query.awaitTermination()
+    else:
+        # A running query ends on a signal: the handler only sets a flag, and
+        # the query is stopped from here, not from inside a py4j call.
+        stop = []
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.append(True))
+        while not stop and query.isActive:
+            query.awaitTermination(0.5)
+        query.stop()
     spark.stop()
 
 

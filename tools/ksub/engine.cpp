@@ -155,9 +155,15 @@ std::string describe(const rd_kafka_topic_partition_list_t* parts) {
   return out + "]";
 }
 constexpr size_t kBatchBytes = 256 * 1024;  // write(2) size of the output
-// Output handed over but not yet written above which reading pauses (and
-// resumes below half of it): a stalled downstream costs at most this.
+// Output handed over but not yet written above which reading waits for
+// stdout (and goes on below half of it): a slow downstream costs at most this.
 constexpr size_t kMaxPendingBytes = 8u << 20;
+// How long reading waits for a slow stdout before it pauses the partitions
+// and polls meanwhile (a stalled downstream: the group must keep us). Not at
+// once: a pause drops librdkafka's prefetched records, and after a resume the
+// first fetch came 0.6 s later on a real broker, once per pause, so a
+// downstream only slightly slower than Kafka made a whole run 3 to 5x slower.
+constexpr auto kWaitBeforePause = std::chrono::milliseconds(500);
 
 class Consumer {
  public:
@@ -705,11 +711,17 @@ void Consumer::drain_out(bool keep_polling, bool discard_queued) {
   settle_written();
 }
 
-// Backpressure: above kMaxPendingBytes waiting for stdout, reading pauses;
+// Backpressure: above kMaxPendingBytes waiting for stdout, reading waits
+// until half of it is written (librdkafka's bounded prefetch queue holds what
+// comes meanwhile); if stdout takes nothing that long, reading pauses and
 // polling goes on, so the consumer is not evicted (max.poll.interval.ms).
 void Consumer::pace_output() {
   const size_t pending = out_.pending_bytes();
   if (!paused_ && pending > kMaxPendingBytes) {
+    if (out_.wait_pending_at_most(kMaxPendingBytes / 2, kWaitBeforePause)) {
+      settle_written();
+      return;
+    }
     set_paused(true);
   } else if (paused_ && pending <= kMaxPendingBytes / 2) {
     set_paused(false);

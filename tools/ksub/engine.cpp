@@ -158,12 +158,15 @@ constexpr size_t kBatchBytes = 256 * 1024;  // write(2) size of the output
 // Output handed over but not yet written above which reading waits for
 // stdout (and goes on below half of it): a slow downstream costs at most this.
 constexpr size_t kMaxPendingBytes = 8u << 20;
-// How long reading waits for a slow stdout before it pauses the partitions
-// and polls meanwhile (a stalled downstream: the group must keep us). Not at
-// once: a pause drops librdkafka's prefetched records, and after a resume the
-// first fetch came 0.6 s later on a real broker, once per pause, so a
-// downstream only slightly slower than Kafka made a whole run 3 to 5x slower.
-constexpr auto kWaitBeforePause = std::chrono::milliseconds(500);
+// A slow stdout makes reading wait as long as stdout takes a batch at least
+// every kWaitForProgress, up to kWaitBeforePause in all; then (a stalled or
+// very slow downstream) the partitions pause and polling goes on, so the
+// group keeps us. Not at once: a pause drops librdkafka's prefetched records,
+// and after a resume the first fetch came ~0.6 s later on a real broker, once
+// per pause, so a downstream only a little slower than Kafka made a whole run
+// several times slower.
+constexpr auto kWaitForProgress = std::chrono::milliseconds(500);
+constexpr auto kWaitBeforePause = std::chrono::seconds(2);
 
 class Consumer {
  public:
@@ -713,16 +716,21 @@ void Consumer::drain_out(bool keep_polling, bool discard_queued) {
 
 // Backpressure: above kMaxPendingBytes waiting for stdout, reading waits
 // until half of it is written (librdkafka's bounded prefetch queue holds what
-// comes meanwhile); if stdout takes nothing that long, reading pauses and
-// polling goes on, so the consumer is not evicted (max.poll.interval.ms).
+// comes meanwhile), as long as stdout makes progress (kWaitForProgress,
+// kWaitBeforePause); else reading pauses and polling goes on, so the consumer
+// is not evicted (max.poll.interval.ms).
 void Consumer::pace_output() {
   const size_t pending = out_.pending_bytes();
   if (!paused_ && pending > kMaxPendingBytes) {
-    if (out_.wait_pending_at_most(kMaxPendingBytes / 2, kWaitBeforePause)) {
-      settle_written();
-      return;
+    const auto give_up = Clock::now() + kWaitBeforePause;
+    for (size_t left = pending; left > kMaxPendingBytes / 2;) {
+      out_.wait_pending_at_most(left - 1, kWaitForProgress);  // a batch written
+      const size_t now = out_.pending_bytes();
+      if (now >= left || Clock::now() >= give_up || stop_requested()) break;
+      left = now;
     }
-    set_paused(true);
+    if (out_.pending_bytes() > kMaxPendingBytes / 2 && !stop_requested()) set_paused(true);
+    settle_written();
   } else if (paused_ && pending <= kMaxPendingBytes / 2) {
     set_paused(false);
   }

@@ -24,7 +24,7 @@ start_postgres() {
   PG_DIR=$(mktemp -d /tmp/pipekit-pg.XXXXXX)
   chmod 755 "$PG_DIR"
   [ "$(id -u)" -eq 0 ] && chown postgres: "$PG_DIR"
-  PGPORT=$(free_port)
+  PGPORT=${PIPEKIT_PG_PORT:-$(free_port)}  # PIPEKIT_PG_PORT: a fixed port, when several people share a machine
   as_pg_owner "$bin/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --no-sync >"$PG_DIR/initdb.log" 2>&1 \
     || { cat "$PG_DIR/initdb.log" >&2; return 1; }
   as_pg_owner "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \

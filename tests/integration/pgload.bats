@@ -268,6 +268,27 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   [ "$(wc -l <"$T/rej")" -eq 2 ]
 }
 
+@test "batches back to back (the next read while one commits): keys across batches, refused rows; last per key wins, acks in order" {
+  psql_q "create table b2b (id int primary key, n int not null)"
+  # 600 envelopes over 150 keys in batches of 50: each batch repeats keys of
+  # the ones before (the direct COPY meets 23505, then the staged upsert), and
+  # batches 3 and 9 hold a row the database refuses
+  for o in $(seq 0 599); do
+    if [ "$o" -eq 120 ] || [ "$o" -eq 430 ]; then v="{\"id\":$((1000 + o)),\"n\":null}"; else v="{\"id\":$((o % 150)),\"n\":$o}"; fi
+    echo "{\"topic\":\"t\",\"partition\":0,\"offset\":$o,\"value\":$v}"
+  done >"$T/in"
+  run pgload --table b2b --mode upsert --envelope --batch-rows 50 --ack "$T/acks" --rejects "$T/rej" --stats "$T/stats" <"$T/in"
+  assert_success
+  [ "$(jq .batches "$T/stats")" -eq 12 ]
+  run psql_q "select count(*), sum(n) from b2b"
+  assert_output "150|$(seq 450 599 | paste -sd+ | bc)"
+  run jq -r .sqlstate "$T/rej"
+  assert_output "$(printf '23502\n23502')"
+  # every envelope acknowledged once, in input order
+  run jq -r .offset "$T/acks"
+  assert_output "$(seq 0 599)"
+}
+
 @test "--ack: nothing is acknowledged before its batch commits" {
   psql_q "create table ack2 (id int primary key)"
   mkfifo "$T/in"

@@ -155,9 +155,18 @@ std::string describe(const rd_kafka_topic_partition_list_t* parts) {
   return out + "]";
 }
 constexpr size_t kBatchBytes = 256 * 1024;  // write(2) size of the output
-// Output handed over but not yet written above which reading pauses (and
-// resumes below half of it): a stalled downstream costs at most this.
+// Output handed over but not yet written above which reading waits for
+// stdout (and goes on below half of it): a slow downstream costs at most this.
 constexpr size_t kMaxPendingBytes = 8u << 20;
+// A slow stdout makes reading wait as long as stdout takes a batch at least
+// every kWaitForProgress, up to kWaitBeforePause in all; then (a stalled or
+// very slow downstream) the partitions pause and polling goes on, so the
+// group keeps us. Not at once: a pause drops librdkafka's prefetched records,
+// and after a resume the first fetch came ~0.6 s later on a real broker, once
+// per pause, so a downstream only a little slower than Kafka made a whole run
+// several times slower.
+constexpr auto kWaitForProgress = std::chrono::milliseconds(500);
+constexpr auto kWaitBeforePause = std::chrono::seconds(2);
 
 class Consumer {
  public:
@@ -705,12 +714,23 @@ void Consumer::drain_out(bool keep_polling, bool discard_queued) {
   settle_written();
 }
 
-// Backpressure: above kMaxPendingBytes waiting for stdout, reading pauses;
-// polling goes on, so the consumer is not evicted (max.poll.interval.ms).
+// Backpressure: above kMaxPendingBytes waiting for stdout, reading waits
+// until half of it is written (librdkafka's bounded prefetch queue holds what
+// comes meanwhile), as long as stdout makes progress (kWaitForProgress,
+// kWaitBeforePause); else reading pauses and polling goes on, so the consumer
+// is not evicted (max.poll.interval.ms).
 void Consumer::pace_output() {
   const size_t pending = out_.pending_bytes();
   if (!paused_ && pending > kMaxPendingBytes) {
-    set_paused(true);
+    const auto give_up = Clock::now() + kWaitBeforePause;
+    for (size_t left = pending; left > kMaxPendingBytes / 2;) {
+      out_.wait_pending_at_most(left - 1, kWaitForProgress);  // a batch written
+      const size_t now = out_.pending_bytes();
+      if (now >= left || Clock::now() >= give_up || stop_requested()) break;
+      left = now;
+    }
+    if (out_.pending_bytes() > kMaxPendingBytes / 2 && !stop_requested()) set_paused(true);
+    settle_written();
   } else if (paused_ && pending <= kMaxPendingBytes / 2) {
     set_paused(false);
   }

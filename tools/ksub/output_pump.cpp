@@ -54,7 +54,7 @@ void OutputPump::write_loop(std::shared_ptr<State> s, int fd) {
     s->pending_bytes -= bytes.size();
     s->written.push_back(std::move(s->queue.front()));
     s->queue.pop_front();
-    if (s->queue.empty()) s->idle.notify_all();
+    s->idle.notify_all();
   }
 }
 
@@ -96,6 +96,11 @@ size_t OutputPump::pending_bytes() const {
 bool OutputPump::wait_idle(std::chrono::milliseconds timeout) const {
   std::unique_lock lock(state_->mutex);
   return state_->idle.wait_for(lock, timeout, [&] { return state_->queue.empty(); });
+}
+
+bool OutputPump::wait_pending_at_most(size_t bytes, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(state_->mutex);
+  return state_->idle.wait_for(lock, timeout, [&] { return state_->pending_bytes <= bytes; });
 }
 
 bool OutputPump::pipe_closed() const {

@@ -56,6 +56,9 @@ class OutputPump {
   // Waits until everything pushed is written, the reader went away or an
   // error stopped the writes; false on timeout.
   bool wait_idle(std::chrono::milliseconds timeout) const;
+  // Waits until at most `bytes` are queued or being written (or the writes
+  // stopped); false on timeout.
+  bool wait_pending_at_most(size_t bytes, std::chrono::milliseconds timeout) const;
   // stdout's reader went away (EPIPE): what was not written is dropped.
   bool pipe_closed() const;
   // A write error other than EPIPE, once (then nothing more is written).
@@ -65,7 +68,7 @@ class OutputPump {
   struct State {
     std::mutex mutex;
     std::condition_variable wake;  // the writer: a batch queued or stop
-    mutable std::condition_variable idle;
+    mutable std::condition_variable idle;  // a batch written (or the writes stopped)
     std::deque<Batch> queue;       // front: being written
     std::vector<Batch> written;
     std::vector<Batch> dropped;

@@ -114,9 +114,13 @@ class Loader {
         if (idle_ms_ > 0) wait = std::min(wait, idle_ms_);
         timeout = static_cast<int>(wait);
       }
+      // A batch still ending: read on only what is already there, then
+      // wait for the server (its acks must not wait for more input).
+      if (ending_ != Ending::none) timeout = 0;
       ReadStatus st = reader.next(line, timeout);
       if (st == ReadStatus::timeout) {
-        flush();
+        if (ending_ != Ending::none) end_previous();
+        else flush();
         continue;
       }
       if (st != ReadStatus::line) break;
@@ -129,6 +133,7 @@ class Loader {
     }
     if (stop_requested()) log::info("stopping on signal {}: committing the open batch", stop_signal());
     flush();
+    end_previous();
     ctx_.stats.bytes = reader.bytes_read();
     return rejects_.exit_status(ctx_.stats.records_in);
   }
@@ -496,11 +501,22 @@ class Loader {
     batch_.raw.append(line.text);
     batch_.rows.push_back(r);
     if (ready) note_key(r);
-    if (ready && batch_.enc.size() - sent_ >= kStreamChunk) stream();
+    if (ending_ != Ending::none && batch_.rows.size() % 64 == 0) poll_previous();
+    if (ready && ending_ == Ending::none && batch_.enc.size() - sent_ >= kStreamChunk) stream();
+  }
+
+  static double ms_since(Clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
   }
 
   // Sends what is encoded so far, so the server works while we parse.
   void stream() {
+    const auto t0 = Clock::now();
+    struct Timed {  // however it ends
+      Clock::time_point t0;
+      double& into;
+      ~Timed() { into += ms_since(t0); }
+    } timed{t0, stream_ms_};
     try {
       open_copy();
       conn_->copy_put(batch_.enc.data() + sent_, batch_.enc.size() - sent_);
@@ -549,7 +565,15 @@ class Loader {
 
   // ---- flushing -------------------------------------------------------------------
   void flush() {
+    end_previous();  // one transaction at a time, in input order
+    flush_batch(true);
+  }
+
+  // overlap: the batch's end may be left to the server (end_previous()
+  // finishes it); otherwise it is committed here.
+  void flush_batch(bool overlap) {
     if (batch_.records == 0) return;
+    flush_started_ = Clock::now();
     if (!info_) {
       if (batch_.rows.empty()) {  // nothing to infer from yet; only rejects to ack
         finish_batch(0);
@@ -564,7 +588,12 @@ class Loader {
       try {
         if (live_rows() > 0) {
           if (bisecting) load_bisecting();
-          else load_whole();
+          else if (overlap && !force_distinct_) {
+            send_whole();
+            return;
+          } else {
+            load_whole();
+          }
         }
         break;
       } catch (const PgError& e) {
@@ -591,13 +620,19 @@ class Loader {
     finish_batch(live_rows());
   }
 
-  size_t live_rows() const {
+  size_t live_rows() const { return live_rows(batch_); }
+  static size_t live_rows(const Batch& b) {
     size_t n = 0;
-    for (const auto& r : batch_.rows) n += !r.rejected;
+    for (const auto& r : b.rows) n += !r.rejected;
     return n;
   }
 
   void finish_batch(size_t loaded) {
+    if (loaded)
+      log::debug("batch of {} row(s) committed: filled in {:.1f} ms ({:.1f} of it sending), ended in {:.1f} ms",
+                 loaded, std::chrono::duration<double, std::milli>(flush_started_ - batch_.started).count(),
+                 stream_ms_, ms_since(flush_started_));
+    stream_ms_ = 0;
     committed_ += loaded;
     ctx_.stats.records_out += loaded;
     ctx_.stats.add("batches");
@@ -607,6 +642,126 @@ class Loader {
     for (const auto& a : batch_.acks) acks_.add(a.topic, a.partition, a.offset);
     acks_.flush();
     batch_.clear();
+    sent_ = 0;
+    in_copy_ = false;
+  }
+
+  // ---- a batch's end overlapped with the next batch's reading ---------------
+  // The batch is sent and its COPY ended; the server's answer, the merge (a
+  // staged upsert) and the COMMIT follow in end_previous(), while the next
+  // batch is read and encoded (not sent: one transaction at a time). Its
+  // acks still go out only once the COMMIT has answered. On any error the
+  // batch goes the synchronous way again (retries, bisecting, reconnects).
+  void send_whole() {
+    open_copy();
+    conn_->copy_put(batch_.enc.data() + sent_, batch_.enc.size() - sent_);
+    sent_ = batch_.enc.size();
+    in_copy_ = false;
+    conn_->send_copy_end();
+    ending_direct_ = direct_;
+    ending_ = Ending::copy;
+    std::swap(batch_, previous_);
+    sent_ = 0;
+  }
+
+  // Non-blocking: moves the previous batch's end along if the server has answered.
+  void poll_previous() {
+    try {
+      while (ending_ != Ending::none && !conn_->busy()) step_previous();
+    } catch (const PgError& e) {
+      previous_failed(e);
+    }
+  }
+
+  // Waits until the previous batch is committed (or has gone the slow way).
+  void end_previous() {
+    try {
+      while (ending_ != Ending::none) step_previous();
+    } catch (const PgError& e) {
+      previous_failed(e);
+    }
+  }
+
+  // Takes the server's answer to the last step (waiting for it) and sends the next one.
+  void step_previous() {
+    if (ending_ == Ending::copy) {
+      if (ending_direct_) {
+        try {
+          conn_->result("COPY");
+        } catch (const PgError& e) {
+          if (e.sqlstate() != "23505") throw;
+          // Keys already there: the staged way, synchronously (as load_whole()).
+          conn_->exec("ROLLBACK TO SAVEPOINT pgload_direct");
+          stage_batches_left_ = kStagedBatches;
+          conn_->copy_begin(copy_sql_);
+          conn_->copy_put(previous_.enc.data(), previous_.enc.size());
+          conn_->copy_end();
+          ending_direct_ = false;
+          ending_ = Ending::merge;
+          conn_->send((previous_.dup_keys ? merge_distinct_sql_ : merge_sql_) + "; COMMIT");
+          return;
+        }
+        affected_prev_ = live_rows(previous_);
+        ending_ = Ending::commit;
+        conn_->send("COMMIT");
+        return;
+      }
+      conn_->result("COPY");
+      if (!staged()) {
+        affected_prev_ = live_rows(previous_);
+        ending_ = Ending::commit;
+        conn_->send("COMMIT");
+        return;
+      }
+      if (stage_batches_left_ > 0) --stage_batches_left_;
+      ending_ = Ending::merge;
+      conn_->send(((mode_ == Mode::upsert && previous_.dup_keys) ? merge_distinct_sql_ : merge_sql_) + "; COMMIT");
+      return;
+    }
+    // Ending::merge or Ending::commit: the answer ends the transaction. A
+    // lost connection now leaves the COMMIT in doubt.
+    ResultPtr r(nullptr, &PQclear);
+    try {
+      r = conn_->result(ending_ == Ending::merge ? "merge" : "COMMIT");
+    } catch (const PgError& e) {
+      if (e.connection_lost()) in_doubt_ = true;
+      throw;
+    }
+    if (ending_ == Ending::merge) affected_prev_ = std::strtoull(PQcmdTuples(r.get()), nullptr, 10);
+    ending_ = Ending::none;
+    finish_previous(live_rows(previous_), affected_prev_);
+  }
+
+  void finish_previous(size_t loaded, uint64_t affected) {
+    std::swap(batch_, previous_);
+    size_t sent = sent_;
+    affected_ = affected;
+    finish_batch(loaded);
+    sent_ = sent;  // the batch being read has sent nothing yet
+    std::swap(batch_, previous_);
+  }
+
+  // The previous batch's end failed: it goes the synchronous way, which
+  // retries, bisects or reconnects as for any batch.
+  void previous_failed(const PgError& e) {
+    ending_ = Ending::none;
+    std::swap(batch_, previous_);
+    in_copy_ = false;
+    bool committed = false;
+    if (e.connection_lost()) {
+      outages_ = 0;
+      committed = recover(e);
+    } else {
+      rollback_quietly();
+      if (e.sqlstate() == "21000" && mode_ == Mode::upsert) force_distinct_ = true;
+    }
+    if (committed) {
+      affected_ = live_rows();
+      finish_batch(live_rows());
+    } else {
+      flush_batch(false);
+    }
+    std::swap(batch_, previous_);
     sent_ = 0;
     in_copy_ = false;
   }
@@ -711,6 +866,13 @@ class Loader {
   bool direct_ = false;          // upsert/ignore: this batch tries the direct COPY
   int stage_batches_left_ = 0;
   Batch batch_;
+  // The batch whose end is with the server while batch_ fills, and how far
+  // that end has got.
+  enum class Ending { none, copy, merge, commit };
+  Batch previous_;
+  Ending ending_ = Ending::none;
+  bool ending_direct_ = false;
+  uint64_t affected_prev_ = 0;
   int64_t idle_ms_ = 0;   // --flush-idle (0: off)
   size_t sent_ = 0;       // bytes of batch_.enc already sent in the open COPY
   bool in_copy_ = false;  // a transaction with a COPY in progress is open
@@ -719,6 +881,9 @@ class Loader {
   int outages_ = 0;
   uint64_t committed_ = 0;
   uint64_t affected_ = 0;
+  // the debug log's figures: this batch's time in stream(), when flush() began
+  double stream_ms_ = 0;
+  Clock::time_point flush_started_;
 };
 
 }  // namespace

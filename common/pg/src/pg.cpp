@@ -210,16 +210,36 @@ void Conn::copy_put(const char* data, size_t size) {
 }
 
 void Conn::copy_end() {
+  send_copy_end();
+  result("COPY");  // the COPY's own status comes first
+}
+
+void Conn::send_copy_end() {
   if (PQputCopyEnd(conn_, nullptr) != 1) fail(nullptr, "COPY end");
-  // Drain every result; the COPY's own status comes first.
-  ResultPtr first(nullptr, &PQclear);
+}
+
+void Conn::send(const std::string& sql) {
+  if (PQsendQuery(conn_, sql.c_str()) != 1) fail(nullptr, "query");
+}
+
+bool Conn::busy() {
+  if (PQconsumeInput(conn_) != 1) fail(nullptr, "reading the server's answer");
+  return PQisBusy(conn_) != 0;
+}
+
+ResultPtr Conn::result(const std::string& what) {
+  ResultPtr first(nullptr, &PQclear), error(nullptr, &PQclear);
   for (;;) {
     PGresult* r = PQgetResult(conn_);
     if (!r) break;
-    if (!first) first.reset(r);
+    auto st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !error) error.reset(r);
+    else if (!first) first.reset(r);
     else PQclear(r);
   }
-  if (!first || PQresultStatus(first.get()) != PGRES_COMMAND_OK) fail(first.get(), "COPY");
+  if (error) fail(error.get(), what);
+  if (!first) fail(nullptr, what);
+  return first;
 }
 
 }  // namespace pipekit::pg

@@ -60,6 +60,15 @@ class Conn {
   void copy_begin(const std::string& sql);
   void copy_put(const char* data, size_t size);
   void copy_end();  // throws the COPY's error, if any
+  // The same in steps, so that the caller works while the server ends the
+  // COPY or runs a statement: send_copy_end() or send(sql) returns once sent;
+  // busy() (never blocks) says whether the answer is still to come; result()
+  // waits for it, drains every result and returns the first, or throws the
+  // first error.
+  void send_copy_end();
+  void send(const std::string& sql);
+  bool busy();
+  ResultPtr result(const std::string& what);
 
   bool ok() const { return conn_ && PQstatus(conn_) == CONNECTION_OK; }
   const std::string& password() const { return password_; }

@@ -13,6 +13,9 @@ Samples /proc every 0.1 s while COMMAND runs and writes to OUT.json:
                 Python driver leaves to exit on its own)
   peak_rss_mib  the largest sum of the resident set sizes of all the tree's
                 processes at one sample (the JVM included)
+  peak_rss_by_name_mib
+                each process name's largest resident set at any sample (to
+                see who holds the memory)
   status        COMMAND's exit status
 Standard streams are inherited. Linux only.
 """
@@ -50,7 +53,7 @@ def tree(root, kids):
     return out
 
 
-def sample(root, cpu_seen):
+def sample(root, cpu_seen, by_name):
     kids = children_map()
     rss = 0
     procs = tree(root, kids)
@@ -64,6 +67,12 @@ def sample(root, cpu_seen):
         # fields[0] is the state (field 3 of stat): utime 14, stime 15, rss 24
         cpu_seen[pid] = (int(fields[11]) + int(fields[12])) / TICK
         rss += int(fields[21]) * PAGE
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                name = f.read().strip()
+        except OSError:
+            continue
+        by_name[name] = max(by_name.get(name, 0), int(fields[21]) * PAGE)
     return rss
 
 
@@ -79,10 +88,10 @@ def main():
             os.execvp(sys.argv[3], sys.argv[3:])
         finally:
             os._exit(127)
-    cpu_seen, peak = {}, 0
+    cpu_seen, peak, by_name = {}, 0, {}
     status = None
     while status is None:
-        peak = max(peak, sample(pid, cpu_seen))
+        peak = max(peak, sample(pid, cpu_seen, by_name))
         done, st, ru = os.wait4(pid, os.WNOHANG)
         if done:
             status, rusage = st, ru
@@ -111,6 +120,7 @@ def main():
         "start_epoch": start,
         "cpu_s": round(max(waited, sum(cpu_seen.values())), 2),
         "peak_rss_mib": round(peak / 1048576, 1),
+        "peak_rss_by_name_mib": {k: round(v / 1048576, 1) for k, v in sorted(by_name.items())},
         "status": os.waitstatus_to_exitcode(status),
     }
     with open(out, "w") as f:

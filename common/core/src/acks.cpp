@@ -59,11 +59,11 @@ AckWriter::AckWriter(const std::string& path) : path_(path) {
   // in the pipe (ksub ended without a record), ends the run cleanly.
   struct stat in;
   bool watch_stdin = ::fstat(STDIN_FILENO, &in) == 0 && S_ISFIFO(in.st_mode);
+  const auto try_open = [&] { return (fd_ = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)) >= 0; };
   const auto start = std::chrono::steady_clock::now();
   bool said = false;
   for (;;) {
-    fd_ = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd_ >= 0) break;
+    if (try_open()) break;
     if (errno != ENXIO && errno != EINTR) throw IoError(errno_message("cannot open --ack " + path, errno));
     if (stop_requested())
       throw StoppedBeforeStart("stopped before the --ack FIFO " + path + " had a reader: nothing was read");
@@ -79,8 +79,7 @@ AckWriter::AckWriter(const std::string& path) : path_(path) {
       // every record over and exit in one go. Records still in the pipe need
       // their acks, so keep waiting for the reader (a stop signal still ends
       // the wait); only an empty pipe means there is nothing to acknowledge.
-      fd_ = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-      if (fd_ >= 0) break;
+      if (try_open()) break;
       int pending = 0;
       if (::ioctl(STDIN_FILENO, FIONREAD, &pending) == 0 && pending > 0)
         watch_stdin = false;

@@ -479,3 +479,24 @@ node_stat() {  # node_stat INDEX FIELD: the peer's counter for that node
   [ "$after" -ge 600 ]
   [ "$(peer_stats | jq .misrouted)" -eq 0 ]
 }
+
+@test "a node down when the load starts (left out of the ring then) gets its range's writes once it is back" {
+  start_cqlpeer --nodes 3
+  port1=$(cut -d, -f2 <<<"$CQL"); port1=${port1##*:}
+  peer_cmd down 1
+  paced_load "127.0.0.1:$port1: reconnected"
+  [ "$(node_stat 1 rows)" -eq 0 ]
+  # Its range went to the others while it was down (the peer counts those).
+  misrouted=$(peer_stats | jq .misrouted)
+  peer_cmd up 1
+  wait_for_line "$BATS_TEST_TMPDIR/err" "127.0.0.1:$port1: reconnected" 8
+  paced_load_done
+  ids_exact
+  grep -q "127.0.0.1:$port1: in the ring with" "$BATS_TEST_TMPDIR/err"
+  grep -q "127.0.0.1:$port1: writes acknowledged again since it reconnected" "$BATS_TEST_TMPDIR/err"
+  # It owns a third of the ring: about 1,000 of the second 3,000.
+  rows=$(node_stat 1 rows)
+  echo "rows written through the node once back: $rows; misrouted while down: $misrouted"
+  [ "$rows" -ge 600 ]
+  [ "$(peer_stats | jq .misrouted)" -eq "$misrouted" ]
+}

@@ -183,8 +183,9 @@ class Loader {
   int64_t last_timestamp_us_ = 0;
   int64_t next_timestamp();
   // Records written through each coordinator, and which of its connections
-  // (Connection::opened) last had a write acknowledged: a node's first write
-  // after it reconnected is logged, its total at the end (-v).
+  // (Connection::opened) last had a write acknowledged, or was open when the
+  // load began: a node's first write after it reconnected (or, down at the
+  // start, came back) is logged, its total at the end (-v).
   struct NodeWrites {
     uint64_t records = 0;
     uint64_t opened = 0;
@@ -337,6 +338,10 @@ void Loader::setup() {
     for (size_t i = 0; i < columns.size(); ++i)
       if (columns[i].kind == "partition_key") pk_binds_.push_back(static_cast<int>(i));
   if (o_.routing == "token" && session_->size() > 1) token_routing_ = session_->load_ring();
+  for (size_t i = 0; i < session_->size(); ++i) {
+    const cql::Connection& c = session_->connection(i);
+    node_writes_[&c].opened = c.opened();
+  }
   log::debug("routing: {}", token_routing_ ? "token-aware" : "round robin");
   if (!o_.ack.empty()) acks_ = AckWriter(o_.ack);
 }
@@ -667,10 +672,11 @@ void Loader::pump() {
 
 void Loader::succeed(Request& req, const cql::Connection& conn) {
   ctx_.stats.records_out += req.records.size();
-  auto& n = node_writes_[&conn];
+  // A node found later starts from the connection it is on.
+  auto& n = node_writes_.try_emplace(&conn, NodeWrites{0, conn.opened()}).first->second;
   n.records += req.records.size();
   if (n.opened != conn.opened()) {
-    if (n.opened != 0) log::info("{}: writes acknowledged again since it reconnected", conn.name());
+    log::info("{}: writes acknowledged again since it reconnected", conn.name());
     n.opened = conn.opened();
   }
   for (auto& r : req.records) ack(*r);

@@ -828,7 +828,12 @@ bool Session::load_ring() {
   ring_.clear();
   for (size_t i = 0; i < conns_.size(); ++i) {
     auto& c = *conns_[i];
-    if (!c.alive()) continue;
+    if (!c.alive()) {
+      // Down at the start: its tokens are asked for once it is back, or
+      // its range would go to the others for the whole run.
+      needs_tokens_[i] = !removed_[i];
+      continue;
+    }
     Response r = c.call([](std::string& o, int16_t s) { encode_query(o, s, kLocalTokensQuery, Consistency::one); },
                         opts_.request_timeout_ms);
     auto tokens = local_tokens(r);

@@ -664,6 +664,9 @@ void Consumer::flush_out() {
     out_.push({std::move(batch_), std::move(unflushed_)});
   }
   batch_.clear();
+  // Sized once: grown by doubling, a batch just past kBatchBytes would hold
+  // up to twice that while it waits for stdout.
+  batch_.reserve(kBatchBytes + kBatchBytes / 8);
   unflushed_.clear();
   settle_written();
 }

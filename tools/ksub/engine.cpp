@@ -45,11 +45,14 @@ kafka::Properties consumer_properties(const Options& o, bool with_group) {
   // memory"): librdkafka's default prefetch queue (64 MiB) was most of the
   // RSS of a whole `pipekit load` and bought no speed. 4 MiB reads as fast,
   // provided a full queue is re-checked after 10 ms, not librdkafka's 1 s
-  // (fetch.queue.backoff.ms), which stalled smaller queues before. Both stay
-  // overridable (-X, -F).
+  // (fetch.queue.backoff.ms), which stalled smaller queues before. A queued
+  // record keeps its whole fetch response in memory, so responses are kept
+  // to 256 KiB per partition: behind a slow stdout that held 16 MiB less at
+  // the same speed. All stay overridable (-X, -F).
   kafka::Properties defaults = {
       {"client.id", "ksub"},
       {"auto.offset.reset", "earliest"},
+      {"max.partition.fetch.bytes", "262144"},
   };
   // fetch.queue.backoff.ms exists from librdkafka 2.4 on (the build's own is
   // newer); a system librdkafka 2.0 keeps its 64 MiB queue instead.
@@ -157,7 +160,7 @@ std::string describe(const rd_kafka_topic_partition_list_t* parts) {
 constexpr size_t kBatchBytes = 256 * 1024;  // write(2) size of the output
 // Output handed over but not yet written above which reading waits for
 // stdout (and goes on below half of it): a slow downstream costs at most this.
-constexpr size_t kMaxPendingBytes = 8u << 20;
+constexpr size_t kMaxPendingBytes = 4u << 20;
 // A slow stdout makes reading wait as long as stdout takes a batch at least
 // every kWaitForProgress, up to kWaitBeforePause in all; then (a stalled or
 // very slow downstream) the partitions pause and polling goes on, so the

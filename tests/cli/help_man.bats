@@ -102,3 +102,15 @@ help_example_commands() {
     [ "$man" = "$help" ] || fail "$t: --help's examples differ from $t.1's: $(diff <(echo "$man") <(echo "$help") | head -5)"
   done
 }
+
+# A build tree can link another librdkafka than the headers it compiled
+# against (a stale cached path): the tools would then run without the fixes
+# the build requires. --version names the library actually loaded.
+@test "the Kafka tools run on the librdkafka the build requires (>= 2.6.1), named by --version" {
+  for t in kpub ksub kmock; do
+    run "$t" --version
+    assert_success
+    version=$(grep -oP '\(librdkafka \K[0-9]+\.[0-9]+\.[0-9]+' <<<"$output") || fail "$t --version names no librdkafka: $output"
+    printf '%s\n' 2.6.1 "$version" | sort -V -C || fail "$t runs on librdkafka $version, older than 2.6.1"
+  done
+}

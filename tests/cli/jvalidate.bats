@@ -370,7 +370,15 @@ teardown() {
   { echo '"aab"'; for _ in $(seq 50); do echo "$stall"; done; } >"$T/many"
   timeout 120 jvalidate -s "$T/bt.json" --rejects "$T/rej2" "$T/many" >"$T/out" 2>"$T/err" &
   pid=$!
-  sleep 1.5
+  # Signalled once jvalidate has spent a second of CPU (the stalling records
+  # take about 0.7 s each): it is matching one, however slow its start was.
+  local child ticks=0
+  for _ in $(seq 300); do
+    child=$(pgrep -P "$pid" -x jvalidate) && ticks=$(awk '{print $14}' "/proc/$child/stat" 2>/dev/null || echo 0)
+    [ "${ticks:-0}" -ge "$(( $(getconf CLK_TCK) ))" ] && break
+    sleep 0.1
+  done
+  [ "${ticks:-0}" -ge "$(getconf CLK_TCK)" ] || fail "jvalidate did not get to work within 30 s: $(cat "$T/err")"
   start=$(date +%s%3N)
   kill -TERM "$pid"
   rc=0
@@ -378,6 +386,6 @@ teardown() {
   elapsed=$(( $(date +%s%3N) - start ))
   [ "$rc" -ne 124 ] || fail "still running after 120 s"
   [ "$elapsed" -lt 3000 ] || fail "took $elapsed ms to stop: $(cat "$T/err")"
-  grep -q "interrupted by a stop signal" "$T/err" || fail "$(cat "$T/err")"
+  grep -q "interrupted by a stop signal" "$T/err" || fail "status $rc, stderr: $(cat "$T/err")"
   [ "$(cat "$T/out")" = '"aab"' ]
 }

@@ -558,9 +558,15 @@ class Loader {
   }
 
   void merge() {
-    bool distinct = mode_ == Mode::upsert && (batch_.dup_keys || force_distinct_);
-    auto r = conn_->exec(distinct ? merge_distinct_sql_ : merge_sql_);
+    auto r = conn_->exec(merge_sql_for(batch_));
     affected_ += std::strtoull(PQcmdTuples(r.get()), nullptr, 10);
+  }
+
+  // Upsert: a batch with a repeated key (seen by the client, or by the
+  // server: force_distinct_) keeps only its last row per key.
+  const std::string& merge_sql_for(const Batch& b) const {
+    bool distinct = mode_ == Mode::upsert && (b.dup_keys || force_distinct_);
+    return distinct ? merge_distinct_sql_ : merge_sql_;
   }
 
   // ---- flushing -------------------------------------------------------------------
@@ -690,15 +696,10 @@ class Loader {
           conn_->result("COPY");
         } catch (const PgError& e) {
           if (e.sqlstate() != "23505") throw;
-          // Keys already there: the staged way, synchronously (as load_whole()).
-          conn_->exec("ROLLBACK TO SAVEPOINT pgload_direct");
-          stage_batches_left_ = kStagedBatches;
-          conn_->copy_begin(copy_sql_);
-          conn_->copy_put(previous_.enc.data(), previous_.enc.size());
-          conn_->copy_end();
+          restage(previous_);
           ending_direct_ = false;
           ending_ = Ending::merge;
-          conn_->send((previous_.dup_keys ? merge_distinct_sql_ : merge_sql_) + "; COMMIT");
+          conn_->send(merge_sql_for(previous_) + "; COMMIT");
           return;
         }
         affected_prev_ = live_rows(previous_);
@@ -715,7 +716,7 @@ class Loader {
       }
       if (stage_batches_left_ > 0) --stage_batches_left_;
       ending_ = Ending::merge;
-      conn_->send(((mode_ == Mode::upsert && previous_.dup_keys) ? merge_distinct_sql_ : merge_sql_) + "; COMMIT");
+      conn_->send(merge_sql_for(previous_) + "; COMMIT");
       return;
     }
     // Ending::merge or Ending::commit: the answer ends the transaction. A
@@ -785,15 +786,22 @@ class Loader {
       affected_ += live_rows();
     } catch (const PgError& e) {
       if (e.sqlstate() != "23505") throw;
-      conn_->exec("ROLLBACK TO SAVEPOINT pgload_direct");
-      stage_batches_left_ = kStagedBatches;
-      direct_ = false;
-      conn_->copy_begin(copy_sql_);
-      conn_->copy_put(batch_.enc.data(), batch_.enc.size());
-      conn_->copy_end();
+      restage(batch_);
       merge();
     }
     commit();
+  }
+
+  // The direct COPY of `b` met a key already in the table (or twice in the
+  // batch): undo it and COPY the batch into the staging table instead, for
+  // the merge that follows. The next batches go the staged way at once.
+  void restage(const Batch& b) {
+    conn_->exec("ROLLBACK TO SAVEPOINT pgload_direct");
+    stage_batches_left_ = kStagedBatches;
+    direct_ = false;
+    conn_->copy_begin(copy_sql_);
+    conn_->copy_put(b.enc.data(), b.enc.size());
+    conn_->copy_end();
   }
 
   // One transaction; each piece under a savepoint, halves of a refused piece

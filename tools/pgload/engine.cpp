@@ -44,6 +44,9 @@ struct Batch {
   std::vector<Coord> acks;  // every envelope of the batch, loaded or rejected
   uint64_t records = 0;     // records waiting for this batch's commit
   Clock::time_point started;
+  // the debug log's figures: time spent sending while filling, when its flush began
+  double stream_ms = 0;
+  Clock::time_point flush_started;
   std::unordered_set<size_t> keys;  // upsert: hashes of the key fields (COPY text) seen
   bool dup_keys = false;
   void clear() {
@@ -54,6 +57,7 @@ struct Batch {
     rows.clear();
     acks.clear();
     records = 0;
+    stream_ms = 0;
   }
 };
 
@@ -516,7 +520,7 @@ class Loader {
       Clock::time_point t0;
       double& into;
       ~Timed() { into += ms_since(t0); }
-    } timed{t0, stream_ms_};
+    } timed{t0, batch_.stream_ms};
     try {
       open_copy();
       conn_->copy_put(batch_.enc.data() + sent_, batch_.enc.size() - sent_);
@@ -579,10 +583,10 @@ class Loader {
   // finishes it); otherwise it is committed here.
   void flush_batch(bool overlap) {
     if (batch_.records == 0) return;
-    flush_started_ = Clock::now();
+    batch_.flush_started = Clock::now();
     if (!info_) {
       if (batch_.rows.empty()) {  // nothing to infer from yet; only rejects to ack
-        finish_batch(0);
+        finish_batch(batch_, 0, 0);
         return;
       }
       create_from_batch();
@@ -623,7 +627,9 @@ class Loader {
       }
     }
     force_distinct_ = false;
-    finish_batch(live_rows());
+    finish_batch(batch_, live_rows(), affected_);
+    sent_ = 0;  // the next batch opens a COPY of its own
+    in_copy_ = false;
   }
 
   size_t live_rows() const { return live_rows(batch_); }
@@ -633,23 +639,22 @@ class Loader {
     return n;
   }
 
-  void finish_batch(size_t loaded) {
+  // Batch `b` is committed (loaded rows, of which `affected` written) or
+  // held only rejects: count it, then send its acks, and empty it.
+  void finish_batch(Batch& b, size_t loaded, uint64_t affected) {
     if (loaded)
       log::debug("batch of {} row(s) committed: filled in {:.1f} ms ({:.1f} of it sending), ended in {:.1f} ms",
-                 loaded, std::chrono::duration<double, std::milli>(flush_started_ - batch_.started).count(),
-                 stream_ms_, ms_since(flush_started_));
-    stream_ms_ = 0;
+                 loaded, std::chrono::duration<double, std::milli>(b.flush_started - b.started).count(),
+                 b.stream_ms, ms_since(b.flush_started));
     committed_ += loaded;
     ctx_.stats.records_out += loaded;
     ctx_.stats.add("batches");
-    if (mode_ == Mode::ignore && affected_ < loaded) ctx_.stats.add("conflicts", loaded - affected_);
+    if (mode_ == Mode::ignore && affected < loaded) ctx_.stats.add("conflicts", loaded - affected);
     // Rejects are on disk before their acks go out.
     rejects_.flush();
-    for (const auto& a : batch_.acks) acks_.add(a.topic, a.partition, a.offset);
+    for (const auto& a : b.acks) acks_.add(a.topic, a.partition, a.offset);
     acks_.flush();
-    batch_.clear();
-    sent_ = 0;
-    in_copy_ = false;
+    b.clear();
   }
 
   // ---- a batch's end overlapped with the next batch's reading ---------------
@@ -730,20 +735,12 @@ class Loader {
     }
     if (ending_ == Ending::merge) affected_prev_ = std::strtoull(PQcmdTuples(r.get()), nullptr, 10);
     ending_ = Ending::none;
-    finish_previous(live_rows(previous_), affected_prev_);
-  }
-
-  void finish_previous(size_t loaded, uint64_t affected) {
-    std::swap(batch_, previous_);
-    size_t sent = sent_;
-    affected_ = affected;
-    finish_batch(loaded);
-    sent_ = sent;  // the batch being read has sent nothing yet
-    std::swap(batch_, previous_);
+    finish_batch(previous_, live_rows(previous_), affected_prev_);
   }
 
   // The previous batch's end failed: it goes the synchronous way, which
-  // retries, bisects or reconnects as for any batch.
+  // retries, bisects or reconnects as for any batch (and works on batch_,
+  // hence the swap: the batch being read waits in previous_ meanwhile).
   void previous_failed(const PgError& e) {
     ending_ = Ending::none;
     std::swap(batch_, previous_);
@@ -757,8 +754,7 @@ class Loader {
       if (e.sqlstate() == "21000" && mode_ == Mode::upsert) force_distinct_ = true;
     }
     if (committed) {
-      affected_ = live_rows();
-      finish_batch(live_rows());
+      finish_batch(batch_, live_rows(), live_rows());
     } else {
       flush_batch(false);
     }
@@ -889,9 +885,6 @@ class Loader {
   int outages_ = 0;
   uint64_t committed_ = 0;
   uint64_t affected_ = 0;
-  // the debug log's figures: this batch's time in stream(), when flush() began
-  double stream_ms_ = 0;
-  Clock::time_point flush_started_;
 };
 
 }  // namespace

@@ -29,11 +29,13 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kStreamChunk = 1u << 20;  // send COPY data in ~1 MiB pieces
 constexpr size_t kRowByRow = 8;            // bisect: below this, try rows one by one
 constexpr int kStagedBatches = 16;         // upsert: staged batches after a key conflict
+constexpr size_t kSplitRows = 1000;        // upsert: smallest batch split over two connections
 
 struct Row {
   uint64_t line = 0;
   size_t raw_off = 0, raw_len = 0;
   size_t enc_off = 0, enc_len = 0;
+  size_t key_hash = 0;  // upsert: hash of the key fields (COPY text)
   bool rejected = false;
 };
 
@@ -457,8 +459,8 @@ class Loader {
   // Upsert: remembers a hash of the row's key (its COPY fields) to spot
   // duplicates. A collision only sends the batch down the DISTINCT ON way,
   // which is right for any batch; so a hash is enough, and no copy per row.
-  void note_key(const Row& r) {
-    if (key_pos_.empty() || batch_.dup_keys) return;
+  void note_key(Row& r) {
+    if (key_pos_.empty()) return;
     const char* field_start = batch_.enc.data() + r.enc_off;
     const char* end = field_start + r.enc_len - 1;  // without '\n'
     key_buf_.clear();
@@ -472,7 +474,8 @@ class Loader {
       if (!tab || field >= last_key_pos_) break;  // no key field after this one
       field_start = tab + 1;
     }
-    if (!batch_.keys.insert(std::hash<std::string_view>{}(key_buf_)).second) batch_.dup_keys = true;
+    r.key_hash = std::hash<std::string_view>{}(key_buf_);
+    if (!batch_.dup_keys && !batch_.keys.insert(r.key_hash).second) batch_.dup_keys = true;
   }
 
   // ---- reading -------------------------------------------------------------------
@@ -502,11 +505,12 @@ class Loader {
     r.raw_len = line.text.size();
     r.enc_off = before;
     r.enc_len = batch_.enc.size() - before;
+    if (ready) note_key(r);
     batch_.raw.append(line.text);
     batch_.rows.push_back(r);
-    if (ready) note_key(r);
     if (ending_ != Ending::none && batch_.rows.size() % 64 == 0) poll_previous();
-    if (ready && ending_ == Ending::none && batch_.enc.size() - sent_ >= kStreamChunk) stream();
+    // A batch to be split goes out whole at its flush, over both connections.
+    if (ready && ending_ == Ending::none && !splitting() && batch_.enc.size() - sent_ >= kStreamChunk) stream();
   }
 
   static double ms_since(Clock::time_point t) {
@@ -599,7 +603,7 @@ class Loader {
         if (live_rows() > 0) {
           if (bisecting) load_bisecting();
           else if (overlap && !force_distinct_) {
-            send_whole();
+            if (!split_ready() || !send_split()) send_whole();
             return;
           } else {
             load_whole();
@@ -675,10 +679,114 @@ class Loader {
     sent_ = 0;
   }
 
+  // ---- a staged upsert split over two connections ------------------------------
+  // PostgreSQL merges a batch in one server process; a second connection
+  // merges half of it at the same time. Each key always goes to the same
+  // connection (by the hash of its key fields), so the last record per key
+  // still wins, and batches still go one at a time, in input order. The two
+  // transactions move in step (both COPYs, both merges, then both COMMITs):
+  // neither commits unless both merged, and the acks wait for both COMMITs. A
+  // crash between the two COMMITs loses nothing: the input is replayed and an
+  // upsert is idempotent. Any error drops the second connection and sends the
+  // batch the one-connection way (bisecting, reconnects), which merges the
+  // rows already committed by either half again, to the same values.
+  // Staged upserts split their batches (the smallest excepted).
+  bool splitting() const {
+    return mode_ == Mode::upsert && !key_pos_.empty() && stage_batches_left_ > 0 && !split_off_;
+  }
+
+  bool split_ready() {
+    if (!splitting() || batch_.rows.size() < kSplitRows || in_copy_) return false;
+    if (conn2_) return true;
+    try {
+      conn2_ = std::make_unique<Conn>(o_.dsn);
+      conn2_->exec(stage_sql_);
+      return true;
+    } catch (const std::exception& e) {
+      conn2_.reset();
+      split_off_ = true;
+      log::info("a second PostgreSQL connection could not be opened ({}): upserting over one", e.what());
+      return false;
+    }
+  }
+
+  // False when sending failed (both transactions are then undone).
+  bool send_split() {
+    split_enc_[0].clear();
+    split_enc_[1].clear();
+    for (const auto& r : batch_.rows) split_enc_[r.key_hash & 1].append(batch_.enc, r.enc_off, r.enc_len);
+    Conn* lanes[] = {conn_.get(), conn2_.get()};
+    try {
+      for (Conn* c : lanes) {
+        // Equal keys written differently ('A' and 'a' in a uuid) can land on
+        // both connections, and one would wait for the other's COMMIT, which
+        // waits for its merge: the lock timeout ends that wait (the batch then
+        // goes the one-connection way, where the server collapses them).
+        c->exec("BEGIN; SET LOCAL lock_timeout = '1s'");
+        c->copy_begin(copy_sql_);
+      }
+      in_copy_ = true;
+      // In pieces, by turns, so that both server processes parse at once.
+      for (size_t off = 0; off < std::max(split_enc_[0].size(), split_enc_[1].size()); off += kStreamChunk)
+        for (int i = 0; i < 2; ++i)
+          if (off < split_enc_[i].size())
+            lanes[i]->copy_put(split_enc_[i].data() + off, std::min(kStreamChunk, split_enc_[i].size() - off));
+      for (Conn* c : lanes) c->send_copy_end();
+    } catch (const PgError& e) {
+      log::debug("sending a split batch failed ({}): one connection", e.what());
+      abandon_split();
+      return false;
+    }
+    in_copy_ = false;
+    log::debug("batch of {} row(s) split over two connections: {} and {} bytes", batch_.rows.size(),
+               split_enc_[0].size(), split_enc_[1].size());
+    split_prev_ = true;
+    ending_direct_ = false;
+    ending_ = Ending::copy;
+    std::swap(batch_, previous_);
+    sent_ = 0;
+    return true;
+  }
+
+  // Both halves move one step: the COPYs' answers, then the merges', then the COMMITs'.
+  void step_split() {
+    Conn* lanes[] = {conn_.get(), conn2_.get()};
+    switch (ending_) {
+      case Ending::copy:
+        for (Conn* c : lanes) c->result("COPY");
+        if (stage_batches_left_ > 0) --stage_batches_left_;
+        for (Conn* c : lanes) c->send(merge_sql_for(previous_));
+        ending_ = Ending::merge;
+        return;
+      case Ending::merge:
+        affected_prev_ = 0;
+        for (Conn* c : lanes) affected_prev_ += std::strtoull(PQcmdTuples(c->result("merge").get()), nullptr, 10);
+        for (Conn* c : lanes) c->send("COMMIT");
+        ending_ = Ending::commit;
+        return;
+      case Ending::commit:
+        for (Conn* c : lanes) c->result("COMMIT");
+        ending_ = Ending::none;
+        split_prev_ = false;
+        finish_batch(previous_, live_rows(previous_), affected_prev_);
+        return;
+      case Ending::none: return;
+    }
+  }
+
+  // Undoes both halves: the second connection is closed (the server rolls its
+  // transaction back; a new one is opened for the next split batch).
+  void abandon_split() {
+    conn2_.reset();
+    rollback_quietly();
+  }
+
+  bool previous_busy() { return conn_->busy() || (split_prev_ && conn2_->busy()); }
+
   // Non-blocking: moves the previous batch's end along if the server has answered.
   void poll_previous() {
     try {
-      while (ending_ != Ending::none && !conn_->busy()) step_previous();
+      while (ending_ != Ending::none && !previous_busy()) step_previous();
     } catch (const PgError& e) {
       previous_failed(e);
     }
@@ -695,6 +803,10 @@ class Loader {
 
   // Takes the server's answer to the last step (waiting for it) and sends the next one.
   void step_previous() {
+    if (split_prev_) {
+      step_split();
+      return;
+    }
     if (ending_ == Ending::copy) {
       if (ending_direct_) {
         try {
@@ -746,7 +858,11 @@ class Loader {
     std::swap(batch_, previous_);
     in_copy_ = false;
     bool committed = false;
-    if (e.connection_lost()) {
+    if (split_prev_) {  // neither half's COMMIT is trusted: the batch is merged again
+      log::debug("a split batch failed ({}): one connection", e.what());
+      split_prev_ = false;
+      abandon_split();
+    } else if (e.connection_lost()) {
       outages_ = 0;
       committed = recover(e);
     } else {
@@ -860,6 +976,10 @@ class Loader {
   int64_t flush_ms_ = 1000;
 
   std::unique_ptr<Conn> conn_;
+  std::unique_ptr<Conn> conn2_;  // upsert: the second connection of a split batch
+  bool split_off_ = false;       // no second connection could be had
+  bool split_prev_ = false;      // previous_ was split over conn_ and conn2_
+  std::string split_enc_[2];     // the halves' COPY rows
   std::optional<TableInfo> info_;
   std::string copy_sql_, stage_sql_, merge_sql_, merge_distinct_sql_, seq_;
   std::vector<size_t> key_pos_;  // upsert: the key columns' positions in a COPY row

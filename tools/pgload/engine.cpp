@@ -690,7 +690,8 @@ class Loader {
   // upsert is idempotent. Any error drops the second connection and sends the
   // batch the one-connection way (bisecting, reconnects), which merges the
   // rows already committed by either half again, to the same values.
-  // Staged upserts split their batches (the smallest excepted).
+
+  // Staged upserts split their batches (the smallest excepted, see split_ready()).
   bool splitting() const {
     return mode_ == Mode::upsert && !key_pos_.empty() && stage_batches_left_ > 0 && !split_off_;
   }

@@ -289,6 +289,70 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   assert_output "$(seq 0 599)"
 }
 
+@test "upsert split over two connections: last per key wins (keys written two ways too), refused rows, acks in order" {
+  # engine: PostgreSQL (Debian's). A staged batch of 1000 rows or more is
+  # split by key over a second connection; 6000 envelopes over 700 keys in
+  # batches of 1000 (each batch repeats keys: staged from the first on).
+  psql_q "create table split1 (id int primary key, n int not null)"
+  # offset 2500: refused (NOT NULL) inside a split batch; 3100 to 3400: one
+  # key written four ways ("0100000" ...), the server's equal, the client's not
+  awk 'BEGIN {
+    for (o = 0; o < 6000; o++) {
+      if (o == 2500) v = "{\"id\":100001,\"n\":null}"
+      else if (o >= 3100 && o <= 3400 && o % 100 == 0) {
+        k = "100000"; for (i = 0; i < (o - 3000) / 100; i++) k = "0" k
+        v = "{\"id\":\"" k "\",\"n\":" o "}"; last[100000] = o
+      } else { v = "{\"id\":" o % 700 ",\"n\":" o "}"; last[o % 700] = o }
+      printf "{\"topic\":\"t\",\"partition\":0,\"offset\":%d,\"value\":%s}\n", o, v
+    }
+    for (k in last) sum += last[k]
+    print sum > "/dev/stderr"
+  }' >"$T/in" 2>"$T/sum"
+  sum=$(cat "$T/sum")
+  run pgload -vv --table split1 --mode upsert --envelope --batch-rows 1000 --ack "$T/acks" --rejects "$T/rej" \
+    --stats "$T/stats" <"$T/in"
+  assert_success
+  [ "$(grep -c 'split over two connections' <<<"$output")" -ge 4 ] || fail "no split batches: $output"
+  [ "$(jq .batches "$T/stats")" -eq 6 ]
+  run psql_q "select count(*), sum(n), max(n) filter (where id = 100000) from split1"
+  assert_output "701|$sum|3400"
+  run jq -r .sqlstate "$T/rej"
+  assert_output 23502
+  run jq -r .offset "$T/acks"
+  assert_output "$(seq 0 5999)"
+}
+
+@test "upsert split over two connections: both backends killed mid-load, then kill -9 and a re-run: every row changed once" {
+  # engine: PostgreSQL (Debian's)
+  flat_table split2
+  pgload -q --table split2 <"$FLAT100K"
+  sed 's/"phone":"\([^"]*\)"/"phone":"\1-2"/' "$FLAT100K" >"$T/changed"
+  mkfifo "$T/in"
+  pgload --table split2 --mode upsert --batch-rows 5000 --flush-interval 30s -vv <"$T/in" 2>"$T/err" &
+  BG_PID=$!
+  exec 7>"$T/in"
+  head -30000 "$T/changed" >&7
+  sleep 0.5
+  psql_q "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'pgload'" >/dev/null
+  sed -n 30001,60000p "$T/changed" >&7
+  for i in $(seq 100); do
+    [ "$(psql_q "select count(*) from split2 where phone like '%-2'")" -ge 50000 ] && break
+    sleep 0.1
+  done
+  kill -9 "$BG_PID"
+  wait "$BG_PID" 2>/dev/null || true
+  BG_PID=
+  exec 7>&-
+  grep -q 'split over two connections' "$T/err" || fail "no split batches: $(cat "$T/err")"
+  grep -q 'reconnected' "$T/err" || fail "no reconnect: $(cat "$T/err")"
+  partial=$(psql_q "select count(*) from split2 where phone like '%-2'")
+  [ "$partial" -ge 50000 ] && [ "$partial" -lt 100000 ]
+  run pgload --table split2 --mode upsert <"$T/changed"
+  assert_success
+  run psql_q "select count(*), count(distinct id), count(*) filter (where phone like '%-2' and phone not like '%-2-2') from split2"
+  assert_output "100000|100000|100000"
+}
+
 @test "--ack: nothing is acknowledged before its batch commits" {
   psql_q "create table ack2 (id int primary key)"
   mkfifo "$T/in"

@@ -29,11 +29,13 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kStreamChunk = 1u << 20;  // send COPY data in ~1 MiB pieces
 constexpr size_t kRowByRow = 8;            // bisect: below this, try rows one by one
 constexpr int kStagedBatches = 16;         // upsert: staged batches after a key conflict
+constexpr size_t kSplitRows = 1000;        // upsert: smallest batch split over two connections
 
 struct Row {
   uint64_t line = 0;
   size_t raw_off = 0, raw_len = 0;
   size_t enc_off = 0, enc_len = 0;
+  size_t key_hash = 0;  // upsert: hash of the key fields (COPY text)
   bool rejected = false;
 };
 
@@ -44,6 +46,9 @@ struct Batch {
   std::vector<Coord> acks;  // every envelope of the batch, loaded or rejected
   uint64_t records = 0;     // records waiting for this batch's commit
   Clock::time_point started;
+  // the debug log's figures: time spent sending while filling, when its flush began
+  double stream_ms = 0;
+  Clock::time_point flush_started;
   std::unordered_set<size_t> keys;  // upsert: hashes of the key fields (COPY text) seen
   bool dup_keys = false;
   void clear() {
@@ -54,6 +59,7 @@ struct Batch {
     rows.clear();
     acks.clear();
     records = 0;
+    stream_ms = 0;
   }
 };
 
@@ -453,8 +459,8 @@ class Loader {
   // Upsert: remembers a hash of the row's key (its COPY fields) to spot
   // duplicates. A collision only sends the batch down the DISTINCT ON way,
   // which is right for any batch; so a hash is enough, and no copy per row.
-  void note_key(const Row& r) {
-    if (key_pos_.empty() || batch_.dup_keys) return;
+  void note_key(Row& r) {
+    if (key_pos_.empty()) return;
     const char* field_start = batch_.enc.data() + r.enc_off;
     const char* end = field_start + r.enc_len - 1;  // without '\n'
     key_buf_.clear();
@@ -468,7 +474,8 @@ class Loader {
       if (!tab || field >= last_key_pos_) break;  // no key field after this one
       field_start = tab + 1;
     }
-    if (!batch_.keys.insert(std::hash<std::string_view>{}(key_buf_)).second) batch_.dup_keys = true;
+    r.key_hash = std::hash<std::string_view>{}(key_buf_);
+    if (!batch_.dup_keys && !batch_.keys.insert(r.key_hash).second) batch_.dup_keys = true;
   }
 
   // ---- reading -------------------------------------------------------------------
@@ -498,11 +505,12 @@ class Loader {
     r.raw_len = line.text.size();
     r.enc_off = before;
     r.enc_len = batch_.enc.size() - before;
+    if (ready) note_key(r);
     batch_.raw.append(line.text);
     batch_.rows.push_back(r);
-    if (ready) note_key(r);
     if (ending_ != Ending::none && batch_.rows.size() % 64 == 0) poll_previous();
-    if (ready && ending_ == Ending::none && batch_.enc.size() - sent_ >= kStreamChunk) stream();
+    // A batch to be split goes out whole at its flush, over both connections.
+    if (ready && ending_ == Ending::none && !splitting() && batch_.enc.size() - sent_ >= kStreamChunk) stream();
   }
 
   static double ms_since(Clock::time_point t) {
@@ -516,7 +524,7 @@ class Loader {
       Clock::time_point t0;
       double& into;
       ~Timed() { into += ms_since(t0); }
-    } timed{t0, stream_ms_};
+    } timed{t0, batch_.stream_ms};
     try {
       open_copy();
       conn_->copy_put(batch_.enc.data() + sent_, batch_.enc.size() - sent_);
@@ -558,9 +566,15 @@ class Loader {
   }
 
   void merge() {
-    bool distinct = mode_ == Mode::upsert && (batch_.dup_keys || force_distinct_);
-    auto r = conn_->exec(distinct ? merge_distinct_sql_ : merge_sql_);
+    auto r = conn_->exec(merge_sql_for(batch_));
     affected_ += std::strtoull(PQcmdTuples(r.get()), nullptr, 10);
+  }
+
+  // Upsert: a batch with a repeated key (seen by the client, or by the
+  // server: force_distinct_) keeps only its last row per key.
+  const std::string& merge_sql_for(const Batch& b) const {
+    bool distinct = mode_ == Mode::upsert && (b.dup_keys || force_distinct_);
+    return distinct ? merge_distinct_sql_ : merge_sql_;
   }
 
   // ---- flushing -------------------------------------------------------------------
@@ -573,10 +587,10 @@ class Loader {
   // finishes it); otherwise it is committed here.
   void flush_batch(bool overlap) {
     if (batch_.records == 0) return;
-    flush_started_ = Clock::now();
+    batch_.flush_started = Clock::now();
     if (!info_) {
       if (batch_.rows.empty()) {  // nothing to infer from yet; only rejects to ack
-        finish_batch(0);
+        finish_batch(batch_, 0, 0);
         return;
       }
       create_from_batch();
@@ -589,7 +603,7 @@ class Loader {
         if (live_rows() > 0) {
           if (bisecting) load_bisecting();
           else if (overlap && !force_distinct_) {
-            send_whole();
+            if (!split_ready() || !send_split()) send_whole();
             return;
           } else {
             load_whole();
@@ -617,7 +631,9 @@ class Loader {
       }
     }
     force_distinct_ = false;
-    finish_batch(live_rows());
+    finish_batch(batch_, live_rows(), affected_);
+    sent_ = 0;  // the next batch opens a COPY of its own
+    in_copy_ = false;
   }
 
   size_t live_rows() const { return live_rows(batch_); }
@@ -627,23 +643,22 @@ class Loader {
     return n;
   }
 
-  void finish_batch(size_t loaded) {
+  // Batch `b` is committed (loaded rows, of which `affected` written) or
+  // held only rejects: count it, then send its acks, and empty it.
+  void finish_batch(Batch& b, size_t loaded, uint64_t affected) {
     if (loaded)
       log::debug("batch of {} row(s) committed: filled in {:.1f} ms ({:.1f} of it sending), ended in {:.1f} ms",
-                 loaded, std::chrono::duration<double, std::milli>(flush_started_ - batch_.started).count(),
-                 stream_ms_, ms_since(flush_started_));
-    stream_ms_ = 0;
+                 loaded, std::chrono::duration<double, std::milli>(b.flush_started - b.started).count(),
+                 b.stream_ms, ms_since(b.flush_started));
     committed_ += loaded;
     ctx_.stats.records_out += loaded;
     ctx_.stats.add("batches");
-    if (mode_ == Mode::ignore && affected_ < loaded) ctx_.stats.add("conflicts", loaded - affected_);
+    if (mode_ == Mode::ignore && affected < loaded) ctx_.stats.add("conflicts", loaded - affected);
     // Rejects are on disk before their acks go out.
     rejects_.flush();
-    for (const auto& a : batch_.acks) acks_.add(a.topic, a.partition, a.offset);
+    for (const auto& a : b.acks) acks_.add(a.topic, a.partition, a.offset);
     acks_.flush();
-    batch_.clear();
-    sent_ = 0;
-    in_copy_ = false;
+    b.clear();
   }
 
   // ---- a batch's end overlapped with the next batch's reading ---------------
@@ -664,10 +679,115 @@ class Loader {
     sent_ = 0;
   }
 
+  // ---- a staged upsert split over two connections ------------------------------
+  // PostgreSQL merges a batch in one server process; a second connection
+  // merges half of it at the same time. Each key always goes to the same
+  // connection (by the hash of its key fields), so the last record per key
+  // still wins, and batches still go one at a time, in input order. The two
+  // transactions move in step (both COPYs, both merges, then both COMMITs):
+  // neither commits unless both merged, and the acks wait for both COMMITs. A
+  // crash between the two COMMITs loses nothing: the input is replayed and an
+  // upsert is idempotent. Any error drops the second connection and sends the
+  // batch the one-connection way (bisecting, reconnects), which merges the
+  // rows already committed by either half again, to the same values.
+
+  // Staged upserts split their batches (the smallest excepted, see split_ready()).
+  bool splitting() const {
+    return mode_ == Mode::upsert && !key_pos_.empty() && stage_batches_left_ > 0 && !split_off_;
+  }
+
+  bool split_ready() {
+    if (!splitting() || batch_.rows.size() < kSplitRows || in_copy_) return false;
+    if (conn2_) return true;
+    try {
+      conn2_ = std::make_unique<Conn>(o_.dsn);
+      conn2_->exec(stage_sql_);
+      return true;
+    } catch (const std::exception& e) {
+      conn2_.reset();
+      split_off_ = true;
+      log::info("a second PostgreSQL connection could not be opened ({}): upserting over one", e.what());
+      return false;
+    }
+  }
+
+  // False when sending failed (both transactions are then undone).
+  bool send_split() {
+    split_enc_[0].clear();
+    split_enc_[1].clear();
+    for (const auto& r : batch_.rows) split_enc_[r.key_hash & 1].append(batch_.enc, r.enc_off, r.enc_len);
+    Conn* lanes[] = {conn_.get(), conn2_.get()};
+    try {
+      for (Conn* c : lanes) {
+        // Equal keys written differently ('A' and 'a' in a uuid) can land on
+        // both connections, and one would wait for the other's COMMIT, which
+        // waits for its merge: the lock timeout ends that wait (the batch then
+        // goes the one-connection way, where the server collapses them).
+        c->exec("BEGIN; SET LOCAL lock_timeout = '1s'");
+        c->copy_begin(copy_sql_);
+      }
+      in_copy_ = true;
+      // In pieces, by turns, so that both server processes parse at once.
+      for (size_t off = 0; off < std::max(split_enc_[0].size(), split_enc_[1].size()); off += kStreamChunk)
+        for (int i = 0; i < 2; ++i)
+          if (off < split_enc_[i].size())
+            lanes[i]->copy_put(split_enc_[i].data() + off, std::min(kStreamChunk, split_enc_[i].size() - off));
+      for (Conn* c : lanes) c->send_copy_end();
+    } catch (const PgError& e) {
+      log::debug("sending a split batch failed ({}): one connection", e.what());
+      abandon_split();
+      return false;
+    }
+    in_copy_ = false;
+    log::debug("batch of {} row(s) split over two connections: {} and {} bytes", batch_.rows.size(),
+               split_enc_[0].size(), split_enc_[1].size());
+    split_prev_ = true;
+    ending_direct_ = false;
+    ending_ = Ending::copy;
+    std::swap(batch_, previous_);
+    sent_ = 0;
+    return true;
+  }
+
+  // Both halves move one step: the COPYs' answers, then the merges', then the COMMITs'.
+  void step_split() {
+    Conn* lanes[] = {conn_.get(), conn2_.get()};
+    switch (ending_) {
+      case Ending::copy:
+        for (Conn* c : lanes) c->result("COPY");
+        if (stage_batches_left_ > 0) --stage_batches_left_;
+        for (Conn* c : lanes) c->send(merge_sql_for(previous_));
+        ending_ = Ending::merge;
+        return;
+      case Ending::merge:
+        affected_prev_ = 0;
+        for (Conn* c : lanes) affected_prev_ += std::strtoull(PQcmdTuples(c->result("merge").get()), nullptr, 10);
+        for (Conn* c : lanes) c->send("COMMIT");
+        ending_ = Ending::commit;
+        return;
+      case Ending::commit:
+        for (Conn* c : lanes) c->result("COMMIT");
+        ending_ = Ending::none;
+        split_prev_ = false;
+        finish_batch(previous_, live_rows(previous_), affected_prev_);
+        return;
+      case Ending::none: return;
+    }
+  }
+
+  // Undoes both halves: the second connection is closed (the server rolls its
+  // transaction back; a new one is opened for the next split batch).
+  void abandon_split() {
+    conn2_.reset();
+    rollback_quietly();
+  }
+
+  bool previous_busy() { return conn_->busy() || (split_prev_ && conn2_->busy()); }
+
   // Non-blocking: moves the previous batch's end along if the server has answered.
   void poll_previous() {
     try {
-      while (ending_ != Ending::none && !conn_->busy()) step_previous();
+      while (ending_ != Ending::none && !previous_busy()) step_previous();
     } catch (const PgError& e) {
       previous_failed(e);
     }
@@ -684,21 +804,20 @@ class Loader {
 
   // Takes the server's answer to the last step (waiting for it) and sends the next one.
   void step_previous() {
+    if (split_prev_) {
+      step_split();
+      return;
+    }
     if (ending_ == Ending::copy) {
       if (ending_direct_) {
         try {
           conn_->result("COPY");
         } catch (const PgError& e) {
           if (e.sqlstate() != "23505") throw;
-          // Keys already there: the staged way, synchronously (as load_whole()).
-          conn_->exec("ROLLBACK TO SAVEPOINT pgload_direct");
-          stage_batches_left_ = kStagedBatches;
-          conn_->copy_begin(copy_sql_);
-          conn_->copy_put(previous_.enc.data(), previous_.enc.size());
-          conn_->copy_end();
+          restage(previous_);
           ending_direct_ = false;
           ending_ = Ending::merge;
-          conn_->send((previous_.dup_keys ? merge_distinct_sql_ : merge_sql_) + "; COMMIT");
+          conn_->send(merge_sql_for(previous_) + "; COMMIT");
           return;
         }
         affected_prev_ = live_rows(previous_);
@@ -715,7 +834,7 @@ class Loader {
       }
       if (stage_batches_left_ > 0) --stage_batches_left_;
       ending_ = Ending::merge;
-      conn_->send(((mode_ == Mode::upsert && previous_.dup_keys) ? merge_distinct_sql_ : merge_sql_) + "; COMMIT");
+      conn_->send(merge_sql_for(previous_) + "; COMMIT");
       return;
     }
     // Ending::merge or Ending::commit: the answer ends the transaction. A
@@ -729,26 +848,22 @@ class Loader {
     }
     if (ending_ == Ending::merge) affected_prev_ = std::strtoull(PQcmdTuples(r.get()), nullptr, 10);
     ending_ = Ending::none;
-    finish_previous(live_rows(previous_), affected_prev_);
-  }
-
-  void finish_previous(size_t loaded, uint64_t affected) {
-    std::swap(batch_, previous_);
-    size_t sent = sent_;
-    affected_ = affected;
-    finish_batch(loaded);
-    sent_ = sent;  // the batch being read has sent nothing yet
-    std::swap(batch_, previous_);
+    finish_batch(previous_, live_rows(previous_), affected_prev_);
   }
 
   // The previous batch's end failed: it goes the synchronous way, which
-  // retries, bisects or reconnects as for any batch.
+  // retries, bisects or reconnects as for any batch (and works on batch_,
+  // hence the swap: the batch being read waits in previous_ meanwhile).
   void previous_failed(const PgError& e) {
     ending_ = Ending::none;
     std::swap(batch_, previous_);
     in_copy_ = false;
     bool committed = false;
-    if (e.connection_lost()) {
+    if (split_prev_) {  // neither half's COMMIT is trusted: the batch is merged again
+      log::debug("a split batch failed ({}): one connection", e.what());
+      split_prev_ = false;
+      abandon_split();
+    } else if (e.connection_lost()) {
       outages_ = 0;
       committed = recover(e);
     } else {
@@ -756,8 +871,7 @@ class Loader {
       if (e.sqlstate() == "21000" && mode_ == Mode::upsert) force_distinct_ = true;
     }
     if (committed) {
-      affected_ = live_rows();
-      finish_batch(live_rows());
+      finish_batch(batch_, live_rows(), live_rows());
     } else {
       flush_batch(false);
     }
@@ -785,15 +899,22 @@ class Loader {
       affected_ += live_rows();
     } catch (const PgError& e) {
       if (e.sqlstate() != "23505") throw;
-      conn_->exec("ROLLBACK TO SAVEPOINT pgload_direct");
-      stage_batches_left_ = kStagedBatches;
-      direct_ = false;
-      conn_->copy_begin(copy_sql_);
-      conn_->copy_put(batch_.enc.data(), batch_.enc.size());
-      conn_->copy_end();
+      restage(batch_);
       merge();
     }
     commit();
+  }
+
+  // The direct COPY of `b` met a key already in the table (or twice in the
+  // batch): undo it and COPY the batch into the staging table instead, for
+  // the merge that follows. The next batches go the staged way at once.
+  void restage(const Batch& b) {
+    conn_->exec("ROLLBACK TO SAVEPOINT pgload_direct");
+    stage_batches_left_ = kStagedBatches;
+    direct_ = false;
+    conn_->copy_begin(copy_sql_);
+    conn_->copy_put(b.enc.data(), b.enc.size());
+    conn_->copy_end();
   }
 
   // One transaction; each piece under a savepoint, halves of a refused piece
@@ -856,6 +977,10 @@ class Loader {
   int64_t flush_ms_ = 1000;
 
   std::unique_ptr<Conn> conn_;
+  std::unique_ptr<Conn> conn2_;  // upsert: the second connection of a split batch
+  bool split_off_ = false;       // no second connection could be had
+  bool split_prev_ = false;      // previous_ was split over conn_ and conn2_
+  std::string split_enc_[2];     // the halves' COPY rows
   std::optional<TableInfo> info_;
   std::string copy_sql_, stage_sql_, merge_sql_, merge_distinct_sql_, seq_;
   std::vector<size_t> key_pos_;  // upsert: the key columns' positions in a COPY row
@@ -881,9 +1006,6 @@ class Loader {
   int outages_ = 0;
   uint64_t committed_ = 0;
   uint64_t affected_ = 0;
-  // the debug log's figures: this batch's time in stream(), when flush() began
-  double stream_ms_ = 0;
-  Clock::time_point flush_started_;
 };
 
 }  // namespace

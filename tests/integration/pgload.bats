@@ -20,8 +20,26 @@ setup() {
   T=$BATS_TEST_TMPDIR
 }
 
-teardown() {
+# kill_bg: SIGKILL the background pgload ($BG_PID), if any, and reap it.
+kill_bg() {
   if [ -n "${BG_PID:-}" ]; then kill -9 "$BG_PID" 2>/dev/null || true; wait "$BG_PID" 2>/dev/null || true; fi
+  BG_PID=
+}
+
+# kill_at_rows SQL N: once the count that SQL gives reaches N (10 s at most),
+# SIGKILL the background pgload; PARTIAL is the count it left behind.
+kill_at_rows() {
+  local i
+  for i in $(seq 100); do
+    [ "$(psql_q "$1")" -ge "$2" ] && break
+    sleep 0.1
+  done
+  kill_bg
+  PARTIAL=$(psql_q "$1")
+}
+
+teardown() {
+  kill_bg
 }
 
 # The ids of an input file and of a table, sorted the same way.
@@ -335,18 +353,11 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   sleep 0.5
   psql_q "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'pgload'" >/dev/null
   sed -n 30001,60000p "$T/changed" >&7
-  for i in $(seq 100); do
-    [ "$(psql_q "select count(*) from split2 where phone like '%-2'")" -ge 50000 ] && break
-    sleep 0.1
-  done
-  kill -9 "$BG_PID"
-  wait "$BG_PID" 2>/dev/null || true
-  BG_PID=
+  kill_at_rows "select count(*) from split2 where phone like '%-2'" 50000
   exec 7>&-
   grep -q 'split over two connections' "$T/err" || fail "no split batches: $(cat "$T/err")"
   grep -q 'reconnected' "$T/err" || fail "no reconnect: $(cat "$T/err")"
-  partial=$(psql_q "select count(*) from split2 where phone like '%-2'")
-  [ "$partial" -ge 50000 ] && [ "$partial" -lt 100000 ]
+  [ "$PARTIAL" -ge 50000 ] && [ "$PARTIAL" -lt 100000 ]
   run pgload --table split2 --mode upsert <"$T/changed"
   assert_success
   run psql_q "select count(*), count(distinct id), count(*) filter (where phone like '%-2' and phone not like '%-2-2') from split2"
@@ -497,16 +508,8 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   flat_table kill1
   { head -30000 "$FLAT100K"; sleep 30; } | pgload --table kill1 --batch-rows 5000 --flush-interval 30s 2>"$T/err" &
   BG_PID=$!
-  for i in $(seq 100); do
-    [ "$(psql_q 'select count(*) from kill1')" -ge 25000 ] && break
-    sleep 0.1
-  done
-  sleep 0.3
-  kill -9 "$BG_PID"
-  wait "$BG_PID" 2>/dev/null || true
-  BG_PID=
-  partial=$(psql_q 'select count(*) from kill1')
-  [ "$partial" -ge 25000 ] && [ "$partial" -lt 100000 ]
+  kill_at_rows 'select count(*) from kill1' 25000
+  [ "$PARTIAL" -ge 25000 ] && [ "$PARTIAL" -lt 100000 ]
   run pgload --table kill1 --mode upsert <"$FLAT100K"
   assert_success
   run psql_q "select count(*), count(distinct id) from kill1"

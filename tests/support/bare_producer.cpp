@@ -11,7 +11,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <cstdio>
-#include <cstring>
+#include <cstdlib>
 #include <string>
 
 namespace {

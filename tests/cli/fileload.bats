@@ -169,7 +169,7 @@ PY
   pid=$!
   exec 5>"$BATS_TEST_TMPDIR/in"
   echo '{"n":1}' >&5
-  for i in $(seq 1 50); do [ -n "$(files)" ] && break; sleep 0.1; done
+  for i in $(seq 1 50); do if [ -n "$(files)" ]; then break; fi; sleep 0.1; done
   [ "$(files | wc -l)" -eq 1 ]
   kill -0 $pid   # still running, input still open
   echo '{"n":2}' >&5

@@ -14,8 +14,10 @@ setup() {
 }
 
 teardown() {
-  [ -n "${BG_PID:-}" ] && kill "$BG_PID" 2>/dev/null || true
-  [ -n "${BG_PID:-}" ] && wait "$BG_PID" 2>/dev/null || true
+  if [ -n "${BG_PID:-}" ]; then
+    kill "$BG_PID" 2>/dev/null || true
+    wait "$BG_PID" 2>/dev/null || true
+  fi
   BG_PID=
   stop_kmock
 }

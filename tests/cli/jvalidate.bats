@@ -23,8 +23,10 @@ setup() {
 }
 
 teardown() {
-  [ -n "${BG_PID:-}" ] && kill "$BG_PID" 2>/dev/null || true
-  [ -n "${BG_PID:-}" ] && wait "$BG_PID" 2>/dev/null || true
+  if [ -n "${BG_PID:-}" ]; then
+    kill "$BG_PID" 2>/dev/null || true
+    wait "$BG_PID" 2>/dev/null || true
+  fi
   BG_PID=
 }
 
@@ -312,7 +314,7 @@ teardown() {
   out=$BATS_TEST_TMPDIR/out
   { echo '{"a":1}'; sleep 3; echo '{"b":2}'; } | jvalidate -q -s "$BATS_TEST_TMPDIR/s.json" >"$out" &
   pid=$!
-  for i in $(seq 20); do [ -s "$out" ] && break; sleep 0.1; done
+  for i in $(seq 20); do if [ -s "$out" ]; then break; fi; sleep 0.1; done
   run cat "$out"
   assert_output '{"a":1}'   # the first record, while the input is still open
   wait $pid
@@ -375,7 +377,7 @@ teardown() {
   local child ticks=0
   for _ in $(seq 300); do
     child=$(pgrep -P "$pid" -x jvalidate) && ticks=$(awk '{print $14}' "/proc/$child/stat" 2>/dev/null || echo 0)
-    [ "${ticks:-0}" -ge "$(( $(getconf CLK_TCK) ))" ] && break
+    if [ "${ticks:-0}" -ge "$(( $(getconf CLK_TCK) ))" ]; then break; fi
     sleep 0.1
   done
   [ "${ticks:-0}" -ge "$(getconf CLK_TCK)" ] || fail "jvalidate did not get to work within 30 s: $(cat "$T/err")"

@@ -7,7 +7,7 @@ teardown() { stop_kmock; }
   out=$BATS_TEST_TMPDIR/out
   kmock -q -t demo:3 >"$out" 2>/dev/null &
   pid=$!
-  for i in $(seq 50); do [ -s "$out" ] && break; sleep 0.1; done
+  for i in $(seq 50); do if [ -s "$out" ]; then break; fi; sleep 0.1; done
   run cat "$out"
   assert_output --regexp '^127\.0\.0\.1:[0-9]+$'
   addr=$(cat "$out")
@@ -31,7 +31,7 @@ teardown() { stop_kmock; }
 @test "kmock stops cleanly on SIGTERM, exit 0" {
   kmock -q --bootstrap-file "$BATS_TEST_TMPDIR/addr" >/dev/null &
   pid=$!
-  for i in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/addr" ] && break; sleep 0.1; done
+  for i in $(seq 50); do if [ -s "$BATS_TEST_TMPDIR/addr" ]; then break; fi; sleep 0.1; done
   kill -TERM $pid
   rc=0
   wait $pid || rc=$?

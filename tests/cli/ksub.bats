@@ -175,7 +175,8 @@ produce() {
   assert_success
   assert_output ""
   elapsed=$(( $(date +%s%3N) - start ))
-  [ "$elapsed" -ge 700 ] && [ "$elapsed" -lt 10000 ]
+  [ "$elapsed" -ge 700 ]
+  [ "$elapsed" -lt 10000 ]
 }
 
 @test "ksub --empty-exit 99: exit 99 when nothing was read, 0 otherwise" {
@@ -193,7 +194,7 @@ produce() {
   pid=$!
   sleep 1
   echo '{"live":1}' | produce one -p 0
-  for i in $(seq 50); do [ -s "$out" ] && break; sleep 0.1; done
+  for i in $(seq 50); do if [ -s "$out" ]; then break; fi; sleep 0.1; done
   kill -TERM $pid; wait $pid
   run cat "$out"
   assert_output '{"live":1}'

@@ -72,7 +72,7 @@ setup() {
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
 print(s.getsockname()[1], flush=True); time.sleep(60)' >"$BATS_TEST_TMPDIR/port" &
   silent=$!
-  for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/port" ] && break; sleep 0.1; done
+  for _ in $(seq 50); do if [ -s "$BATS_TEST_TMPDIR/port" ]; then break; fi; sleep 0.1; done
   start=$SECONDS
   run env -u PGCONNECT_TIMEOUT timeout 40 pgload -d "host=127.0.0.1 port=$(cat "$BATS_TEST_TMPDIR/port")" \
     --table t --retries 0 </dev/null

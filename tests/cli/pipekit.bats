@@ -230,7 +230,7 @@ EOT
   for i in $(seq 50); do ls "$W"/state/run.load.*/jvalidate.pid >/dev/null 2>&1 && break; sleep 0.1; done
   sleep 0.3
   kill -KILL "$(cat "$W"/state/run.load.*/jvalidate.pid)"
-  for i in $(seq 50); do [ "$(grep -c 'fake pgload started' "$W/err")" -ge 2 ] && break; sleep 0.1; done
+  for i in $(seq 50); do if [ "$(grep -c 'fake pgload started' "$W/err")" -ge 2 ]; then break; fi; sleep 0.1; done
   kill -TERM "$pid"
   wait "$pid"
   grep -q 'jvalidate was killed by signal 9' "$W/err"
@@ -283,7 +283,7 @@ EOT
   grep -q '^process_resident_memory_bytes [1-9]' "$W/m1"
   # a crash: the attempt's counts and the restart show up
   kill -KILL "$(cat "$W"/state/run.load.*/jvalidate.pid)"
-  for i in $(seq 50); do [ "$(grep -c 'fake pgload started' "$W/err")" -ge 2 ] && break; sleep 0.1; done
+  for i in $(seq 50); do if [ "$(grep -c 'fake pgload started' "$W/err")" -ge 2 ]; then break; fi; sleep 0.1; done
   curl -sf "$url" >"$W/m2"
   grep -qx 'pipekit_restarts_total 1' "$W/m2"
   grep -qx 'pipekit_records_total{stage="ksub",outcome="out"} 3' "$W/m2"
@@ -306,7 +306,7 @@ EOT
   chmod +x "$W/bin/ksub"
   PATH=$W/bin:/usr/bin:/bin "$PK" status --watch --interval 1 --sink cassandra -b x:1 >"$W/out" 2>"$W/err" &
   pid=$!
-  for i in $(seq 50); do [ "$(grep -c 'total lag=' "$W/out")" -ge 2 ] && break; sleep 0.1; done
+  for i in $(seq 50); do if [ "$(grep -c 'total lag=' "$W/out")" -ge 2 ]; then break; fi; sleep 0.1; done
   kill -INT "$pid"
   wait "$pid"
   grep -q 'users/0 high=10 committed=4 lag=6' "$W/out"

@@ -1,4 +1,6 @@
 #!/usr/bin/env bats
+# test-timeout: 1800 (scripts/test's limit for this file: six `airflow dags test`
+# runs of the whole DAG, each starting Airflow anew)
 # The example DAG (examples/airflow/pipekit_users_dag.py), unchanged, run by
 # Apache Airflow 3 (`airflow dags test`, SQLite metadata database) against
 # the test servers: kmock (or the cluster in KAFKA_BROKERS), a private
@@ -25,8 +27,8 @@ CQL_PASSWORD='cql:S3cr/t#2'
 KEYSPACE=pipekit_af
 
 setup_file() {
-  [ "${PIPEKIT_SKIP_AIRFLOW:-}" = 1 ] && return 0
-  [ -x "$(airflow_venv 3)/bin/airflow" ] && [ -z "$(missing_tools "${TOOLS[@]}")" ] || return 0
+  if [ "${PIPEKIT_SKIP_AIRFLOW:-}" = 1 ]; then return 0; fi
+  if [ ! -x "$(airflow_venv 3)/bin/airflow" ] || [ -n "$(missing_tools "${TOOLS[@]}")" ]; then return 0; fi
   W=$BATS_FILE_TMPDIR
   echo "# engine: Apache Airflow $(airflow_version 3) (airflow dags test, SQLite), ${KAFKA_BROKERS:+Kafka at }${KAFKA_BROKERS:-kmock}, PostgreSQL $(psql -V | awk '{print $3}'), CQL test peer, ru_server.py" >&3
 
@@ -217,7 +219,9 @@ stages_gone() {
   [ "$(run_state)" = success ]
   [ "$(task_states)" = "$(printf '%s\n' 'ingest skipped 1' 'load_cassandra skipped 1' 'load_postgres skipped 1' 'status success 1')" ]
   grep -q 'the API answered with no users' "$LOG" || fail "the ingest log does not say why it skipped"
-  [ -z "$(xcom ingest)" ] && [ -z "$(xcom load_postgres)" ] && [ -z "$(xcom load_cassandra)" ]
+  [ -z "$(xcom ingest)" ]
+  [ -z "$(xcom load_postgres)" ]
+  [ -z "$(xcom load_cassandra)" ]
   PGDATABASE=users table_rows users "$BATS_TEST_TMPDIR/rows.ndjson"
   python3 "$PIPELINE_SUPPORT/check_pipeline.py" --valid "$W/expect/valid1.ndjson" --rows "$BATS_TEST_TMPDIR/rows.ndjson"
   no_secrets
@@ -229,7 +233,9 @@ stages_gone() {
   [ "$(run_state)" = success ]
   [ "$(task_states)" = "$(printf '%s\n' 'ingest skipped 1' 'load_cassandra skipped 1' 'load_postgres skipped 1' 'status success 1')" ]
   [ "$(grep -c 'Command exited with return code 99' "$LOG")" -ge 3 ]
-  [ -z "$(xcom ingest)" ] && [ -z "$(xcom load_postgres)" ] && [ -z "$(xcom load_cassandra)" ]
+  [ -z "$(xcom ingest)" ]
+  [ -z "$(xcom load_postgres)" ]
+  [ -z "$(xcom load_cassandra)" ]
   # the 1,000 rejects, each with a reason; the tables as run 1 left them
   expect_tables 1
   PGDATABASE=users table_rows users "$BATS_TEST_TMPDIR/rows.ndjson"

@@ -226,13 +226,14 @@ w("{\"id\":\"33333333-3333-4333-8333-333333333333\",\"email\":\"c@x\"}\n")' >"$B
     --envelope --ack "$BATS_TEST_TMPDIR/acks" --concurrency 8 --batch-size 1 --stats "$BATS_TEST_TMPDIR/stats.json" \
     "$BATS_TEST_TMPDIR/env.ndjson" &
   pid=$!
-  sleep 2
+  wait_until 30 test -s "$BATS_TEST_TMPDIR/acks"   # mid-run: writes acknowledged
   kill -TERM $pid
   rc=0
   wait $pid || rc=$?
   [ "$rc" -eq 0 ]
   acked=$(wc -l <"$BATS_TEST_TMPDIR/acks")
-  [ "$acked" -gt 0 ] && [ "$acked" -lt 3000 ]
+  [ "$acked" -gt 0 ]
+  [ "$acked" -lt 3000 ]
   [ "$(jq .records_out "$BATS_TEST_TMPDIR/stats.json")" -eq "$acked" ]
   # Every acknowledged offset's record (line N of the input) is in the table.
   cqlread "$KS.created_users" | jq -r .id | sort >"$BATS_TEST_TMPDIR/stored"
@@ -272,7 +273,7 @@ w("{\"id\":\"33333333-3333-4333-8333-333333333333\",\"email\":\"c@x\"}\n")' >"$B
   cqlload -q --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$CREATED_USERS_SCHEMA" --primary-key id \
     --envelope --ack "$BATS_TEST_TMPDIR/acks" --concurrency 16 --batch-size 1 "$BATS_TEST_TMPDIR/env.ndjson" &
   pid=$!
-  sleep 1.5
+  wait_until 30 test -s "$BATS_TEST_TMPDIR/acks"   # mid-run: writes acknowledged
   kill -KILL $pid
   wait $pid || true
   acked=$(wc -l <"$BATS_TEST_TMPDIR/acks")
@@ -399,7 +400,7 @@ paced_load() {
   pid=$!
   # the first half stored
   local i
-  for i in $(seq 1 300); do [ "$(peer_stats | jq .rows_written)" -ge 3000 ] && return 0; sleep 0.1; done
+  for i in $(seq 1 300); do if [ "$(peer_stats | jq .rows_written)" -ge 3000 ]; then return 0; fi; sleep 0.1; done
   echo "the first 3,000 users were not stored within 30 s" >&2
   return 1
 }
@@ -438,7 +439,8 @@ node_stat() {  # node_stat INDEX FIELD: the peer's counter for that node
   # It owns a third of the ring: about 1,000 of the second 3,000 (none of the first).
   rows=$(node_stat 2 rows)
   echo "rows written through the new node: $rows"
-  [ "$rows" -ge 600 ] && [ "$rows" -le 1500 ]
+  [ "$rows" -ge 600 ]
+  [ "$rows" -le 1500 ]
   [ "$(peer_stats | jq .misrouted)" -eq 0 ]
 }
 
@@ -446,7 +448,7 @@ node_stat() {  # node_stat INDEX FIELD: the peer's counter for that node
   start_cqlpeer --nodes 3
   paced_load "TOPOLOGY_CHANGE REMOVED_NODE"
   peer_cmd remove 2
-  sleep 0.5
+  wait_for_line "$BATS_TEST_TMPDIR/err" "TOPOLOGY_CHANGE REMOVED_NODE" 10   # cqlload has heard it
   conns=$(node_stat 2 connections)
   rows=$(node_stat 2 rows)
   [ "$rows" -gt 0 ]   # it had its share before

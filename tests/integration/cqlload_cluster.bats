@@ -1,4 +1,6 @@
 #!/usr/bin/env bats
+# test-timeout: 1800 (scripts/test's limit for this file: a 3-node cluster to start,
+# a node down 30 s and one frozen 40 s, loads bounded at 120 + 240 + 150 s)
 # cqlload on a three-node Apache Cassandra 5.0 cluster (127.0.0.1-3, port 9043,
 # started once for this file by scripts/servers cassandra start --nodes 3): a
 # node SIGKILLed (or frozen) mid-load at RF=3, QUORUM, the load completes and
@@ -60,12 +62,26 @@ load_finished() {
   [ "$(jq .records_out "$BATS_TEST_TMPDIR/stats.json")" -eq "${2:-30000}" ]
 }
 
+# written_so_far: the records the background cqlload has written, by its last
+# progress line (--progress: every 0.5 s on stderr, in $BATS_TEST_TMPDIR/err).
+written_so_far() {
+  tr '\r' '\n' <"$BATS_TEST_TMPDIR/err" | sed -n 's/^.*cqlload: in [0-9]*, out \([0-9]*\).*$/\1/p' | tail -n1
+}
+# writing [N]: cqlload has written more than N records (0), or has ended (the
+# kill -0 after the wait says which).
+writing() {
+  local n
+  if ! kill -0 "$pid" 2>/dev/null; then return 0; fi
+  n=$(written_so_far)
+  [ "${n:-0}" -gt "${1:-0}" ]
+}
+
 @test "SIGKILL of the only contact point mid-load: the other nodes, found in system.peers_v2, take the load; table exact" {
   cqlload --hosts 127.0.0.1:9043 --keyspace "$KS" --table created_users --create --schema "$CREATED_USERS_SCHEMA" \
-    --primary-key id --replication "$RF3" --consistency QUORUM --concurrency 32 \
+    --primary-key id --replication "$RF3" --consistency QUORUM --concurrency 32 --progress \
     --stats "$BATS_TEST_TMPDIR/stats.json" "$BATS_TEST_TMPDIR/users.ndjson" 2>"$BATS_TEST_TMPDIR/err" &
   pid=$!
-  sleep 2
+  wait_until 60 writing   # connected, the table made, rows going in
   kill -0 "$pid"   # still loading
   # --wait-down: until the others have convicted it (~20 s), a QUORUM read
   # they coordinate may still wait on the dead node and time out.
@@ -88,15 +104,15 @@ load_finished() {
     for i in $(seq 1 300); do grep -q "STATUS_CHANGE UP 127.0.0.3:9043" "$BATS_TEST_TMPDIR/err" && break; sleep 0.5; done
     for c in "$BATS_TEST_TMPDIR"/chunk.1[6-9]; do cat "$c"; sleep 1; done
   } | cqlload -v --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$CREATED_USERS_SCHEMA" \
-      --primary-key id --replication "$RF3" --consistency QUORUM --concurrency 32 \
+      --primary-key id --replication "$RF3" --consistency QUORUM --concurrency 32 --progress \
       --stats "$BATS_TEST_TMPDIR/stats.json" 2>"$BATS_TEST_TMPDIR/err" &
   pid=$!
-  sleep 6
+  wait_until 60 writing 20000   # two paced chunks written
   kill -0 "$pid"   # still loading
   DOWN_NODE=3
   servers3 kill 3
   local killed_at=$SECONDS
-  sleep 30
+  sleep 30   # the thing tested: the node stays down for 30 s while the load goes on
   servers3 restart 3 >/dev/null
   DOWN_NODE=
   echo "node 3 down for $((SECONDS - killed_at)) s (restart included)"
@@ -114,17 +130,21 @@ load_finished() {
 @test "a replica frozen (SIGSTOP) for 40 s mid-load (RF=3, QUORUM): load completes, the DOWN event is heard, table exact" {
   head -n 15000 "$BATS_TEST_TMPDIR/users.ndjson" >"$BATS_TEST_TMPDIR/part1"
   tail -n +15001 "$BATS_TEST_TMPDIR/users.ndjson" >"$BATS_TEST_TMPDIR/part2"
-  # The second half comes after the freeze has been noticed: writes go on
-  # while reconnections to the frozen node (TCP accepted, no answer) are tried.
-  { cat "$BATS_TEST_TMPDIR/part1"; sleep 30; cat "$BATS_TEST_TMPDIR/part2"; } |
+  # The second half comes once the freeze has been noticed (the DOWN event in
+  # cqlload's log, 60 s at most): writes go on while reconnections to the
+  # frozen node (TCP accepted, no answer) are tried.
+  { cat "$BATS_TEST_TMPDIR/part1"
+    wait_until 60 grep -q "STATUS_CHANGE DOWN 127.0.0.2:9043" "$BATS_TEST_TMPDIR/err" 2>/dev/null || true
+    cat "$BATS_TEST_TMPDIR/part2"; } |
     cqlload -v --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$CREATED_USERS_SCHEMA" \
-      --primary-key id --replication "$RF3" --consistency QUORUM --concurrency 32 --request-timeout 5s \
+      --primary-key id --replication "$RF3" --consistency QUORUM --concurrency 32 --request-timeout 5s --progress \
       --stats "$BATS_TEST_TMPDIR/stats.json" 2>"$BATS_TEST_TMPDIR/err" &
   pid=$!
-  sleep 3
+  wait_until 60 writing   # connected, the table made, rows going in
   kill -0 "$pid"
   DOWN_NODE=2
   servers3 kill 2 --signal STOP
+  # the thing tested: the node stays frozen for 40 s
   { sleep 40; servers3 kill 2 --signal CONT; } 3>&- &
   thaw=$!
   load_finished 150

@@ -78,7 +78,7 @@ setup() {
   first=$!
   lock=$CRON_DIR/state/locks/ingest-$CRON_TOPIC.lock
   for i in $(seq 1 100); do
-    [ -e "$lock" ] && ! flock -n "$lock" true && break
+    if [ -e "$lock" ] && ! flock -n "$lock" true; then break; fi
     sleep 0.1
   done
   ! flock -n "$lock" true || fail "the first run never took $lock"

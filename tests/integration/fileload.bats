@@ -13,8 +13,10 @@ PY=$PIPEKIT_BUILD/venv/bin/python
 READBACK=$PIPEKIT_ROOT/tests/support/fileload_readback.py
 
 setup_file() {
-  [ -x "$PY" ] && "$PY" -c 'import pyarrow, duckdb' ||
-    { echo "no pyarrow/duckdb in $PIPEKIT_BUILD/venv: run scripts/setup" >&2; return 1; }
+  if [ ! -x "$PY" ] || ! "$PY" -c 'import pyarrow, duckdb'; then
+    echo "no pyarrow/duckdb in $PIPEKIT_BUILD/venv: run scripts/setup" >&2
+    return 1
+  fi
   echo "# engine: fileload's own Parquet writer, read by pyarrow $("$PY" -c 'import pyarrow; print(pyarrow.__version__)') and DuckDB $("$PY" -c 'import duckdb; print(duckdb.__version__)') (PyPI, build/venv); local file system $(stat -f -c %T "$BATS_FILE_TMPDIR")" >&3
   # 20,000 flat users, and the same as envelopes of topic users, partition 0, offsets 0..
   python3 "$PIPEKIT_ROOT/tests/support/make_users.py" 20000 --shape flat --seed fileload >"$BATS_FILE_TMPDIR/users.ndjson"
@@ -35,7 +37,7 @@ temps() { find "$OUT" -type f -name '.part-*.tmp' | sort; }
       d=$OUT/$codec-$nested
       fileload --dir "$d" --format parquet --schema "$SCHEMA" --compression $codec --nested $nested -q \
         < "$DATA/all-types.ndjson"
-      flag=; [ $nested = flatten ] && flag=--flatten
+      flag=; if [ $nested = flatten ]; then flag=--flatten; fi
       run "$PY" "$READBACK" --schema "$SCHEMA" --expected "$DATA/all-types.ndjson" $flag $(find "$d" -name '*.parquet')
       [ "$status" -eq 0 ] || { echo "$codec $nested: $output"; false; }
       assert_output --partial "pyarrow 26"
@@ -148,7 +150,7 @@ print(len(dups))
     fileload --dir "$OUT" --format parquet --schema "$PIPEKIT_ROOT/examples/schemas/user-flat.schema.json" \
       --envelope --ack "$acks" --roll-records 1000 --row-group-rows 300 -q &
   pid=$!
-  for i in $(seq 1 200); do [ "$(files | wc -l)" -ge 3 ] && break; sleep 0.05; done
+  for i in $(seq 1 200); do if [ "$(files | wc -l)" -ge 3 ]; then break; fi; sleep 0.05; done
   sleep 0.13
   kill -9 $pid
   wait $pid 2>/dev/null || true
@@ -171,7 +173,7 @@ print(len(dups))
   last=-1
   for i in $(seq 1 100); do
     n=$(files | wc -l)
-    [ "$n" -ge 2 ] && [ "$n" -eq "$last" ] && break
+    if [ "$n" -ge 2 ] && [ "$n" -eq "$last" ]; then break; fi
     last=$n
     sleep 0.3
   done
@@ -187,7 +189,7 @@ print(len(dups))
 @test "memory is bounded by the row group: 4x the input, the same peak RSS" {
   for i in 1 2 3 4; do cat "$BATS_FILE_TMPDIR/users.ndjson"; done >"$BATS_TEST_TMPDIR/x4.ndjson"
   for input in users.ndjson x4; do
-    f=$BATS_FILE_TMPDIR/users.ndjson; [ $input = x4 ] && f=$BATS_TEST_TMPDIR/x4.ndjson
+    f=$BATS_FILE_TMPDIR/users.ndjson; if [ $input = x4 ]; then f=$BATS_TEST_TMPDIR/x4.ndjson; fi
     /usr/bin/time -f %M -o "$BATS_TEST_TMPDIR/rss.$input" fileload --dir "$OUT/$input" --format parquet \
       --schema "$PIPEKIT_ROOT/examples/schemas/user-flat.schema.json" --row-group-rows 5000 --roll-records 1000000 -q < "$f"
   done

@@ -13,7 +13,7 @@ teardown() { stop_kmock; }
 @test "kcat -J envelopes from a 3-partition topic: valid out, invalid rejected and acked with their offsets" {
   T=$BATS_TEST_TMPDIR
   topic=jv-users
-  [ -n "${KAFKA_BROKERS:-}" ] && topic=jv-users-$$-$RANDOM
+  if [ -n "${KAFKA_BROKERS:-}" ]; then topic=jv-users-$$-$RANDOM; fi
   new_topic "$topic" 3
   python3 "$PIPEKIT_ROOT/tests/support/make_users.py" 60 --shape flat \
     | awk 'NR % 10 == 0 { sub(/"username":"[^"]*"/, "\"username\":\"x\"") } { print }' >"$T/in.ndjson"

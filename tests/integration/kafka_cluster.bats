@@ -1,4 +1,6 @@
 #!/usr/bin/env bats
+# test-timeout: 1800 (scripts/test's limit for this file: a 3-broker cluster to start,
+# up to 420 s of leader kills, then reads bounded at 180 s; the default 600 s is too short)
 # Faults on a real 3-broker Apache Kafka cluster (KRaft, RF=3), started once
 # by this file on loopback 127.0.0.1-3 (port PIPEKIT_KAFKA_CLUSTER_PORT, 9292):
 # partition leaders SIGKILLed 20 times and restarted while kpub publishes
@@ -28,7 +30,7 @@ setup_file() {
 
 teardown_file() {
   stop_postgres
-  [ -n "${CL_DIR:-}" ] && "$PIPEKIT_ROOT/scripts/servers" kafka stop --dir "$CL_DIR" >/dev/null 2>&1 || true
+  if [ -n "${CL_DIR:-}" ]; then "$PIPEKIT_ROOT/scripts/servers" kafka stop --dir "$CL_DIR" >/dev/null 2>&1 || true; fi
 }
 
 setup() {
@@ -58,8 +60,9 @@ leader_of() { # topic partition
 # Wait (at most 30 s) until every partition of the topic has all 3 replicas in sync.
 all_in_sync() {
   for _ in $(seq 60); do
-    [ "$(ksub -q -b "$CB" -t "$1" --list --json | jq '[.topics[0].partitions[] | select((.isrs | length) < 3)] | length')" = 0 ] &&
+    if [ "$(ksub -q -b "$CB" -t "$1" --list --json | jq '[.topics[0].partitions[] | select((.isrs | length) < 3)] | length')" = 0 ]; then
       return 0
+    fi
     sleep 0.5
   done
   return 1
@@ -79,10 +82,10 @@ paced_by_kills() { # FILE KILLS_FILE KILLS CHUNKS
   split -n l/"$4" -d -a 3 "$1" "$BATS_TEST_TMPDIR/chunk."
   for ((i = 0; i <= $4; i++)); do
     for ((w = 0; w < 600; w++)); do # at most 60 s per step
-      [ "$(cat "$2" 2>/dev/null || echo 0)" -ge $((i * $3 / $4)) ] && break
+      if [ "$(cat "$2" 2>/dev/null || echo 0)" -ge $((i * $3 / $4)) ]; then break; fi
       sleep 0.1
     done
-    [ "$i" -lt "$4" ] && cat "$BATS_TEST_TMPDIR/chunk.$(printf %03d "$i")"
+    if [ "$i" -lt "$4" ]; then cat "$BATS_TEST_TMPDIR/chunk.$(printf %03d "$i")"; fi
   done
   return 0
 }
@@ -141,7 +144,7 @@ paced_by_kills() { # FILE KILLS_FILE KILLS CHUNKS
   timeout 120 ksub -b "$CB" -t "$T" -G "g$T" -c 12000 --envelope >"$BATS_TEST_TMPDIR/member" 2>"$BATS_TEST_TMPDIR/member.err" &
   member=$!
   BG_PIDS=$member
-  for _ in $(seq 100); do [ "$(wc -l <"$BATS_TEST_TMPDIR/member")" -ge 5000 ] && break; sleep 0.2; done
+  for _ in $(seq 100); do if [ "$(wc -l <"$BATS_TEST_TMPDIR/member")" -ge 5000 ]; then break; fi; sleep 0.2; done
   node kill 1
   # one broker down: publishing, --offsets and --since still answer
   sed -n 5001,10000p "$BATS_TEST_TMPDIR/users" | timeout 120 kpub -q -b "$CB" -t "$T" -k login.uuid
@@ -161,7 +164,7 @@ paced_by_kills() { # FILE KILLS_FILE KILLS CHUNKS
   assert_output 12000
   for _ in $(seq 20); do
     run timeout 60 ksub -q -b "$CB" -t "$T" -G "g$T" --offsets --json
-    [ "$(jq -s '[.[] | select(.committed != .high)] | length' <<<"$output")" = 0 ] && break
+    if [ "$(jq -s '[.[] | select(.committed != .high)] | length' <<<"$output")" = 0 ]; then break; fi
     sleep 0.5
   done
   echo "$output"

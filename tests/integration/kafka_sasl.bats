@@ -22,7 +22,7 @@ setup_file() {
 }
 
 teardown_file() {
-  [ -n "${SASL_DIR:-}" ] && "$PIPEKIT_ROOT/scripts/servers" kafka stop --dir "$SASL_DIR" >/dev/null 2>&1 || true
+  if [ -n "${SASL_DIR:-}" ]; then "$PIPEKIT_ROOT/scripts/servers" kafka stop --dir "$SASL_DIR" >/dev/null 2>&1 || true; fi
 }
 
 setup() {

@@ -17,7 +17,7 @@ setup() {
 }
 
 teardown() {
-  [ -n "${GEN_PID:-}" ] && kill "$GEN_PID" 2>/dev/null
+  if [ -n "${GEN_PID:-}" ]; then kill "$GEN_PID" 2>/dev/null || true; fi
   stop_kmock
 }
 
@@ -118,7 +118,7 @@ while True:
   # Mid-stream, however loaded the machine: the generator blocks on the FIFO,
   # so 400 lines written means kpub has read most of them (bounded: 60 s).
   for _ in $(seq 600); do
-    [ "$(cat "$BATS_TEST_TMPDIR/written" 2>/dev/null || echo 0)" -ge 400 ] && break
+    if [ "$(cat "$BATS_TEST_TMPDIR/written" 2>/dev/null || echo 0)" -ge 400 ]; then break; fi
     sleep 0.1
   done
   kill -TERM "$pid"
@@ -182,6 +182,13 @@ JSON
   assert_output --partial "No space left on device"
 }
 
+# generated_and_read: the generator ($GEN_PID) has written its records (it is
+# now the sleep it execs) and its reader has taken them all from the FIFO.
+generated_and_read() {
+  if [ "$(cat "/proc/$GEN_PID/comm" 2>/dev/null)" != sleep ]; then return 1; fi
+  [ "$(fifo_unread "$BATS_TEST_TMPDIR/in")" -eq 0 ]
+}
+
 @test "a second SIGTERM while kpub waits on an unreachable broker exits at once" {
   require_kmock
   new_topic "$T" 1
@@ -192,9 +199,9 @@ JSON
   GEN_PID=$!
   kpub -b "$BROKERS" -t "$T" -X message.timeout.ms=60000 <"$BATS_TEST_TMPDIR/in" 2>"$BATS_TEST_TMPDIR/err" &
   pid=$!
-  sleep 1
+  wait_until 10 generated_and_read   # kpub has read the 10 records
   kill -TERM "$pid"
-  sleep 1
+  wait_until 10 grep -q "delivering the 10 message(s) in flight" "$BATS_TEST_TMPDIR/err"
   kill -0 "$pid"   # still waiting for the broker: the first signal does not drop anything
   start=$SECONDS
   kill -TERM "$pid"

@@ -74,7 +74,7 @@ committed() {
     for i in 1 2 3; do
       grep "assigned" "$BATS_TEST_TMPDIR/err$i" 2>/dev/null | tail -1 | grep -q "g8\[" || settled=0
     done
-    [ $settled = 1 ] && break
+    if [ $settled = 1 ]; then break; fi
     sleep 0.1
   done
   [ $settled = 1 ] || fail "the group did not settle: $(cat "$BATS_TEST_TMPDIR"/err[123])"
@@ -136,7 +136,10 @@ committed() {
   timeout 90 ksub -b "$BROKERS" -t g8 -G go "${GX[@]}" -e --envelope --commit-acks "$fifo" >"$out" 2>"$BATS_TEST_TMPDIR/err" &
   pid=$!
   BG_PIDS=$pid
-  for i in $(seq 100); do [ -p "$fifo" ] && [ "$(wc -l <"$out")" -eq 200 ] && break; sleep 0.2; done
+  for i in $(seq 100); do
+    if [ -p "$fifo" ] && [ "$(wc -l <"$out")" -eq 200 ]; then break; fi
+    sleep 0.2
+  done
   [ -p "$fifo" ]
   # Nothing acked yet: nothing committed.
   run committed g8 go
@@ -173,7 +176,8 @@ slow_reader() { { sleep "$1"; cat; } <"$2" >"$3"; }
   wait $reader   # EOF: ksub closed stdout although it is still running
   kill -0 $pid
   n=$(wc -l <"$out")
-  [ "$n" -gt 0 ] && [ "$n" -lt 3000 ]
+  [ "$n" -gt 0 ]
+  [ "$n" -lt 3000 ]
   jq -c '{topic,partition,offset}' "$out" >"$fifo"
   rc=0; wait $pid || rc=$?
   [ "$rc" -eq 0 ]
@@ -199,7 +203,8 @@ slow_reader() { { sleep "$1"; cat; } <"$2" >"$3"; }
   [ "$rc" -eq 0 ]
   wait $reader
   n=$(wc -l <"$out")
-  [ "$n" -gt 0 ] && [ "$n" -lt 3000 ]
+  [ "$n" -gt 0 ]
+  [ "$n" -lt 3000 ]
   run committed big gn
   assert_output "$n"
   run bash -c "cat $out - < <(timeout 60 ksub -q -b $BROKERS -t big -G gn ${GX[*]} -e) | sort | uniq | wc -l"
@@ -229,7 +234,7 @@ slow_reader() { { sleep "$1"; cat; } <"$2" >"$3"; }
     >"$out" 2>"$BATS_TEST_TMPDIR/err" &
   pid=$!
   BG_PIDS=$pid
-  for i in $(seq 100); do [ "$(wc -l <"$out")" -eq 10 ] && break; sleep 0.2; done
+  for i in $(seq 100); do if [ "$(wc -l <"$out")" -eq 10 ]; then break; fi; sleep 0.2; done
   head -4 "$out" | jq -c '{topic,partition,offset}' >"$fifo"
   sleep 0.5
   start=$(date +%s)

@@ -31,7 +31,7 @@ kill_bg() {
 kill_at_rows() {
   local i
   for i in $(seq 100); do
-    [ "$(psql_q "$1")" -ge "$2" ] && break
+    if [ "$(psql_q "$1")" -ge "$2" ]; then break; fi
     sleep 0.1
   done
   kill_bg
@@ -40,6 +40,15 @@ kill_at_rows() {
 
 teardown() {
   kill_bg
+}
+
+# pgload_backends: how many server processes serve a pgload (application_name).
+pgload_backends() { psql_q "select count(*) from pg_stat_activity where application_name = 'pgload'"; }
+# input_read: pgload has read everything written so far into its input FIFO $T/in.
+input_read() { [ "$(fifo_unread "$T/in")" -eq 0 ]; }
+# batch_open: pgload is connected and has read its input so far (into its open batch).
+batch_open() {
+  if [ "$(pgload_backends)" -ge 1 ]; then input_read; else return 1; fi
 }
 
 # The ids of an input file and of a table, sorted the same way.
@@ -350,14 +359,16 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   BG_PID=$!
   exec 7>"$T/in"
   head -30000 "$T/changed" >&7
-  sleep 0.5
+  # both connections open (the second is opened by the first split batch)
+  wait_until 30 '[ "$(pgload_backends)" -ge 2 ]'
   psql_q "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'pgload'" >/dev/null
   sed -n 30001,60000p "$T/changed" >&7
   kill_at_rows "select count(*) from split2 where phone like '%-2'" 50000
   exec 7>&-
   grep -q 'split over two connections' "$T/err" || fail "no split batches: $(cat "$T/err")"
   grep -q 'reconnected' "$T/err" || fail "no reconnect: $(cat "$T/err")"
-  [ "$PARTIAL" -ge 50000 ] && [ "$PARTIAL" -lt 100000 ]
+  [ "$PARTIAL" -ge 50000 ]
+  [ "$PARTIAL" -lt 100000 ]
   run pgload --table split2 --mode upsert <"$T/changed"
   assert_success
   run psql_q "select count(*), count(distinct id), count(*) filter (where phone like '%-2' and phone not like '%-2-2') from split2"
@@ -371,7 +382,8 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   BG_PID=$!
   exec 7>"$T/in"
   for i in 1 2 3; do echo "{\"topic\":\"t\",\"partition\":0,\"offset\":$i,\"value\":{\"id\":$i}}" >&7; done
-  sleep 1
+  wait_until 10 input_read
+  sleep 1   # the thing tested: for 1 s after reading them, pgload acknowledges nothing
   [ ! -s "$T/acks" ]
   [ "$(psql_q 'select count(*) from ack2')" -eq 0 ]
   exec 7>&-
@@ -390,11 +402,11 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   for n in 1 2 3 4 5 6 7 8; do
     echo "{\"n\":$n}" >&7
     date +%s.%N >"$T/sent.$n"
-    sleep 0.3
+    sleep 0.3   # the pace is the thing tested
   done
-  sleep 1.3
-  # Every record is in while pgload still runs, each within ~1 s of being sent.
-  [ "$(psql_q 'select count(*) from trickle')" -eq 8 ]
+  # Every record is in while pgload still runs, each within ~1 s of being sent
+  # (the lags below; the wait only ends early).
+  wait_until 5 '[ "$(psql_q "select count(*) from trickle")" -eq 8 ]'
   run psql_q "select count(*) from pg_stat_activity where application_name = 'pgload'"
   assert_output 1
   for n in 1 2 3 4 5 6 7 8; do
@@ -421,12 +433,12 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
     printf '%s\n' "$lines" >&7  # one write: the burst never looks idle halfway
     date +%s.%N >"$T/sent.$burst"
     for i in $(seq 100); do
-      [ "$(psql_q 'select count(*) from idle1')" -ge $(((burst + 1) * 5)) ] && break
+      if [ "$(psql_q 'select count(*) from idle1')" -ge $(((burst + 1) * 5)) ]; then break; fi
       sleep 0.05
     done
     [ "$(psql_q 'select count(*) from idle1')" -eq $(((burst + 1) * 5)) ] || fail "burst $burst not committed: $(cat "$T/err")"
     # each acknowledged, once committed
-    for i in $(seq 50); do [ "$(wc -l <"$T/acks")" -ge $(((burst + 1) * 5)) ] && break; sleep 0.05; done
+    for i in $(seq 50); do if [ "$(wc -l <"$T/acks")" -ge $(((burst + 1) * 5)) ]; then break; fi; sleep 0.05; done
     [ "$(wc -l <"$T/acks")" -eq $(((burst + 1) * 5)) ]
     lag=$(psql_q "select extract(epoch from max(at)) - $(cat "$T/sent.$burst") from idle1")
     awk -v l="$lag" 'BEGIN { exit !(l < 2) }' || fail "burst $burst committed after ${lag}s (--flush-interval is 60s)"
@@ -445,7 +457,7 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   BG_PID=$!
   exec 7>"$T/in"
   for n in $(seq 1 500); do echo "{\"n\":$n}"; done >&7
-  sleep 0.5
+  wait_until 10 input_read   # all 500 read before the signal
   kill -TERM "$BG_PID"
   rc=0
   wait "$BG_PID" || rc=$?
@@ -458,12 +470,17 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
 @test "a server restart in the middle of a 100,000-row load: the table equals the input" {
   psql_q "create table restart1 (id text primary key, first_name text, last_name text, gender text, address text,
           post_code text, email text, username text, dob text, registered_date text, phone text, picture text, nat text)"
-  # A pause mid-input, with a batch open, so the restart hits an uncommitted batch.
-  { head -50000 "$FLAT100K"; sleep 2; tail -n +50001 "$FLAT100K"; } |
-    pgload --table restart1 --batch-rows 20000 --flush-interval 30s --flush-idle 0 2>"$T/err" &
+  # The restart once pgload has read the first half: two batches committed, the
+  # third open (10,000 rows, partly sent), so it hits an uncommitted batch.
+  mkfifo "$T/in"
+  pgload --table restart1 --batch-rows 20000 --flush-interval 30s --flush-idle 0 <"$T/in" 2>"$T/err" &
   BG_PID=$!
-  sleep 1.2
-  restart_postgres
+  exec 7>"$T/in"
+  head -50000 "$FLAT100K" >&7
+  wait_until 30 input_read
+  restart_postgres 3>&- 7>&-   # the server must not hold pgload's input open
+  tail -n +50001 "$FLAT100K" >&7
+  exec 7>&-
   wait "$BG_PID"
   rc=$?
   BG_PID=
@@ -486,10 +503,10 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   BG_PID=$!
   exec 7>"$T/in"
   seq 1 3000 | sed 's/.*/{"n":&}/' >&7
-  sleep 0.5
+  wait_until 10 batch_open
   as_pg_owner "$(pg_bin)/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop >/dev/null
   seq 3001 6000 | sed 's/.*/{"n":&}/' >&7
-  sleep 1
+  wait_until 10 input_read   # read while the server is down
   as_pg_owner "$(pg_bin)/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \
     -o "-p $PGPORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null 3>&- 7>&-
   seq 6001 9000 | sed 's/.*/{"n":&}/' >&7
@@ -506,10 +523,16 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
 
 @test "kill -9 mid-load, then a re-run in upsert mode: exact row set, no duplicates" {
   flat_table kill1
-  { head -30000 "$FLAT100K"; sleep 30; } | pgload --table kill1 --batch-rows 5000 --flush-interval 30s 2>"$T/err" &
+  # 30,000 rows and an input that stays open (fd 7), so the last batch stays open
+  mkfifo "$T/in"
+  pgload --table kill1 --batch-rows 5000 --flush-interval 30s <"$T/in" 2>"$T/err" &
   BG_PID=$!
+  exec 7>"$T/in"
+  head -30000 "$FLAT100K" >&7
   kill_at_rows 'select count(*) from kill1' 25000
-  [ "$PARTIAL" -ge 25000 ] && [ "$PARTIAL" -lt 100000 ]
+  exec 7>&-
+  [ "$PARTIAL" -ge 25000 ]
+  [ "$PARTIAL" -lt 100000 ]
   run pgload --table kill1 --mode upsert <"$FLAT100K"
   assert_success
   run psql_q "select count(*), count(distinct id) from kill1"
@@ -542,7 +565,7 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   pgload -q -d "dbname=postgres password=s3cretpw" --table nopw <"$T/in" 2>/dev/null &
   BG_PID=$!
   exec 7>"$T/in"
-  sleep 0.5
+  wait_until 10 'tr "\0" " " </proc/$BG_PID/cmdline | grep -qF "password=********"'
   run cat /proc/$BG_PID/cmdline
   refute_output --partial s3cretpw
   assert_output --partial "password=********"
@@ -585,7 +608,8 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   # ~426 bytes a line: 64KiB holds about 150 lines, so 1000 lines make 7 batches.
   run pgload --table bb --batch-bytes 64KiB --stats "$T/stats" <"$FLAT1K"
   assert_success
-  [ "$(jq .batches "$T/stats")" -ge 6 ] && [ "$(jq .batches "$T/stats")" -le 8 ]
+  [ "$(jq .batches "$T/stats")" -ge 6 ]
+  [ "$(jq .batches "$T/stats")" -le 8 ]
   [ "$(psql_q 'select count(*) from bb')" -eq 1000 ]
 }
 
@@ -612,7 +636,7 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   BG_PID=$!
   exec 7>"$T/in"
   seq 1 3000 | sed 's/.*/{"n":&}/' >&7
-  sleep 0.5
+  wait_until 10 batch_open   # connected, the 3,000 in its batch
   [ "$(psql_q "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'pgload'")" = t ]
   seq 3001 6000 | sed 's/.*/{"n":&}/' >&7
   exec 7>&-

@@ -16,7 +16,7 @@ TOOLS=("${PIPELINE_TOOLS[@]}")
 setup_file() { pipeline_setup_file 50000; }
 
 teardown_file() {
-  [ -n "${LOAD_PID:-}" ] && kill -KILL "$LOAD_PID" 2>/dev/null
+  if [ -n "${LOAD_PID:-}" ]; then kill -KILL "$LOAD_PID" 2>/dev/null || true; fi
   stop_kmock
   stop_postgres
 }

@@ -7,7 +7,10 @@ bats_require_minimum_version 1.5.0
 
 setup() { start_ru_server; }
 teardown() {
-  [ -n "${RF_PID:-}" ] && { kill -9 "$RF_PID" 2>/dev/null || true; wait "$RF_PID" 2>/dev/null || true; }
+  if [ -n "${RF_PID:-}" ]; then
+    kill -9 "$RF_PID" 2>/dev/null || true
+    wait "$RF_PID" 2>/dev/null || true
+  fi
   stop_ru_server
 }
 
@@ -236,11 +239,12 @@ RF=(ru-fetch --retry-delay 20ms)
   out=$BATS_TEST_TMPDIR/out
   ru-fetch --url "$RU_URL/api/" --every 300ms --results 2 >"$out" 2>"$BATS_TEST_TMPDIR/err" &
   RF_PID=$!
-  for i in $(seq 50); do [ "$(wc -l <"$out")" -ge 2 ] && break; sleep 0.1; done
+  for i in $(seq 50); do if [ "$(wc -l <"$out")" -ge 2 ]; then break; fi; sleep 0.1; done
   n1=$(wc -l <"$out")
   sleep 1
   n2=$(wc -l <"$out")
-  [ "$n1" -ge 2 ] && [ "$n2" -ge $((n1 + 4)) ]
+  [ "$n1" -ge 2 ]
+  [ "$n2" -ge $((n1 + 4)) ]
   kill -TERM "$RF_PID"
   rc=0; wait "$RF_PID" || rc=$?
   RF_PID=
@@ -279,8 +283,10 @@ RF=(ru-fetch --retry-delay 20ms)
   run --separate-stderr ru-fetch --url "$RU_URL/api/" --every 200ms --duration 1s
   assert_success
   elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
-  [ "$elapsed" -ge 900 ] && [ "$elapsed" -lt 2500 ]
-  [ "${#lines[@]}" -ge 3 ] && [ "${#lines[@]}" -le 6 ]
+  [ "$elapsed" -ge 900 ]
+  [ "$elapsed" -lt 2500 ]
+  [ "${#lines[@]}" -ge 3 ]
+  [ "${#lines[@]}" -le 6 ]
 }
 
 @test "--every keeps polling after failed polls and counts them" {

@@ -16,11 +16,52 @@ SAMPLES=$PIPEKIT_ROOT/tests/data
 wait_for_file() {
   local file=$1 pid=$2 err=$3 i
   for i in $(seq 1 100); do
-    [ -s "$file" ] && return 0
+    if [ -s "$file" ]; then return 0; fi
     kill -0 "$pid" 2>/dev/null || { cat "$err" >&2; return 1; }
     sleep 0.05
   done
   [ -s "$file" ]
+}
+
+# wait_until SECONDS COMMAND [ARGS...]: runs COMMAND every 0.1 s until it
+# succeeds (returns 0 at once) or SECONDS (may be fractional) have passed
+# (says so on stderr, returns 1). It takes the place of a fixed sleep before a
+# step that needs some state: it waits no longer than that state takes, and
+# fails rather than going on without it. With one argument, that argument is
+# shell code evaluated each time, so that $(...) in it runs again:
+#   wait_until 10 '[ "$(psql_q "select count(*) from t")" -ge 3 ]'
+#   wait_until 5 test -s "$file"
+wait_until() {
+  local limit=$1 deadline now
+  shift
+  now=${EPOCHREALTIME/[.,]/}
+  deadline=$((now + $(awk -v s="$limit" 'BEGIN { printf "%d", s * 1000000 }')))
+  while :; do
+    if [ $# -eq 1 ]; then
+      if eval "$1"; then return 0; fi
+    elif "$@"; then
+      return 0
+    fi
+    now=${EPOCHREALTIME/[.,]/}
+    if [ "$now" -ge "$deadline" ]; then
+      echo "wait_until: not true within $limit s: $*" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+
+# fifo_unread FIFO: the bytes written into the named pipe FIFO that its reader
+# has not taken yet (0: it has read everything written so far), e.g.
+#   wait_until 10 '[ "$(fifo_unread "$T/in")" -eq 0 ]'
+# It opens the pipe read-write for a moment, which neither blocks nor ends the
+# reader's input.
+fifo_unread() {
+  python3 -c 'import array, fcntl, os, sys, termios
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_NONBLOCK)
+n = array.array("i", [0])
+fcntl.ioctl(fd, termios.FIONREAD, n, True)
+print(n[0])' "$1"
 }
 
 # ---- Kafka -----------------------------------------------------------------
@@ -72,7 +113,7 @@ start_private_kmock() {
 # admin on the real cluster (build/bench/ktopic, librdkafka's admin API).
 ktopic() {
   local cfg=()
-  [ -n "${KAFKA_CONFIG_FILE:-}" ] && cfg=(-F "$KAFKA_CONFIG_FILE")
+  if [ -n "${KAFKA_CONFIG_FILE:-}" ]; then cfg=(-F "$KAFKA_CONFIG_FILE"); fi
   "$PIPEKIT_BUILD/bench/ktopic" "${cfg[@]}" -b "${KAFKA_BROKERS:?}" "$@"
 }
 

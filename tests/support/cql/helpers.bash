@@ -50,7 +50,7 @@ peer_stats() {
   rm -f "$PEER_DIR/stats.json"
   echo "stats $PEER_DIR/stats.json" >"$PEER_CMD"
   local i
-  for i in $(seq 1 100); do [ -s "$PEER_DIR/stats.json" ] && break; sleep 0.05; done
+  for i in $(seq 1 100); do if [ -s "$PEER_DIR/stats.json" ]; then break; fi; sleep 0.05; done
   cat "$PEER_DIR/stats.json"
 }
 

@@ -43,7 +43,7 @@ wait_rows() {
   local i n=""
   for ((i = 0; i < $3 * 5; i++)); do
     n=$(psql_q "SELECT count(*) FROM $1" 2>/dev/null || echo 0)
-    [ "$n" = "$2" ] && return 0
+    if [ "$n" = "$2" ]; then return 0; fi
     sleep 0.2
   done
   echo "table $1 has ${n:-?} rows after $3 s, want $2" >&2
@@ -60,7 +60,7 @@ wait_settled() {
   for ((i = 0; i < $2 * 2; i++)); do
     n=$(psql_q "SELECT count(*) FROM $1" 2>/dev/null || echo 0)
     if [ "$n" = "$last" ] && [ "$n" -gt 0 ]; then same=$((same + 1)); else same=0; fi
-    [ "$same" -ge 6 ] && return 0
+    if [ "$same" -ge 6 ]; then return 0; fi
     last=$n
     sleep 0.5
   done

@@ -41,7 +41,7 @@ kill_stages_twice() {
   for v in "${victims[@]}"; do
     for _ in $(seq 100); do
       pid=$(stage_pid "$v")
-      [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && break
+      if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then break; fi
       sleep 0.1
     done
     sleep "0.$((RANDOM % 9 + 1))"
@@ -51,7 +51,7 @@ kill_stages_twice() {
     fi
     # wait for the restart: a new PID for that stage
     for _ in $(seq 150); do
-      [ "$(stage_pid "$v")" != "$pid" ] && [ -n "$(stage_pid "$v")" ] && break
+      if [ "$(stage_pid "$v")" != "$pid" ] && [ -n "$(stage_pid "$v")" ]; then break; fi
       sleep 0.1
     done
   done
@@ -185,7 +185,7 @@ scale_out() {
     echo "# pipeline $n consumed $c" >&3
     echo "pipeline $n consumed $c"
     total=$((total + c))
-    [ "$c" -gt 0 ] && busy=$((busy + 1))
+    if [ "$c" -gt 0 ]; then busy=$((busy + 1)); fi
   done
   want=$(wc -l <"$DATA/valid.ndjson")
   [ "$total" -ge "$want" ] || { echo "only $total of $want valid users consumed" >&2; return 1; }

@@ -330,6 +330,10 @@ struct Validator::Impl {
     }
   }
 
+  // Compiles one schema node (memoized, so recursive $refs terminate). The
+  // keywords are added in a fixed order, the order they are evaluated in:
+  // references, validation keywords, dependencies, object and array
+  // applicators, combinators, and unevaluated* last.
   Node* compile(const json* n) {
     auto done = compiled.find(n);
     if (done != compiled.end()) return done->second;
@@ -347,13 +351,30 @@ struct Validator::Impl {
     }
     if (!n->is_object()) throw UsageError(fmt::format("{}: a schema must be an object or a boolean", where(info)));
     const json& s = *n;
-    const Draft d = info.draft;
-    auto has = [&](const char* k) { return s.contains(k); };
 
-    if (d == Draft::draft7 && has("$ref")) {
+    if (info.draft == Draft::draft7 && s.contains("$ref")) {
       add_kw<RefKw>(node, info, "$ref")->target = resolve_ref(s, "$ref", info);
       return node;
     }
+    compile_refs(node, s, info);
+    // Validation-vocabulary keywords, unless a custom meta-schema left it out.
+    const bool validation = info.res->validation_vocab;
+    compile_type_enum_const(node, s, info, validation);
+    compile_numeric(node, s, info, validation);
+    compile_string(node, s, info, validation);
+    compile_counts(node, s, info, validation);
+    compile_dependencies(node, s, info, validation);
+    compile_object(node, s, info);
+    compile_array(node, s, info);
+    compile_combinators(node, s, info);
+    compile_unevaluated(node, s, info);
+    return node;
+  }
+
+  // $ref, $dynamicRef (2020-12) and $recursiveRef (2019-09), beside other keywords.
+  void compile_refs(Node* node, const json& s, const Info& info) {
+    const Draft d = info.draft;
+    auto has = [&](const char* k) { return s.contains(k); };
     if (has("$ref")) add_kw<RefKw>(node, info, "$ref")->target = resolve_ref(s, "$ref", info);
     if (d == Draft::draft2020_12 && has("$dynamicRef")) {
       auto* k = add_kw<DynamicRefKw>(node, info, "$dynamicRef");
@@ -379,30 +400,16 @@ struct Validator::Impl {
       auto ra = t->find("$recursiveAnchor");
       if (t->is_object() && ra != t->end() && ra->is_boolean() && ra->get<bool>()) k->dynamic = dynamic = true;
     }
+  }
 
-    // Validation-vocabulary keywords, unless a custom meta-schema left it out.
-    const bool validation = info.res->validation_vocab;
+  void compile_type_enum_const(Node* node, const json& s, const Info& info, bool validation) {
     auto has_v = [&](const char* k) { return validation && s.contains(k); };
     if (has_v("type")) {
       auto* k = add_kw<TypeKw>(node, info, "type");
-      auto add_type = [&](const json& t) {
-        if (!t.is_string()) bad(info, "type", "must be a type name or an array of them");
-        const std::string& name = t.get_ref<const std::string&>();
-        static const std::pair<const char*, unsigned> table[] = {
-            {"null", T_NULL},     {"boolean", T_BOOL},  {"object", T_OBJECT},   {"array", T_ARRAY},
-            {"number", T_NUMBER}, {"string", T_STRING}, {"integer", T_INTEGER}};
-        for (auto& [tn, bit] : table)
-          if (name == tn) {
-            k->mask |= bit;
-            k->names += (k->names.empty() ? "" : " or ") + name;
-            return;
-          }
-        bad(info, "type", fmt::format("unknown type \"{}\"", name));
-      };
       if (s["type"].is_array())
-        for (const auto& t : s["type"]) add_type(t);
+        for (const auto& t : s["type"]) add_type(k, t, info);
       else
-        add_type(s["type"]);
+        add_type(k, s["type"], info);
     }
     if (has_v("enum")) {
       if (!s["enum"].is_array()) bad(info, "enum", "must be an array");
@@ -415,17 +422,38 @@ struct Validator::Impl {
       }
     }
     if (has_v("const")) add_kw<ConstKw>(node, info, "const")->value = s["const"];
+  }
 
-    auto number = [&](const char* kw) -> long double {
-      const json& v = s[kw];
-      if (!v.is_number()) bad(info, kw, "must be a number");
-      if (v.is_number_unsigned()) return static_cast<long double>(v.get<uint64_t>());
-      if (v.is_number_integer()) return static_cast<long double>(v.get<int64_t>());
-      return static_cast<long double>(v.get<double>());
-    };
+  // One name of "type" (a string, or an element of its array) into k's mask.
+  void add_type(TypeKw* k, const json& t, const Info& info) {
+    if (!t.is_string()) bad(info, "type", "must be a type name or an array of them");
+    const std::string& name = t.get_ref<const std::string&>();
+    static const std::pair<const char*, unsigned> table[] = {
+        {"null", T_NULL},     {"boolean", T_BOOL},  {"object", T_OBJECT},   {"array", T_ARRAY},
+        {"number", T_NUMBER}, {"string", T_STRING}, {"integer", T_INTEGER}};
+    for (auto& [tn, bit] : table)
+      if (name == tn) {
+        k->mask |= bit;
+        k->names += (k->names.empty() ? "" : " or ") + name;
+        return;
+      }
+    bad(info, "type", fmt::format("unknown type \"{}\"", name));
+  }
+
+  long double number(const json& s, const Info& info, const char* kw) {
+    const json& v = s[kw];
+    if (!v.is_number()) bad(info, kw, "must be a number");
+    if (v.is_number_unsigned()) return static_cast<long double>(v.get<uint64_t>());
+    if (v.is_number_integer()) return static_cast<long double>(v.get<int64_t>());
+    return static_cast<long double>(v.get<double>());
+  }
+
+  // minimum, maximum, exclusiveMinimum, exclusiveMaximum, multipleOf.
+  void compile_numeric(Node* node, const json& s, const Info& info, bool validation) {
+    auto has_v = [&](const char* k) { return validation && s.contains(k); };
     auto limit = [&](const char* kw, LimitKw::Op op) {
       auto* k = add_kw<LimitKw>(node, info, kw);
-      k->limit = number(kw);
+      k->limit = number(s, info, kw);
       k->op = op;
       k->text = s[kw].dump();
     };
@@ -435,7 +463,7 @@ struct Validator::Impl {
     if (has_v("exclusiveMaximum")) limit("exclusiveMaximum", LimitKw::lt);
     if (has_v("multipleOf")) {
       auto* k = add_kw<MultipleOfKw>(node, info, "multipleOf");
-      k->divisor = number("multipleOf");
+      k->divisor = number(s, info, "multipleOf");
       if (k->divisor <= 0) bad(info, "multipleOf", "must be greater than 0");
       k->text = s["multipleOf"].dump();
       if (s["multipleOf"].is_number_integer()) {
@@ -443,6 +471,12 @@ struct Validator::Impl {
         k->idiv = s["multipleOf"].get<int64_t>();
       }
     }
+  }
+
+  // minLength, maxLength, pattern; format (asserted only when asked for, or
+  // by a meta-schema's format-assertion vocabulary).
+  void compile_string(Node* node, const json& s, const Info& info, bool validation) {
+    auto has_v = [&](const char* k) { return validation && s.contains(k); };
     for (const char* kw : {"minLength", "maxLength"})
       if (has_v(kw)) {
         auto* k = add_kw<LengthKw>(node, info, kw);
@@ -453,14 +487,18 @@ struct Validator::Impl {
       if (!s["pattern"].is_string()) bad(info, "pattern", "must be a string");
       add_kw<PatternKw>(node, info, "pattern")->re = regex(s["pattern"].get<std::string>(), info, "pattern");
     }
-    if (has("format") && (opts.assert_formats || info.res->format_assertion) && s["format"].is_string() &&
+    if (s.contains("format") && (opts.assert_formats || info.res->format_assertion) && s["format"].is_string() &&
         known_format(s["format"].get_ref<const std::string&>()))
     {
       auto* k = add_kw<FormatKw>(node, info, "format");
       k->format = s["format"].get<std::string>();
       k->fn = format_checker(k->format);
     }
+  }
 
+  // minItems, maxItems, minProperties, maxProperties, uniqueItems, required.
+  void compile_counts(Node* node, const json& s, const Info& info, bool validation) {
+    auto has_v = [&](const char* k) { return validation && s.contains(k); };
     for (const char* kw : {"minItems", "maxItems", "minProperties", "maxProperties"})
       if (has_v(kw)) {
         auto* k = add_kw<CountKw>(node, info, kw);
@@ -480,20 +518,29 @@ struct Validator::Impl {
         k->names.push_back(v.get<std::string>());
       }
     }
-    auto string_list = [&](const json& v, const std::string& kw) {
-      std::vector<std::string> out;
-      if (!v.is_array()) bad(info, kw, "must hold arrays of property names");
-      for (const auto& x : v) {
-        if (!x.is_string()) bad(info, kw, "must hold arrays of property names");
-        out.push_back(x.get<std::string>());
-      }
-      return out;
-    };
+  }
+
+  // A dependentRequired (or dependencies) entry: an array of property names.
+  std::vector<std::string> string_list(const json& v, const Info& info, const std::string& kw) {
+    std::vector<std::string> out;
+    if (!v.is_array()) bad(info, kw, "must hold arrays of property names");
+    for (const auto& x : v) {
+      if (!x.is_string()) bad(info, kw, "must hold arrays of property names");
+      out.push_back(x.get<std::string>());
+    }
+    return out;
+  }
+
+  // dependentRequired, dependentSchemas (2019+) and draft-07's dependencies.
+  void compile_dependencies(Node* node, const json& s, const Info& info, bool validation) {
+    const Draft d = info.draft;
+    auto has = [&](const char* k) { return s.contains(k); };
+    auto has_v = [&](const char* k) { return validation && s.contains(k); };
     if (d != Draft::draft7 && has_v("dependentRequired")) {
       if (!s["dependentRequired"].is_object()) bad(info, "dependentRequired", "must be an object");
       auto* k = add_kw<DependentRequiredKw>(node, info, "dependentRequired");
       for (auto& [name, v] : s["dependentRequired"].items())
-        k->deps.emplace_back(name, string_list(v, "dependentRequired"));
+        k->deps.emplace_back(name, string_list(v, info, "dependentRequired"));
     }
     if (d != Draft::draft7 && has("dependentSchemas")) {
       if (!s["dependentSchemas"].is_object()) bad(info, "dependentSchemas", "must be an object");
@@ -507,14 +554,18 @@ struct Validator::Impl {
       for (auto& [name, v] : s["dependencies"].items()) {
         if (v.is_array()) {
           if (!req) req = add_kw<DependentRequiredKw>(node, info, "dependencies");
-          req->deps.emplace_back(name, string_list(v, "dependencies"));
+          req->deps.emplace_back(name, string_list(v, info, "dependencies"));
         } else {
           if (!schemas) schemas = add_kw<DependentSchemasKw>(node, info, "dependencies");
           schemas->deps.emplace_back(name, compile(&v));
         }
       }
     }
+  }
 
+  // properties, patternProperties, additionalProperties (one ObjectKw), propertyNames.
+  void compile_object(Node* node, const json& s, const Info& info) {
+    auto has = [&](const char* k) { return s.contains(k); };
     if (has("properties") || has("patternProperties") || has("additionalProperties")) {
       auto* k = add_kw<ObjectKw>(node, info, has("properties") ? "properties" : has("patternProperties") ? "patternProperties" : "additionalProperties");
       if (has("properties")) {
@@ -527,18 +578,7 @@ struct Validator::Impl {
         if (!s["patternProperties"].is_object()) bad(info, "patternProperties", "must be an object");
         for (auto& [pattern, v] : s["patternProperties"].items())
           k->patterns.emplace_back(regex(pattern, info, "patternProperties"), compile(&v));
-        // A listed property's name is known now: match it once, here. (Not
-        // for a pattern that needs backtracking: its matches are bounded at
-        // run time, where a record can be rejected.)
-        bool linear = k->patterns.size() <= 64;
-        for (const auto& p : k->patterns) linear = linear && p.first->linear_time();
-        if (linear && !k->props.empty()) {
-          std::wstring buf;
-          k->prop_patterns.assign(k->props.size(), 0);
-          for (size_t i = 0; i < k->props.size(); ++i)
-            for (size_t j = 0; j < k->patterns.size(); ++j)
-              if (k->patterns[j].first->search(k->props[i].first, buf)) k->prop_patterns[i] |= uint64_t{1} << j;
-        }
+        match_listed_properties(k);
       }
       if (has("additionalProperties")) {
         k->additional = sub(s, "additionalProperties", info);
@@ -546,8 +586,27 @@ struct Validator::Impl {
       }
     }
     if (has("propertyNames")) add_kw<PropertyNamesKw>(node, info, "propertyNames")->node = sub(s, "propertyNames", info);
+  }
 
-    // Arrays: prefixItems/items (2020-12) or items/additionalItems (older).
+  // A listed property's name is known now: match it once, here. (Not for a
+  // pattern that needs backtracking: its matches are bounded at run time,
+  // where a record can be rejected.)
+  static void match_listed_properties(ObjectKw* k) {
+    bool linear = k->patterns.size() <= 64;
+    for (const auto& p : k->patterns) linear = linear && p.first->linear_time();
+    if (linear && !k->props.empty()) {
+      std::wstring buf;
+      k->prop_patterns.assign(k->props.size(), 0);
+      for (size_t i = 0; i < k->props.size(); ++i)
+        for (size_t j = 0; j < k->patterns.size(); ++j)
+          if (k->patterns[j].first->search(k->props[i].first, buf)) k->prop_patterns[i] |= uint64_t{1} << j;
+    }
+  }
+
+  // Arrays: prefixItems/items (2020-12) or items/additionalItems (older); contains.
+  void compile_array(Node* node, const json& s, const Info& info) {
+    const Draft d = info.draft;
+    auto has = [&](const char* k) { return s.contains(k); };
     if (d == Draft::draft2020_12) {
       size_t prefix = 0;
       if (has("prefixItems")) {
@@ -583,7 +642,11 @@ struct Validator::Impl {
         if (has("maxContains")) k->max = non_negative(s, info, "maxContains");
       }
     }
+  }
 
+  // allOf, anyOf, oneOf, not, if/then/else.
+  void compile_combinators(Node* node, const json& s, const Info& info) {
+    auto has = [&](const char* k) { return s.contains(k); };
     auto list = [&](const char* kw) {
       if (!s[kw].is_array() || s[kw].empty()) bad(info, kw, "must be a non-empty array of schemas");
       std::vector<const Node*> out;
@@ -600,19 +663,20 @@ struct Validator::Impl {
       if (has("then")) k->then_node = sub(s, "then", info);
       if (has("else")) k->else_node = sub(s, "else", info);
     }
-    // unevaluated* last: they see what every other keyword evaluated.
-    if (d != Draft::draft7) {
-      if (has("unevaluatedItems")) {
-        add_kw<UnevaluatedItemsKw>(node, info, "unevaluatedItems")->node = sub(s, "unevaluatedItems", info);
-        node->has_uneval = true;
-      }
-      if (has("unevaluatedProperties")) {
-        add_kw<UnevaluatedPropertiesKw>(node, info, "unevaluatedProperties")->node =
-            sub(s, "unevaluatedProperties", info);
-        node->has_uneval = true;
-      }
+  }
+
+  // unevaluated* last: they see what every other keyword evaluated.
+  void compile_unevaluated(Node* node, const json& s, const Info& info) {
+    if (info.draft == Draft::draft7) return;
+    if (s.contains("unevaluatedItems")) {
+      add_kw<UnevaluatedItemsKw>(node, info, "unevaluatedItems")->node = sub(s, "unevaluatedItems", info);
+      node->has_uneval = true;
     }
-    return node;
+    if (s.contains("unevaluatedProperties")) {
+      add_kw<UnevaluatedPropertiesKw>(node, info, "unevaluatedProperties")->node =
+          sub(s, "unevaluatedProperties", info);
+      node->has_uneval = true;
+    }
   }
 
   // Subschemas applied to the same instance location ($ref, allOf, ...).

@@ -133,6 +133,86 @@ void widen(std::string_view s, std::wstring& out) {
 }  // namespace
 
 namespace {
+// The BMP's Unicode decimal digits (general category Nd) as character-class
+// ranges: each script's digits are ten consecutive code points from these starts.
+std::wstring decimal_digit_ranges() {
+  static const unsigned kZeros[] = {
+      0x30,   0x660,  0x6F0,  0x7C0,  0x966,  0x9E6,  0xA66,  0xAE6,  0xB66,  0xBE6,  0xC66,
+      0xCE6,  0xD66,  0xDE6,  0xE50,  0xED0,  0xF20,  0x1040, 0x1090, 0x17E0, 0x1810, 0x1946,
+      0x19D0, 0x1A80, 0x1A90, 0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0,
+      0xA9F0, 0xAA50, 0xABF0, 0xFF10};
+  std::wstring ranges;
+  for (unsigned z : kZeros) {
+    ranges += static_cast<wchar_t>(z);
+    ranges += L'-';
+    ranges += static_cast<wchar_t>(z + 9);
+  }
+  return ranges;
+}
+
+// The '(' at in[i], outside a class: a named group (?<name> becomes a plain
+// '(' and its name is recorded; any other capturing group records "".
+// Returns the index of the last character consumed.
+size_t translate_group_open(const std::wstring& in, size_t i, std::vector<std::wstring>& group_names,
+                            std::wstring& out) {
+  if (i + 2 < in.size() && in[i + 1] == L'?' && in[i + 2] == L'<' && i + 3 < in.size() && in[i + 3] != L'=' &&
+      in[i + 3] != L'!') {
+    size_t close = in.find(L'>', i + 3);
+    if (close == std::wstring::npos) throw std::regex_error(std::regex_constants::error_paren);
+    group_names.push_back(in.substr(i + 3, close - i - 3));
+    out += L'(';
+    return close;
+  }
+  if (i + 1 >= in.size() || in[i + 1] != L'?') group_names.emplace_back();
+  out += in[i];
+  return i;
+}
+
+// \k<name> at in[i]: the named group's number. Returns the index of its '>'.
+size_t translate_named_backref(const std::wstring& in, size_t i, const std::vector<std::wstring>& group_names,
+                               std::wstring& out) {
+  size_t close = in.find(L'>', i + 3);
+  if (close == std::wstring::npos) throw std::regex_error(std::regex_constants::error_backref);
+  std::wstring name = in.substr(i + 3, close - i - 3);
+  auto it = std::find(group_names.begin(), group_names.end(), name);
+  if (name.empty() || it == group_names.end()) throw std::regex_error(std::regex_constants::error_backref);
+  out += L'\\' + std::to_wstring(it - group_names.begin() + 1);
+  return close;
+}
+
+// \p{...} or \P{...} at in[i]: letters become a POSIX class (sets used),
+// decimal digits explicit ranges; any other property is an error. Returns
+// the index of its '}'.
+size_t translate_property_escape(const std::wstring& in, size_t i, bool in_class, std::wstring& out, bool& used) {
+  size_t close = in.find(L'}', i + 3);
+  if (close == std::wstring::npos) throw std::regex_error(std::regex_constants::error_brace);
+  std::wstring name = in.substr(i + 3, close - i - 3);
+  const wchar_t* cls = nullptr;
+  if (name == L"L" || name == L"Letter") cls = L"alpha";
+  else if (name == L"Lu" || name == L"Uppercase_Letter") cls = L"upper";
+  else if (name == L"Ll" || name == L"Lowercase_Letter") cls = L"lower";
+  bool negated = in[i + 1] == L'P';
+  if (!cls && (name == L"Nd" || name == L"digit" || name == L"Decimal_Number")) {
+    std::wstring ranges = decimal_digit_ranges();
+    if (in_class) {
+      if (negated) throw std::regex_error(std::regex_constants::error_ctype);
+      out += ranges;
+    } else {
+      out += (negated ? L"[^" : L"[") + ranges + L"]";
+    }
+    return close;
+  }
+  if (!cls) throw std::regex_error(std::regex_constants::error_ctype);
+  if (in_class) {
+    if (negated) throw std::regex_error(std::regex_constants::error_ctype);
+    out += std::wstring(L"[:") + cls + L":]";
+  } else {
+    out += std::wstring(negated ? L"[^[:" : L"[[:") + cls + L":]]";
+  }
+  used = true;
+  return close;
+}
+
 // Rewrites what std::regex lacks from ECMA-262 into what it has:
 // \p{...}/\P{...} for letters become POSIX classes that a UTF-8 locale
 // evaluates with glibc's Unicode tables (other properties are a compile
@@ -147,70 +227,15 @@ bool translate_properties(const std::wstring& in, std::wstring& out) {
   for (size_t i = 0; i < in.size(); ++i) {
     wchar_t c = in[i];
     if (!in_class && c == L'(') {
-      if (i + 2 < in.size() && in[i + 1] == L'?' && in[i + 2] == L'<' && i + 3 < in.size() && in[i + 3] != L'=' &&
-          in[i + 3] != L'!') {
-        size_t close = in.find(L'>', i + 3);
-        if (close == std::wstring::npos) throw std::regex_error(std::regex_constants::error_paren);
-        group_names.push_back(in.substr(i + 3, close - i - 3));
-        out += L'(';
-        i = close;
-        continue;
-      }
-      if (i + 1 >= in.size() || in[i + 1] != L'?') group_names.emplace_back();
-      out += c;
+      i = translate_group_open(in, i, group_names, out);
       continue;
     }
     if (c == L'\\' && i + 2 < in.size() && in[i + 1] == L'k' && in[i + 2] == L'<') {
-      size_t close = in.find(L'>', i + 3);
-      if (close == std::wstring::npos) throw std::regex_error(std::regex_constants::error_backref);
-      std::wstring name = in.substr(i + 3, close - i - 3);
-      auto it = std::find(group_names.begin(), group_names.end(), name);
-      if (name.empty() || it == group_names.end()) throw std::regex_error(std::regex_constants::error_backref);
-      out += L'\\' + std::to_wstring(it - group_names.begin() + 1);
-      i = close;
+      i = translate_named_backref(in, i, group_names, out);
       continue;
     }
     if (c == L'\\' && i + 2 < in.size() && (in[i + 1] == L'p' || in[i + 1] == L'P') && in[i + 2] == L'{') {
-      size_t close = in.find(L'}', i + 3);
-      if (close == std::wstring::npos) throw std::regex_error(std::regex_constants::error_brace);
-      std::wstring name = in.substr(i + 3, close - i - 3);
-      const wchar_t* cls = nullptr;
-      if (name == L"L" || name == L"Letter") cls = L"alpha";
-      else if (name == L"Lu" || name == L"Uppercase_Letter") cls = L"upper";
-      else if (name == L"Ll" || name == L"Lowercase_Letter") cls = L"lower";
-      bool negated = in[i + 1] == L'P';
-      if (!cls && (name == L"Nd" || name == L"digit" || name == L"Decimal_Number")) {
-        // Unicode decimal digits (general category Nd) in the BMP: each
-        // script's digits are ten consecutive code points from these starts.
-        static const unsigned kZeros[] = {
-            0x30,   0x660,  0x6F0,  0x7C0,  0x966,  0x9E6,  0xA66,  0xAE6,  0xB66,  0xBE6,  0xC66,
-            0xCE6,  0xD66,  0xDE6,  0xE50,  0xED0,  0xF20,  0x1040, 0x1090, 0x17E0, 0x1810, 0x1946,
-            0x19D0, 0x1A80, 0x1A90, 0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0,
-            0xA9F0, 0xAA50, 0xABF0, 0xFF10};
-        std::wstring ranges;
-        for (unsigned z : kZeros) {
-          ranges += static_cast<wchar_t>(z);
-          ranges += L'-';
-          ranges += static_cast<wchar_t>(z + 9);
-        }
-        if (in_class) {
-          if (negated) throw std::regex_error(std::regex_constants::error_ctype);
-          out += ranges;
-        } else {
-          out += (negated ? L"[^" : L"[") + ranges + L"]";
-        }
-        i = close;
-        continue;
-      }
-      if (!cls) throw std::regex_error(std::regex_constants::error_ctype);
-      if (in_class) {
-        if (negated) throw std::regex_error(std::regex_constants::error_ctype);
-        out += std::wstring(L"[:") + cls + L":]";
-      } else {
-        out += std::wstring(negated ? L"[^[:" : L"[[:") + cls + L":]]";
-      }
-      used = true;
-      i = close;
+      i = translate_property_escape(in, i, in_class, out, used);
     } else if (c == L'\\' && i + 1 < in.size() && (in[i + 1] == L's' || (in[i + 1] == L'S' && !in_class))) {
       // ECMA-262 \s is Unicode whitespace; std::regex's is ASCII only
       static const std::wstring kSpace =

@@ -405,6 +405,73 @@ void encode_int64(std::string& out, const Type& t, int64_t v) {
   }
 }
 
+namespace {
+// encode_text's cases that take more than a few lines, one per column type.
+
+void encode_boolean_text(std::string& out, const Type& t, std::string_view s) {
+  bool b;
+  if (s == "true" || s == "TRUE" || s == "True") b = true;
+  else if (s == "false" || s == "FALSE" || s == "False") b = false;
+  else bad(t, "'" + clip(s) + "' is not true or false");
+  value_header(out, 1);
+  out.push_back(b ? 1 : 0);
+}
+
+// ISO-8601, else epoch milliseconds.
+void encode_timestamp_text(std::string& out, const Type& t, std::string_view s) {
+  auto ms = parse_timestamp_ms(s);
+  if (!ms) {
+    auto n = parse_int<int64_t>(s);
+    if (!n) bad(t, "'" + clip(s) + "' is neither ISO-8601 nor epoch milliseconds");
+    ms = n;
+  }
+  encode_int64(out, t, *ms);
+}
+
+// HH:MM:SS[.fffffffff], else nanoseconds since midnight.
+void encode_time_text(std::string& out, const Type& t, std::string_view s) {
+  int64_t nanos;
+  size_t n = parse_hms(s, 0, nanos);
+  if (!n || n != s.size()) {
+    auto v = parse_int<int64_t>(s);
+    if (!v) bad(t, "'" + clip(s) + "' is not HH:MM:SS[.fffffffff]");
+    nanos = *v;
+  }
+  encode_int64(out, t, nanos);
+}
+
+void encode_uuid_text(std::string& out, const Type& t, std::string_view s) {
+  std::string b;
+  if (!parse_uuid(s, b)) bad(t, "'" + clip(s) + "' is not a UUID");
+  if (t.id == TypeId::timeuuid && (static_cast<uint8_t>(b[6]) >> 4) != 1)
+    bad(t, "'" + clip(s) + "' is not a version 1 (time-based) UUID");
+  value_header(out, 16);
+  out += b;
+}
+
+void encode_inet_text(std::string& out, const Type& t, std::string_view s) {
+  unsigned char a[16];
+  std::string str(s);
+  if (inet_pton(AF_INET, str.c_str(), a) == 1) {
+    value_header(out, 4);
+    out.append(reinterpret_cast<char*>(a), 4);
+  } else if (inet_pton(AF_INET6, str.c_str(), a) == 1) {
+    value_header(out, 16);
+    out.append(reinterpret_cast<char*>(a), 16);
+  } else {
+    bad(t, "'" + clip(s) + "' is not an IPv4 or IPv6 address");
+  }
+}
+
+// A JSON document inside a string (kcat payloads, text-encoded fields).
+void encode_collection_text(std::string& out, const Type& t, std::string_view s) {
+  simdjson::dom::parser p;
+  element e;
+  if (p.parse(s.data(), s.size()).get(e) || e.is_string()) bad(t, "a string is not a collection");
+  encode_value(out, t, e);
+}
+}  // namespace
+
 void encode_text(std::string& out, const Type& t, std::string_view s) {
   switch (t.id) {
     case TypeId::varchar:
@@ -428,15 +495,7 @@ void encode_text(std::string& out, const Type& t, std::string_view s) {
       encode_fixed_int(out, t, *v);
       return;
     }
-    case TypeId::boolean: {
-      bool b;
-      if (s == "true" || s == "TRUE" || s == "True") b = true;
-      else if (s == "false" || s == "FALSE" || s == "False") b = false;
-      else bad(t, "'" + clip(s) + "' is not true or false");
-      value_header(out, 1);
-      out.push_back(b ? 1 : 0);
-      return;
-    }
+    case TypeId::boolean: encode_boolean_text(out, t, s); return;
     case TypeId::float_:
     case TypeId::double_: {
       auto d = parse_double(s);
@@ -446,57 +505,17 @@ void encode_text(std::string& out, const Type& t, std::string_view s) {
     }
     case TypeId::decimal:
     case TypeId::varint: encode_decimal_text(out, t, s); return;
-    case TypeId::timestamp: {
-      auto ms = parse_timestamp_ms(s);
-      if (!ms) {
-        auto n = parse_int<int64_t>(s);
-        if (!n) bad(t, "'" + clip(s) + "' is neither ISO-8601 nor epoch milliseconds");
-        ms = n;
-      }
-      encode_int64(out, t, *ms);
-      return;
-    }
+    case TypeId::timestamp: encode_timestamp_text(out, t, s); return;
     case TypeId::date: {
       auto d = parse_date_days(s);
       if (!d) bad(t, "'" + clip(s) + "' is not a YYYY-MM-DD date");
       encode_int64(out, t, *d);
       return;
     }
-    case TypeId::time: {
-      int64_t nanos;
-      size_t n = parse_hms(s, 0, nanos);
-      if (!n || n != s.size()) {
-        auto v = parse_int<int64_t>(s);
-        if (!v) bad(t, "'" + clip(s) + "' is not HH:MM:SS[.fffffffff]");
-        nanos = *v;
-      }
-      encode_int64(out, t, nanos);
-      return;
-    }
+    case TypeId::time: encode_time_text(out, t, s); return;
     case TypeId::uuid:
-    case TypeId::timeuuid: {
-      std::string b;
-      if (!parse_uuid(s, b)) bad(t, "'" + clip(s) + "' is not a UUID");
-      if (t.id == TypeId::timeuuid && (static_cast<uint8_t>(b[6]) >> 4) != 1)
-        bad(t, "'" + clip(s) + "' is not a version 1 (time-based) UUID");
-      value_header(out, 16);
-      out += b;
-      return;
-    }
-    case TypeId::inet: {
-      unsigned char a[16];
-      std::string str(s);
-      if (inet_pton(AF_INET, str.c_str(), a) == 1) {
-        value_header(out, 4);
-        out.append(reinterpret_cast<char*>(a), 4);
-      } else if (inet_pton(AF_INET6, str.c_str(), a) == 1) {
-        value_header(out, 16);
-        out.append(reinterpret_cast<char*>(a), 16);
-      } else {
-        bad(t, "'" + clip(s) + "' is not an IPv4 or IPv6 address");
-      }
-      return;
-    }
+    case TypeId::timeuuid: encode_uuid_text(out, t, s); return;
+    case TypeId::inet: encode_inet_text(out, t, s); return;
     case TypeId::blob: {
       std::string b;
       if (!decode_blob(s, b)) bad(t, "'" + clip(s) + "' is neither base64 nor 0x-prefixed hex");
@@ -508,14 +527,7 @@ void encode_text(std::string& out, const Type& t, std::string_view s) {
     case TypeId::set:
     case TypeId::map:
     case TypeId::tuple:
-    case TypeId::udt: {
-      // A JSON document inside a string (kcat payloads, text-encoded fields).
-      simdjson::dom::parser p;
-      element e;
-      if (p.parse(s.data(), s.size()).get(e) || e.is_string()) bad(t, "a string is not a collection");
-      encode_value(out, t, e);
-      return;
-    }
+    case TypeId::udt: encode_collection_text(out, t, s); return;
     default: bad(t, "this column type is not supported by cqlload");
   }
 }
@@ -609,52 +621,191 @@ bool parse_duration(std::string_view s, int64_t& months, int64_t& days, int64_t&
 }
 }  // namespace
 
-void encode_value(std::string& out, const Type& t, element v) {
-  if (is_duration(t) && v.is_string()) {
-    std::string_view s = v.get_string().value_unsafe();
-    int64_t months, days, nanos;
-    if (!parse_duration(s, months, days, nanos))
-      bad(t, fmt::format("'{}' is not a duration (1h30m, 2d, 1mo, P1DT2H)", clip(s)));
+namespace {
+// encode_value's cases, one per custom type or JSON type.
+
+// A duration column from text: months, days and nanoseconds as vints.
+void encode_duration(std::string& out, const Type& t, std::string_view s) {
+  int64_t months, days, nanos;
+  if (!parse_duration(s, months, days, nanos))
+    bad(t, fmt::format("'{}' is not a duration (1h30m, 2d, 1mo, P1DT2H)", clip(s)));
+  size_t start = out.size();
+  value_header(out, 0);
+  put_vint(out, months);
+  put_vint(out, days);
+  put_vint(out, nanos);
+  wire::put_i32_at(out, start, static_cast<int32_t>(out.size() - start - 4));
+}
+
+// A vector of n elem (FloatType, DoubleType, Int32Type, LongType) from a JSON
+// array of numbers: the items back to back, each of fixed size.
+void encode_vector(std::string& out, const Type& t, const std::string& elem, size_t n, element v) {
+  simdjson::dom::array a;
+  if (v.get_array().get(a)) bad(t, "a vector is a JSON array of numbers");
+  if (a.size() != n) bad(t, fmt::format("{} items for a vector of {}", a.size(), n));
+  size_t start = out.size();
+  value_header(out, 0);
+  for (element x : a) {
+    double d;
+    if (x.get_double().get(d)) {
+      int64_t iv;
+      if (x.get_int64().get(iv)) bad(t, "a vector's items are numbers");
+      d = static_cast<double>(iv);
+    }
+    if (elem == "FloatType") {
+      float f = static_cast<float>(d);
+      uint32_t bits;
+      std::memcpy(&bits, &f, 4);
+      put_be(out, bits, 4);
+    } else if (elem == "DoubleType") {
+      uint64_t bits;
+      std::memcpy(&bits, &d, 8);
+      put_be(out, bits, 8);
+    } else if (elem == "Int32Type") {
+      put_be(out, static_cast<uint32_t>(static_cast<int32_t>(d)), 4);
+    } else if (elem == "LongType") {
+      put_be(out, static_cast<uint64_t>(static_cast<int64_t>(d)), 8);
+    } else {
+      bad(t, "cqlload writes vectors of float, double, int and bigint only");
+    }
+  }
+  wire::put_i32_at(out, start, static_cast<int32_t>(out.size() - start - 4));
+}
+
+void encode_json_bool(std::string& out, const Type& t, bool b) {
+  if (t.id == TypeId::boolean) {
+    value_header(out, 1);
+    out.push_back(b ? 1 : 0);
+    return;
+  }
+  if (t.id == TypeId::varchar || t.id == TypeId::ascii) {
+    encode_text(out, t, b ? "true" : "false");
+    return;
+  }
+  bad(t, "a boolean does not fit");
+}
+
+// A number above INT64_MAX: only a text-like or floating-point column takes it.
+void encode_json_uint64(std::string& out, const Type& t, uint64_t u) {
+  if (t.id == TypeId::varint || t.id == TypeId::decimal || t.id == TypeId::varchar || t.id == TypeId::ascii) {
+    std::string s = std::to_string(u);
+    encode_text(out, t, s);
+    return;
+  }
+  if (t.id == TypeId::double_ || t.id == TypeId::float_) {
+    encode_double(out, t, static_cast<double>(u));
+    return;
+  }
+  bad(t, fmt::format("{} is out of range", u));
+}
+
+void encode_json_double(std::string& out, const Type& t, double d) {
+  switch (t.id) {
+    case TypeId::float_:
+    case TypeId::double_: encode_double(out, t, d); return;
+    case TypeId::decimal:
+    case TypeId::varchar:
+    case TypeId::ascii: encode_text(out, t, fmt::format("{}", d)); return;
+    case TypeId::timestamp:
+      // Epoch seconds with a fraction are common; milliseconds are the rule.
+      if (d == std::floor(d)) {
+        encode_int64(out, t, static_cast<int64_t>(d));
+        return;
+      }
+      bad(t, fmt::format("{} is not whole epoch milliseconds", d));
+    default:
+      if (d == std::floor(d) && std::fabs(d) < 9.2e18) {
+        encode_int64(out, t, static_cast<int64_t>(d));
+        return;
+      }
+      bad(t, fmt::format("{} is not an integer", d));
+  }
+}
+
+// A JSON array into a list, set, tuple or map ([[k,v],...]). Returns false
+// (nothing written) for any other column type.
+bool encode_json_array(std::string& out, const Type& t, simdjson::dom::array a) {
+  if (t.id == TypeId::list || t.id == TypeId::set) {
     size_t start = out.size();
     value_header(out, 0);
-    put_vint(out, months);
-    put_vint(out, days);
-    put_vint(out, nanos);
+    wire::i32(out, static_cast<int32_t>(a.size()));
+    for (element x : a) encode_value(out, t.params[0], x);
     wire::put_i32_at(out, start, static_cast<int32_t>(out.size() - start - 4));
+    return true;
+  }
+  if (t.id == TypeId::tuple) {
+    if (a.size() > t.params.size()) bad(t, fmt::format("{} items for {} tuple fields", a.size(), t.params.size()));
+    size_t start = out.size();
+    value_header(out, 0);
+    size_t i = 0;
+    for (element x : a) {
+      if (x.is_null()) wire::null_bytes(out);
+      else encode_value(out, t.params[i], x);
+      ++i;
+    }
+    for (; i < t.params.size(); ++i) wire::null_bytes(out);
+    wire::put_i32_at(out, start, static_cast<int32_t>(out.size() - start - 4));
+    return true;
+  }
+  if (t.id == TypeId::map) {
+    // [[k,v],...] pairs, for keys that are not strings in JSON.
+    size_t start = out.size();
+    value_header(out, 0);
+    wire::i32(out, static_cast<int32_t>(a.size()));
+    for (element x : a) {
+      simdjson::dom::array pair;
+      if (x.get_array().get(pair) || pair.size() != 2) bad(t, "a map from an array needs [key, value] pairs");
+      encode_value(out, t.params[0], pair.at(0).value_unsafe());
+      encode_value(out, t.params[1], pair.at(1).value_unsafe());
+    }
+    wire::put_i32_at(out, start, static_cast<int32_t>(out.size() - start - 4));
+    return true;
+  }
+  return false;
+}
+
+// A JSON object into a map or a UDT. Returns false (nothing written) for any
+// other column type.
+bool encode_json_object(std::string& out, const Type& t, simdjson::dom::object o) {
+  if (t.id == TypeId::map) {
+    size_t start = out.size();
+    value_header(out, 0);
+    wire::i32(out, static_cast<int32_t>(o.size()));
+    for (auto field : o) {
+      encode_text(out, t.params[0], field.key);
+      encode_value(out, t.params[1], field.value);
+    }
+    wire::put_i32_at(out, start, static_cast<int32_t>(out.size() - start - 4));
+    return true;
+  }
+  if (t.id == TypeId::udt) {
+    size_t start = out.size();
+    value_header(out, 0);
+    size_t known = 0;
+    for (size_t i = 0; i < t.params.size(); ++i) {
+      element x;
+      if (o.at_key(t.field_names[i]).get(x) || x.is_null()) {
+        wire::null_bytes(out);
+      } else {
+        encode_value(out, t.params[i], x);
+        ++known;
+      }
+    }
+    if (known != o.size()) bad(t, "the object has fields the type does not");
+    wire::put_i32_at(out, start, static_cast<int32_t>(out.size() - start - 4));
+    return true;
+  }
+  return false;
+}
+}  // namespace
+
+void encode_value(std::string& out, const Type& t, element v) {
+  if (is_duration(t) && v.is_string()) {
+    encode_duration(out, t, v.get_string().value_unsafe());
     return;
   }
   if (auto vec = vector_of(t)) {
-    auto& [elem, n] = *vec;
-    simdjson::dom::array a;
-    if (v.get_array().get(a)) bad(t, "a vector is a JSON array of numbers");
-    if (a.size() != n) bad(t, fmt::format("{} items for a vector of {}", a.size(), n));
-    size_t start = out.size();
-    value_header(out, 0);
-    for (element x : a) {
-      double d;
-      if (x.get_double().get(d)) {
-        int64_t iv;
-        if (x.get_int64().get(iv)) bad(t, "a vector's items are numbers");
-        d = static_cast<double>(iv);
-      }
-      if (elem == "FloatType") {
-        float f = static_cast<float>(d);
-        uint32_t bits;
-        std::memcpy(&bits, &f, 4);
-        put_be(out, bits, 4);
-      } else if (elem == "DoubleType") {
-        uint64_t bits;
-        std::memcpy(&bits, &d, 8);
-        put_be(out, bits, 8);
-      } else if (elem == "Int32Type") {
-        put_be(out, static_cast<uint32_t>(static_cast<int32_t>(d)), 4);
-      } else if (elem == "LongType") {
-        put_be(out, static_cast<uint64_t>(static_cast<int64_t>(d)), 8);
-      } else {
-        bad(t, "cqlload writes vectors of float, double, int and bigint only");
-      }
-    }
-    wire::put_i32_at(out, start, static_cast<int32_t>(out.size() - start - 4));
+    encode_vector(out, t, vec->first, vec->second, v);
     return;
   }
   switch (v.type()) {
@@ -664,128 +815,18 @@ void encode_value(std::string& out, const Type& t, element v) {
       encode_text(out, t, s);
       return;
     }
-    case element_type::BOOL:
-      if (t.id == TypeId::boolean) {
-        value_header(out, 1);
-        out.push_back(v.get_bool().value_unsafe() ? 1 : 0);
-        return;
-      }
-      if (t.id == TypeId::varchar || t.id == TypeId::ascii) {
-        encode_text(out, t, v.get_bool().value_unsafe() ? "true" : "false");
-        return;
-      }
-      bad(t, "a boolean does not fit");
+    case element_type::BOOL: encode_json_bool(out, t, v.get_bool().value_unsafe()); return;
     case element_type::INT64:
       encode_int64(out, t, v.get_int64().value_unsafe());
       return;
-    case element_type::UINT64: {
-      uint64_t u = v.get_uint64().value_unsafe();
-      if (t.id == TypeId::varint || t.id == TypeId::decimal || t.id == TypeId::varchar || t.id == TypeId::ascii) {
-        std::string s = std::to_string(u);
-        encode_text(out, t, s);
-        return;
-      }
-      if (t.id == TypeId::double_ || t.id == TypeId::float_) {
-        encode_double(out, t, static_cast<double>(u));
-        return;
-      }
-      bad(t, fmt::format("{} is out of range", u));
-    }
-    case element_type::DOUBLE: {
-      double d = v.get_double().value_unsafe();
-      switch (t.id) {
-        case TypeId::float_:
-        case TypeId::double_: encode_double(out, t, d); return;
-        case TypeId::decimal:
-        case TypeId::varchar:
-        case TypeId::ascii: encode_text(out, t, fmt::format("{}", d)); return;
-        case TypeId::timestamp:
-          // Epoch seconds with a fraction are common; milliseconds are the rule.
-          if (d == std::floor(d)) {
-            encode_int64(out, t, static_cast<int64_t>(d));
-            return;
-          }
-          bad(t, fmt::format("{} is not whole epoch milliseconds", d));
-        default:
-          if (d == std::floor(d) && std::fabs(d) < 9.2e18) {
-            encode_int64(out, t, static_cast<int64_t>(d));
-            return;
-          }
-          bad(t, fmt::format("{} is not an integer", d));
-      }
-    }
-    case element_type::ARRAY: {
-      simdjson::dom::array a = v.get_array().value_unsafe();
-      if (t.id == TypeId::list || t.id == TypeId::set) {
-        size_t start = out.size();
-        value_header(out, 0);
-        wire::i32(out, static_cast<int32_t>(a.size()));
-        for (element x : a) encode_value(out, t.params[0], x);
-        wire::put_i32_at(out, start, static_cast<int32_t>(out.size() - start - 4));
-        return;
-      }
-      if (t.id == TypeId::tuple) {
-        if (a.size() > t.params.size()) bad(t, fmt::format("{} items for {} tuple fields", a.size(), t.params.size()));
-        size_t start = out.size();
-        value_header(out, 0);
-        size_t i = 0;
-        for (element x : a) {
-          if (x.is_null()) wire::null_bytes(out);
-          else encode_value(out, t.params[i], x);
-          ++i;
-        }
-        for (; i < t.params.size(); ++i) wire::null_bytes(out);
-        wire::put_i32_at(out, start, static_cast<int32_t>(out.size() - start - 4));
-        return;
-      }
-      if (t.id == TypeId::map) {
-        // [[k,v],...] pairs, for keys that are not strings in JSON.
-        size_t start = out.size();
-        value_header(out, 0);
-        wire::i32(out, static_cast<int32_t>(a.size()));
-        for (element x : a) {
-          simdjson::dom::array pair;
-          if (x.get_array().get(pair) || pair.size() != 2) bad(t, "a map from an array needs [key, value] pairs");
-          encode_value(out, t.params[0], pair.at(0).value_unsafe());
-          encode_value(out, t.params[1], pair.at(1).value_unsafe());
-        }
-        wire::put_i32_at(out, start, static_cast<int32_t>(out.size() - start - 4));
-        return;
-      }
+    case element_type::UINT64: encode_json_uint64(out, t, v.get_uint64().value_unsafe()); return;
+    case element_type::DOUBLE: encode_json_double(out, t, v.get_double().value_unsafe()); return;
+    case element_type::ARRAY:
+      if (encode_json_array(out, t, v.get_array().value_unsafe())) return;
       break;
-    }
-    case element_type::OBJECT: {
-      simdjson::dom::object o = v.get_object().value_unsafe();
-      if (t.id == TypeId::map) {
-        size_t start = out.size();
-        value_header(out, 0);
-        wire::i32(out, static_cast<int32_t>(o.size()));
-        for (auto field : o) {
-          encode_text(out, t.params[0], field.key);
-          encode_value(out, t.params[1], field.value);
-        }
-        wire::put_i32_at(out, start, static_cast<int32_t>(out.size() - start - 4));
-        return;
-      }
-      if (t.id == TypeId::udt) {
-        size_t start = out.size();
-        value_header(out, 0);
-        size_t known = 0;
-        for (size_t i = 0; i < t.params.size(); ++i) {
-          element x;
-          if (o.at_key(t.field_names[i]).get(x) || x.is_null()) {
-            wire::null_bytes(out);
-          } else {
-            encode_value(out, t.params[i], x);
-            ++known;
-          }
-        }
-        if (known != o.size()) bad(t, "the object has fields the type does not");
-        wire::put_i32_at(out, start, static_cast<int32_t>(out.size() - start - 4));
-        return;
-      }
+    case element_type::OBJECT:
+      if (encode_json_object(out, t, v.get_object().value_unsafe())) return;
       break;
-    }
   }
   // Objects and arrays into a text column: their JSON, minified.
   if (t.id == TypeId::varchar && (v.is_object() || v.is_array())) {
@@ -835,6 +876,108 @@ std::string varint_text(std::string_view b) {
 }
 }  // namespace
 
+namespace {
+// decode_to_json's cases that take more than a few lines, one per column type.
+
+// A float; infinities and NaN as JSON strings.
+std::string float_json(std::string_view b) {
+  if (b.size() != 4) throw ProtocolError("bad float size");
+  uint32_t u = static_cast<uint32_t>(be_int(b));
+  float f;
+  std::memcpy(&f, &u, 4);
+  return std::isfinite(f) ? fmt::format("{}", f) : json::quote(fmt::format("{}", f));
+}
+
+// A double; infinities and NaN as JSON strings.
+std::string double_json(std::string_view b) {
+  if (b.size() != 8) throw ProtocolError("bad double size");
+  uint64_t u = static_cast<uint64_t>(be_int(b));
+  double d;
+  std::memcpy(&d, &u, 8);
+  return std::isfinite(d) ? fmt::format("{}", d) : json::quote(fmt::format("{}", d));
+}
+
+// A decimal (scale, then unscaled varint) as a JSON string, exact.
+std::string decimal_json(std::string_view b) {
+  if (b.size() < 4) throw ProtocolError("bad decimal size");
+  int32_t scale = static_cast<int32_t>(be_int(b.substr(0, 4)));
+  std::string digits = varint_text(b.substr(4));
+  bool neg = !digits.empty() && digits[0] == '-';
+  if (neg) digits.erase(0, 1);
+  if (scale > 0) {
+    if (digits.size() <= static_cast<size_t>(scale)) digits.insert(0, static_cast<size_t>(scale) - digits.size() + 1, '0');
+    digits.insert(digits.size() - static_cast<size_t>(scale), ".");
+  } else if (scale < 0) {
+    digits += "E" + std::to_string(-scale);
+  }
+  return json::quote((neg ? "-" : "") + digits);
+}
+
+// Epoch milliseconds as "YYYY-MM-DDTHH:MM:SS.mmmZ".
+std::string timestamp_json(std::string_view b) {
+  int64_t ms = be_int(b);
+  int64_t days = (ms >= 0 ? ms : ms - 86399999) / 86400000;
+  int64_t rem = ms - days * 86400000;
+  return json::quote(fmt::format("{}T{:02}:{:02}:{:02}.{:03}Z", calendar::format_date(days), rem / 3600000,
+                                 rem / 60000 % 60, rem / 1000 % 60, rem % 1000));
+}
+
+std::string uuid_json(std::string_view b) {
+  if (b.size() != 16) throw ProtocolError("bad uuid size");
+  std::string s;
+  for (size_t i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
+    s += fmt::format("{:02x}", static_cast<uint8_t>(b[i]));
+  }
+  return json::quote(s);
+}
+
+// A list or set as a JSON array, a map as a JSON object (keys that are not
+// JSON strings quoted).
+std::string collection_json(const Type& t, std::string_view b) {
+  std::string out;
+  Reader r(b);
+  int32_t n = r.i32();
+  bool is_map = t.id == TypeId::map;
+  out += is_map ? '{' : '[';
+  for (int32_t i = 0; i < n; ++i) {
+    if (i) out += ',';
+    auto k = r.bytes();
+    std::string kj = k ? decode_to_json(t.params[0], *k) : "null";
+    if (is_map) {
+      if (kj.empty() || kj[0] != '"') kj = json::quote(kj);
+      out += kj;
+      out += ':';
+      auto v = r.bytes();
+      out += v ? decode_to_json(t.params[1], *v) : "null";
+    } else {
+      out += kj;
+    }
+  }
+  out += is_map ? '}' : ']';
+  return out;
+}
+
+// A tuple as a JSON array, a UDT as a JSON object by field name.
+std::string tuple_json(const Type& t, std::string_view b) {
+  std::string out;
+  Reader r(b);
+  bool udt = t.id == TypeId::udt;
+  out += udt ? '{' : '[';
+  for (size_t i = 0; i < t.params.size() && r.remaining(); ++i) {
+    if (i) out += ',';
+    if (udt) {
+      json::append_string(out, t.field_names[i]);
+      out += ':';
+    }
+    auto v = r.bytes();
+    out += v ? decode_to_json(t.params[i], *v) : "null";
+  }
+  out += udt ? '}' : ']';
+  return out;
+}
+}  // namespace
+
 std::string decode_to_json(const Type& t, std::string_view b) {
   std::string out;
   switch (t.id) {
@@ -848,56 +991,17 @@ std::string decode_to_json(const Type& t, std::string_view b) {
     case TypeId::time: return std::to_string(be_int(b));
     case TypeId::varint: return varint_text(b);
     case TypeId::boolean: return !b.empty() && b[0] ? "true" : "false";
-    case TypeId::float_: {
-      if (b.size() != 4) throw ProtocolError("bad float size");
-      uint32_t u = static_cast<uint32_t>(be_int(b));
-      float f;
-      std::memcpy(&f, &u, 4);
-      return std::isfinite(f) ? fmt::format("{}", f) : json::quote(fmt::format("{}", f));
-    }
-    case TypeId::double_: {
-      if (b.size() != 8) throw ProtocolError("bad double size");
-      uint64_t u = static_cast<uint64_t>(be_int(b));
-      double d;
-      std::memcpy(&d, &u, 8);
-      return std::isfinite(d) ? fmt::format("{}", d) : json::quote(fmt::format("{}", d));
-    }
-    case TypeId::decimal: {
-      if (b.size() < 4) throw ProtocolError("bad decimal size");
-      int32_t scale = static_cast<int32_t>(be_int(b.substr(0, 4)));
-      std::string digits = varint_text(b.substr(4));
-      bool neg = !digits.empty() && digits[0] == '-';
-      if (neg) digits.erase(0, 1);
-      if (scale > 0) {
-        if (digits.size() <= static_cast<size_t>(scale)) digits.insert(0, static_cast<size_t>(scale) - digits.size() + 1, '0');
-        digits.insert(digits.size() - static_cast<size_t>(scale), ".");
-      } else if (scale < 0) {
-        digits += "E" + std::to_string(-scale);
-      }
-      return json::quote((neg ? "-" : "") + digits);
-    }
-    case TypeId::timestamp: {
-      int64_t ms = be_int(b);
-      int64_t days = (ms >= 0 ? ms : ms - 86399999) / 86400000;
-      int64_t rem = ms - days * 86400000;
-      return json::quote(fmt::format("{}T{:02}:{:02}:{:02}.{:03}Z", calendar::format_date(days), rem / 3600000,
-                                     rem / 60000 % 60, rem / 1000 % 60, rem % 1000));
-    }
+    case TypeId::float_: return float_json(b);
+    case TypeId::double_: return double_json(b);
+    case TypeId::decimal: return decimal_json(b);
+    case TypeId::timestamp: return timestamp_json(b);
     case TypeId::date: {
       if (b.size() != 4) throw ProtocolError("bad date size");
       int64_t days = static_cast<int64_t>(static_cast<uint32_t>(be_int(b))) - (int64_t(1) << 31);
       return json::quote(calendar::format_date(days));
     }
     case TypeId::uuid:
-    case TypeId::timeuuid: {
-      if (b.size() != 16) throw ProtocolError("bad uuid size");
-      std::string s;
-      for (size_t i = 0; i < 16; ++i) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
-        s += fmt::format("{:02x}", static_cast<uint8_t>(b[i]));
-      }
-      return json::quote(s);
-    }
+    case TypeId::timeuuid: return uuid_json(b);
     case TypeId::inet: {
       char text[INET6_ADDRSTRLEN] = {};
       if (b.size() != 4 && b.size() != 16) throw ProtocolError("bad inet size");
@@ -909,45 +1013,9 @@ std::string decode_to_json(const Type& t, std::string_view b) {
     case TypeId::duration: return json::quote(base64(b));
     case TypeId::list:
     case TypeId::set:
-    case TypeId::map: {
-      Reader r(b);
-      int32_t n = r.i32();
-      bool is_map = t.id == TypeId::map;
-      out += is_map ? '{' : '[';
-      for (int32_t i = 0; i < n; ++i) {
-        if (i) out += ',';
-        auto k = r.bytes();
-        std::string kj = k ? decode_to_json(t.params[0], *k) : "null";
-        if (is_map) {
-          if (kj.empty() || kj[0] != '"') kj = json::quote(kj);
-          out += kj;
-          out += ':';
-          auto v = r.bytes();
-          out += v ? decode_to_json(t.params[1], *v) : "null";
-        } else {
-          out += kj;
-        }
-      }
-      out += is_map ? '}' : ']';
-      return out;
-    }
+    case TypeId::map: return collection_json(t, b);
     case TypeId::tuple:
-    case TypeId::udt: {
-      Reader r(b);
-      bool udt = t.id == TypeId::udt;
-      out += udt ? '{' : '[';
-      for (size_t i = 0; i < t.params.size() && r.remaining(); ++i) {
-        if (i) out += ',';
-        if (udt) {
-          json::append_string(out, t.field_names[i]);
-          out += ':';
-        }
-        auto v = r.bytes();
-        out += v ? decode_to_json(t.params[i], *v) : "null";
-      }
-      out += udt ? '}' : ']';
-      return out;
-    }
+    case TypeId::udt: return tuple_json(t, b);
   }
   return "null";
 }

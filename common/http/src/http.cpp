@@ -97,6 +97,89 @@ std::string status_text(long status) {
   }
 }
 
+// The failure of a transfer that got no HTTP response (or was aborted by
+// on_body for its size): whether another try may help, and the exit status.
+Failure transfer_failure(CURLcode rc, const std::string& where, const std::string& detail, bool too_large,
+                         size_t max_body_bytes) {
+  Failure f;
+  f.message = where + ": " + detail;
+  switch (rc) {
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+      f.retryable = false;
+      f.code = ExitCode::usage;
+      break;
+    case CURLE_FILE_COULDNT_READ_FILE:
+    case CURLE_READ_ERROR:
+      f.retryable = false;
+      f.code = ExitCode::io;
+      break;
+    case CURLE_WRITE_ERROR:
+      if (too_large) {
+        f.retryable = false;
+        f.message = where + ": response larger than " + std::to_string(max_body_bytes) + " bytes";
+      }
+      break;
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_PEER_FAILED_VERIFICATION:  // the server is not who it says: do not retry
+      f.retryable = false;
+      f.code = ExitCode::usage;
+      break;
+    default:
+      break;  // timeouts, refused connections, resets, TLS hiccups: retry
+  }
+  return f;
+}
+
+// Debug log: the protocol version, status, size and time of a transfer.
+void log_transfer(CURL* c, const std::string& where, long status, size_t bytes) {
+  long version = 0;
+  double secs = 0;
+  curl_easy_getinfo(c, CURLINFO_HTTP_VERSION, &version);
+  curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &secs);
+  const char* v = version == CURL_HTTP_VERSION_2_0 ? "HTTP/2"
+                  : version == CURL_HTTP_VERSION_3 ? "HTTP/3"
+                  : version == CURL_HTTP_VERSION_1_0 ? "HTTP/1.0"
+                  : version ? "HTTP/1.1" : "file";
+  log::debug("{}: {} {}, {} bytes in {:.3f} s", where, v, status, bytes, secs);
+}
+
+// The response of a completed transfer; takes the body out of t.
+Response read_response(CURL* c, const std::string& url, const std::string& where, Transfer& t) {
+  Response r;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+  if (log::enabled(log::Level::debug)) log_transfer(c, where, r.status, t.body.size());
+  const char* scheme = nullptr;
+  curl_easy_getinfo(c, CURLINFO_SCHEME, &scheme);
+  if (r.status == 0 && scheme && strcasecmp(scheme, "file") == 0) r.status = 200;
+  char* ct = nullptr;
+  curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+  if (ct) r.content_type = ct;
+  char* eff = nullptr;
+  curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &eff);
+  r.url = redact_url(eff ? eff : url);
+  if (t.retry_after) r.retry_after_ms = parse_retry_after(*t.retry_after, std::time(nullptr));
+  r.body = std::move(t.body);
+  if (r.body.capacity() < r.body.size() + kPadding) r.body.reserve(r.body.size() + kPadding);
+  return r;
+}
+
+// The failure of a response whose status is not 2xx.
+Failure status_failure(const std::string& where, const Response& r) {
+  Failure f;
+  f.message = fmt::format("{}: HTTP {}{}; body: {}", where, status_text(r.status),
+                          r.content_type.empty() ? "" : " (" + r.content_type + ")",
+                          body_excerpt(r.body));
+  f.retry_after_ms = r.retry_after_ms;
+  // 408, 429 and 5xx are worth another try; other 4xx mean the request
+  // itself is wrong (URL, credentials): a configuration error.
+  bool retry = r.status == 408 || r.status == 429 || r.status >= 500;
+  f.retryable = retry;
+  f.code = retry ? ExitCode::unavailable : ExitCode::usage;
+  return f;
+}
+
 }  // namespace
 
 struct Client::Impl {
@@ -162,77 +245,14 @@ Result Client::get_once(const std::string& url, const Check& check) {
     return result;
   }
   if (rc != CURLE_OK) {
-    Failure f;
     std::string detail = impl_->errbuf[0] ? impl_->errbuf : curl_easy_strerror(rc);
-    f.message = where + ": " + detail;
-    switch (rc) {
-      case CURLE_UNSUPPORTED_PROTOCOL:
-      case CURLE_URL_MALFORMAT:
-        f.retryable = false;
-        f.code = ExitCode::usage;
-        break;
-      case CURLE_FILE_COULDNT_READ_FILE:
-      case CURLE_READ_ERROR:
-        f.retryable = false;
-        f.code = ExitCode::io;
-        break;
-      case CURLE_WRITE_ERROR:
-        if (t.too_large) {
-          f.retryable = false;
-          f.message = where + ": response larger than " + std::to_string(opts_.max_body_bytes) + " bytes";
-        }
-        break;
-      case CURLE_SSL_CACERT_BADFILE:
-      case CURLE_SSL_CERTPROBLEM:
-      case CURLE_PEER_FAILED_VERIFICATION:  // the server is not who it says: do not retry
-        f.retryable = false;
-        f.code = ExitCode::usage;
-        break;
-      default:
-        break;  // timeouts, refused connections, resets, TLS hiccups: retry
-    }
-    result.failure = std::move(f);
+    result.failure = transfer_failure(rc, where, detail, t.too_large, opts_.max_body_bytes);
     return result;
   }
 
-  Response r;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-  if (log::enabled(log::Level::debug)) {
-    long version = 0;
-    double secs = 0;
-    curl_easy_getinfo(c, CURLINFO_HTTP_VERSION, &version);
-    curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &secs);
-    const char* v = version == CURL_HTTP_VERSION_2_0 ? "HTTP/2"
-                    : version == CURL_HTTP_VERSION_3 ? "HTTP/3"
-                    : version == CURL_HTTP_VERSION_1_0 ? "HTTP/1.0"
-                    : version ? "HTTP/1.1" : "file";
-    log::debug("{}: {} {}, {} bytes in {:.3f} s", where, v, r.status, t.body.size(), secs);
-  }
-  const char* scheme = nullptr;
-  curl_easy_getinfo(c, CURLINFO_SCHEME, &scheme);
-  if (r.status == 0 && scheme && strcasecmp(scheme, "file") == 0) r.status = 200;
-  char* ct = nullptr;
-  curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
-  if (ct) r.content_type = ct;
-  char* eff = nullptr;
-  curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &eff);
-  r.url = redact_url(eff ? eff : url);
-  if (t.retry_after) r.retry_after_ms = parse_retry_after(*t.retry_after, std::time(nullptr));
-  r.body = std::move(t.body);
-  if (r.body.capacity() < r.body.size() + kPadding) r.body.reserve(r.body.size() + kPadding);
-
+  Response r = read_response(c, url, where, t);
   if (r.status < 200 || r.status > 299) {
-    Failure f;
-    f.message = fmt::format("{}: HTTP {}{}; body: {}", where, status_text(r.status),
-                            r.content_type.empty() ? "" : " (" + r.content_type + ")",
-                            body_excerpt(r.body));
-    f.retry_after_ms = r.retry_after_ms;
-    // 408, 429 and 5xx are worth another try; other 4xx mean the request
-    // itself is wrong (URL, credentials): a configuration error.
-    bool retry = r.status == 408 || r.status == 429 || r.status >= 500;
-    f.retryable = retry;
-    f.code = retry ? ExitCode::unavailable : ExitCode::usage;
-    result.failure = std::move(f);
+    result.failure = status_failure(where, r);
     return result;
   }
   if (check) {

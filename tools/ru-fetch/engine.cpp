@@ -84,15 +84,72 @@ std::string short_url(const std::string& url) {
   return u.size() > 200 ? u.substr(0, 200) + "..." : u;
 }
 
-}  // namespace
-
-int run(const Options& opts, RunContext& ctx) {
-  const Plan plan = make_plan(opts);
+// What the plan means for the user, said once at start.
+void log_plan_notes(const Options& opts, const Plan& plan) {
   if (plan.seed_generated)
     log::info("paging with seed {} (pass --seed {} to fetch the same users again)", plan.seed, plan.seed);
   if (plan.file && (opts.results || !opts.seed.empty() || !opts.gender.empty() || !opts.nat.empty() ||
                     !opts.inc.empty() || !opts.exc.empty() || !opts.password.empty() || opts.page))
     log::warn("a file:// URL is read as a saved response: query flags are not applied to it");
+}
+
+// A response whose page does not parse (error): retried like a 5xx, as the
+// API does this during outages and rate limits; a saved file will not get
+// better: a bad input file, at once.
+http::Failure bad_page_failure(const Plan& plan, const http::Response& r, const std::string& error) {
+  http::Failure f;
+  if (plan.file) {
+    f.retryable = false;
+    f.code = ExitCode::io;
+  }
+  std::string status = plan.file ? "" : fmt::format(" (HTTP {}{})", r.status,
+                                                    r.content_type.empty() ? "" : ", " + r.content_type);
+  f.message = fmt::format("GET {}: {}{}; body: {}", short_url(r.url), error, status, http::body_excerpt(r.body));
+  return f;
+}
+
+// A poll that failed after its retries: throws when the run ends on it (no
+// --every, a failure polling will not fix, --max-failures reached), else
+// counts and logs it.
+void handle_failed_poll(const Plan& plan, const http::Result& res, uint64_t& failures, Stats& stats) {
+  const http::Failure& f = *res.failure;
+  std::string why = res.attempts > 1 ? fmt::format("{} (gave up after {} attempts)", f.message, res.attempts)
+                                     : f.message;
+  // A wrong request (4xx, bad URL) will not get better by polling.
+  if (plan.every_ms == 0 || !f.retryable) throw Error(f.code, why);
+  ++failures;
+  stats.set("failed_polls", failures);
+  if (plan.max_failures && failures >= plan.max_failures)
+    throw ServiceError(fmt::format("{}; {} polls failed (--max-failures {})", why, failures, plan.max_failures));
+  log::error("{}; polling again in {:.1f} s", why, plan.every_ms / 1000.0);
+}
+
+// Writes a page's lines and flushes them: a live source, records leave as
+// soon as they arrive.
+void write_page(OutputWriter& out, Stats& stats, const PageResult& page_result, const std::string& lines) {
+  stats.records_in += page_result.users;
+  stats.bytes += lines.size();
+  out.write(lines);
+  out.flush();
+  stats.records_out += page_result.written;  // only once written (a full disk throws above)
+}
+
+// Waits for the next poll's period. False when the run ends first (the
+// deadline, a stop request).
+bool wait_next_poll(const Plan& plan, Clock::time_point poll_start, std::optional<Clock::time_point> deadline) {
+  auto next = poll_start + ms(plan.every_ms);
+  if (deadline && next >= *deadline) {
+    wait_or_throw(*deadline);
+    return false;
+  }
+  return wait_or_throw(next);
+}
+
+}  // namespace
+
+int run(const Options& opts, RunContext& ctx) {
+  const Plan plan = make_plan(opts);
+  log_plan_notes(opts, plan);
 
   http::Client client(plan.http);
   PageParser parser(plan.shape, plan.meta);
@@ -126,40 +183,16 @@ int run(const Options& opts, RunContext& ctx) {
       fetched_at = utc_now_iso();
       page_result = parser.parse(r.body, r.body.capacity(), expected, limit, lines, fetched_at);
       if (page_result.error.empty()) return std::nullopt;
-      // Retried like a 5xx: the API does this during outages and rate limits.
-      // A saved file will not get better: a bad input file, at once.
-      http::Failure f;
-      if (plan.file) {
-        f.retryable = false;
-        f.code = ExitCode::io;
-      }
-      std::string status = plan.file ? "" : fmt::format(" (HTTP {}{})", r.status,
-                                                        r.content_type.empty() ? "" : ", " + r.content_type);
-      f.message = fmt::format("GET {}: {}{}; body: {}", short_url(r.url), page_result.error, status,
-                              http::body_excerpt(r.body));
-      return f;
+      return bad_page_failure(plan, r, page_result.error);
     });
     stats.add("requests", res.attempts);
     if (res.attempts > 1 || !res.response) stats.add("failed_requests", res.attempts - (res.response ? 1 : 0));
     if (res.stopped) break;
 
     if (!res.response) {
-      const http::Failure& f = *res.failure;
-      std::string why = res.attempts > 1 ? fmt::format("{} (gave up after {} attempts)", f.message, res.attempts)
-                                         : f.message;
-      // A wrong request (4xx, bad URL) will not get better by polling.
-      if (plan.every_ms == 0 || !f.retryable) throw Error(f.code, why);
-      ++failures;
-      stats.set("failed_polls", failures);
-      if (plan.max_failures && failures >= plan.max_failures)
-        throw ServiceError(fmt::format("{}; {} polls failed (--max-failures {})", why, failures, plan.max_failures));
-      log::error("{}; polling again in {:.1f} s", why, plan.every_ms / 1000.0);
+      handle_failed_poll(plan, res, failures, stats);
     } else {
-      stats.records_in += page_result.users;
-      stats.bytes += lines.size();
-      out.write(lines);
-      out.flush();  // a live source: records leave as soon as they arrive
-      stats.records_out += page_result.written;  // only once written (a full disk throws above)
+      write_page(out, stats, page_result, lines);
       written += page_result.written;
       if (plan.paged) ++page;
       client.recycle(std::move(res.response->body));
@@ -183,12 +216,7 @@ int run(const Options& opts, RunContext& ctx) {
       if (plan.count == 0) break;  // one request
       continue;                    // next page at once (paced)
     }
-    auto next = poll_start + ms(plan.every_ms);
-    if (deadline && next >= *deadline) {
-      wait_or_throw(*deadline);
-      break;
-    }
-    if (!wait_or_throw(next)) break;
+    if (!wait_next_poll(plan, poll_start, deadline)) break;
   }
   out.flush();
   if (stop_requested()) log::info("stopped by signal {} after {} users", stop_signal(), written);

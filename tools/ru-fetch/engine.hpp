@@ -97,6 +97,10 @@ class PageParser {
                    std::string& out, std::string_view fetched_at = {});
 
  private:
+  // The raw shape: n records into out (sets r.written), or r.error.
+  void append_raw(std::string_view body, size_t capacity, size_t n, const std::string& meta, std::string& out,
+                  PageResult& r);
+
   Shape shape_;
   bool meta_;
   simdjson::dom::parser dom_;

@@ -104,25 +104,23 @@ bool is_public_api(const std::string& url) {
   return host == "randomuser.me" || host.ends_with(".randomuser.me");
 }
 
-}  // namespace
+// The query's name=value pairs, in order.
+using Query = std::vector<std::pair<std::string, std::string>>;
 
-Plan make_plan(const Options& o) {
-  Plan plan;
-
-  // --- URL and API version
+// --url (https, http or file) and --api-version, a path segment:
+// https://randomuser.me/api/1.4/
+void plan_url(const Options& o, Plan& plan) {
   std::string url = o.url.empty() ? kDefaultUrl : o.url;
   std::string scheme = scheme_of(url);
   if (scheme != "https" && scheme != "http" && scheme != "file")
     throw UsageError("--url must be an https://, http:// or file:// URL (got '" + http::redact_url(url) + "')");
   plan.file = scheme == "file";
   if (!o.api_version.empty()) {
-    
     const auto& v = o.api_version;
     size_t dot = v.find('.');
     if (dot == std::string::npos || !all_digits(v.substr(0, dot)) || !all_digits(v.substr(dot + 1)))
       throw UsageError("--api-version must look like 1.4 (got '" + v + "')");
     if (plan.file) throw UsageError("--api-version has no effect on a file:// URL");
-    // The version is a path segment: https://randomuser.me/api/1.4/
     size_t q = url.find('?');
     std::string path = url.substr(0, q), rest = q == std::string::npos ? "" : url.substr(q);
     if (!path.ends_with("/")) path += '/';
@@ -130,9 +128,10 @@ Plan make_plan(const Options& o) {
   }
   plan.base_url = url;
   plan.api_budget = is_public_api(url);
+}
 
-  // --- the query
-  std::vector<std::pair<std::string, std::string>> q;
+// --results and --count: the users in all and per request.
+void plan_sizes(const Options& o, Plan& plan) {
   if (o.results && (*o.results < 1 || *o.results > kMaxResults))
     throw UsageError(fmt::format("--results must be 1..{} (got {}); the API would silently send 1 user. "
                                  "Use --count for more.", kMaxResults, *o.results));
@@ -143,24 +142,35 @@ Plan make_plan(const Options& o) {
   plan.page_size = o.results                     ? *o.results
                    : plan.count && o.every.empty() ? static_cast<int>(std::min<uint64_t>(plan.count, kMaxResults))
                                                    : 1;
-  if (!o.gender.empty()) {
-    std::string g = lower(o.gender);
-    if (g != "male" && g != "female") throw UsageError("--gender must be male or female (got '" + o.gender + "')");
-    if (!o.seed.empty())
-      throw UsageError("--gender cannot be used with --seed: the API ignores gender when a seed is given");
-    q.emplace_back("gender", g);
-  }
+}
+
+// --gender: male or female, and not with --seed (the API ignores it then).
+void add_gender(const Options& o, Query& q) {
+  if (o.gender.empty()) return;
+  std::string g = lower(o.gender);
+  if (g != "male" && g != "female") throw UsageError("--gender must be male or female (got '" + o.gender + "')");
+  if (!o.seed.empty())
+    throw UsageError("--gender cannot be used with --seed: the API ignores gender when a seed is given");
+  q.emplace_back("gender", g);
+}
+
+// --nat: upper-cased; against the current API, only its nationalities.
+void add_nat(const Options& o, Query& q) {
   auto nats = split_list(o.nat);
-  if (!nats.empty()) {
-    for (auto& n : nats) {
-      for (auto& c : n) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      bool current = o.api_version.empty() || o.api_version == "1.4";
-      if (current && !kNat14.count(n))
-        throw UsageError("--nat: unknown nationality '" + n + "' (API 1.4 has " +
-                         join(std::vector<std::string>(kNat14.begin(), kNat14.end()), " ") + ")");
-    }
-    q.emplace_back("nat", join(nats));
+  if (nats.empty()) return;
+  for (auto& n : nats) {
+    for (auto& c : n) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    bool current = o.api_version.empty() || o.api_version == "1.4";
+    if (current && !kNat14.count(n))
+      throw UsageError("--nat: unknown nationality '" + n + "' (API 1.4 has " +
+                       join(std::vector<std::string>(kNat14.begin(), kNat14.end()), " ") + ")");
   }
+  q.emplace_back("nat", join(nats));
+}
+
+// --inc or --exc: known fields, lower-cased, and none the flat shape reads
+// left out.
+void add_fields(const Options& o, Shape shape, Query& q) {
   auto inc = split_list(o.inc), exc = split_list(o.exc);
   if (!inc.empty() && !exc.empty()) throw UsageError("use either --inc or --exc, not both");
   for (auto* list : {&inc, &exc})
@@ -170,8 +180,7 @@ Plan make_plan(const Options& o) {
         throw UsageError("unknown field '" + f + "' (fields: " +
                          join(std::vector<std::string>(kFields.begin(), kFields.end()), " ") + ")");
     }
-  plan.shape = o.shape == "flat" ? Shape::flat : Shape::raw;
-  if (plan.shape == Shape::flat) {
+  if (shape == Shape::flat) {
     for (const auto& need : kFlatNeeds) {
       bool dropped = (!inc.empty() && std::find(inc.begin(), inc.end(), need) == inc.end()) ||
                      std::find(exc.begin(), exc.end(), need) != exc.end();
@@ -181,6 +190,16 @@ Plan make_plan(const Options& o) {
   }
   if (!inc.empty()) q.emplace_back("inc", join(inc));
   if (!exc.empty()) q.emplace_back("exc", join(exc));
+}
+
+// The query string of every request (--gender, --nat, --inc/--exc,
+// --password), and the output's shape.
+void plan_query(const Options& o, Plan& plan) {
+  Query q;
+  add_gender(o, q);
+  add_nat(o, q);
+  plan.shape = o.shape == "flat" ? Shape::flat : Shape::raw;
+  add_fields(o, plan.shape, q);
   if (!o.password.empty()) {
     check_password(o.password);
     q.emplace_back("password", o.password);
@@ -189,10 +208,12 @@ Plan make_plan(const Options& o) {
     plan.query += plan.query.empty() ? "" : "&";
     plan.query += k + "=" + http::url_encode(v);
   }
+}
 
-  // --- paging: with a seed, page N is always the same users, so pages
-  // advance and never repeat. Several requests and no seed: make one up,
-  // unless --gender is set (the API would then ignore it).
+// Paging: with a seed, page N is always the same users, so pages advance and
+// never repeat. Several requests and no seed: make one up, unless --gender is
+// set (the API would then ignore it).
+void plan_paging(const Options& o, Plan& plan) {
   if (o.page) {
     if (*o.page < 1) throw UsageError("--page must be at least 1");
     if (o.seed.empty()) throw UsageError("--page needs --seed: without a seed every page is random");
@@ -205,8 +226,10 @@ Plan make_plan(const Options& o) {
     plan.seed_generated = true;
   }
   plan.paged = !plan.seed.empty();
+}
 
-  // --- rhythm
+// Rhythm: --every, --duration, --rate; --meta and --max-failures.
+void plan_rhythm(const Options& o, Plan& plan) {
   if (!o.every.empty()) plan.every_ms = positive_duration("--every", o.every);
   if (!o.duration.empty()) plan.duration_ms = positive_duration("--duration", o.duration);
   if (o.rate) {
@@ -216,14 +239,30 @@ Plan make_plan(const Options& o) {
   }
   plan.meta = o.meta;
   plan.max_failures = o.max_failures;
+}
 
-  // --- HTTP
+// The HTTP client's retries, timeouts and user agent.
+void plan_http(const Options& o, Plan& plan) {
   if (o.retries < 0 || o.retries > 100) throw UsageError("--retries must be 0..100");
   plan.http.retries = o.retries;
   plan.http.timeout_ms = positive_duration("--timeout", o.timeout);
   plan.http.connect_timeout_ms = positive_duration("--connect-timeout", o.connect_timeout);
   plan.http.backoff_ms = parse_duration_ms(o.retry_delay, "--retry-delay");
   plan.http.user_agent = "ru-fetch/" + version_string();
+}
+
+}  // namespace
+
+// The flags are checked in the order the sections below are run: the first
+// error found is the one reported.
+Plan make_plan(const Options& o) {
+  Plan plan;
+  plan_url(o, plan);
+  plan_sizes(o, plan);
+  plan_query(o, plan);
+  plan_paging(o, plan);
+  plan_rhythm(o, plan);
+  plan_http(o, plan);
   return plan;
 }
 

@@ -136,69 +136,92 @@ void append_flat(std::string& out, element u, std::string_view extra) {
   out += '}';
 }
 
+namespace {
+
+// Why the DOM parser refused a body. 1e400 or 2^64 is JSON, not a syntax
+// error: name the number (retried like any unusable page; a page without a
+// seed may come back without it).
+std::string invalid_json_error(simdjson::error_code err, std::string_view body) {
+  std::string number;
+  if (err == simdjson::NUMBER_ERROR || err == simdjson::NUMBER_OUT_OF_RANGE) number = json::unrepresentable_number(body);
+  return number.empty() ? std::string("not valid JSON (") + simdjson::error_message(err) + ")"
+                        : fmt::format("the page holds the number {}, beyond what ru-fetch represents (integers "
+                                      "of 64 bits, finite doubles); refused rather than rounded",
+                                      number);
+}
+
+// Checks a page's shape, {"results": [objects...]}, and counts its users.
+// Returns why the page is unusable, or "" (also for no users at all: an
+// answer, "nothing to fetch", not a broken page).
+std::string results_error(element root, size_t expected, size_t& users) {
+  if (!root.is_object()) return "unexpected JSON: not an object with results[]";
+  // The API reports some failures as 200 {"error": "..."}.
+  if (auto e = field(root, "error")) {
+    auto msg = text_of(e);
+    return "the API answered with an error: " + (msg ? *msg : simdjson::minify(*e));
+  }
+  auto results = field(root, "results");
+  if (!results || !results->is_array()) return "unexpected JSON: no results[] array";
+  auto arr = results->get_array().value_unsafe();
+  for (element u : arr) {
+    if (!u.is_object()) return "unexpected JSON: results[] holds a non-object";
+    ++users;
+  }
+  if (users == 0) return {};
+  if (users < expected) return fmt::format("short page: {} users for {} asked", users, expected);
+  return {};
+}
+
+// --meta: the request's info plus the fetch time, under one reserved key,
+// as ",\"key\":{...}" to add before a record's closing brace.
+std::string meta_text(element root, std::string_view fetched_at) {
+  std::string meta = fmt::format(",\"{}\":{{", kMetaKey);
+  auto info = field(root, "info");
+  for (auto key : {"seed", "page", "results", "version"}) {
+    auto v = info ? field(*info, key) : std::nullopt;
+    meta += fmt::format("\"{}\":{},", key, v ? simdjson::minify(*v) : std::string("null"));
+  }
+  meta += "\"fetched_at\":";
+  json::append_string(meta, fetched_at);
+  meta += "}";
+  return meta;
+}
+
+// One raw record's line: its bytes, with meta (if any) before its closing
+// brace (without the comma in an empty object).
+void append_raw_record(std::string& out, std::string_view bytes, bool with_meta, const std::string& meta) {
+  if (with_meta) {
+    out.append(bytes.data(), bytes.size() - 1);  // without the closing '}'
+    if (only_space(bytes.substr(1, bytes.size() - 2))) out.append(meta.data() + 1, meta.size() - 1);
+    else out += meta;
+    out += '}';
+  } else {
+    out += bytes;
+  }
+  out += '\n';
+}
+
+}  // namespace
+
 PageResult PageParser::parse(std::string_view body, size_t capacity, size_t expected, size_t limit,
                              std::string& out, std::string_view fetched_at) {
   PageResult r;
   // Full validation first (UTF-8, structure, every value).
   element root;
   if (auto err = dom_.parse(body.data(), body.size(), false).get(root)) {
-    // 1e400 or 2^64 is JSON, not a syntax error: name the number (retried
-    // like any unusable page; a page without a seed may come back without it).
-    std::string number;
-    if (err == simdjson::NUMBER_ERROR || err == simdjson::NUMBER_OUT_OF_RANGE) number = json::unrepresentable_number(body);
-    r.error = number.empty() ? std::string("not valid JSON (") + simdjson::error_message(err) + ")"
-                             : fmt::format("the page holds the number {}, beyond what ru-fetch represents (integers "
-                                           "of 64 bits, finite doubles); refused rather than rounded",
-                                           number);
+    r.error = invalid_json_error(err, body);
     return r;
   }
-  if (!root.is_object()) {
-    r.error = "unexpected JSON: not an object with results[]";
-    return r;
-  }
-  // The API reports some failures as 200 {"error": "..."}.
-  if (auto e = field(root, "error")) {
-    auto msg = text_of(e);
-    r.error = "the API answered with an error: " + (msg ? *msg : simdjson::minify(*e));
-    return r;
-  }
-  auto results = field(root, "results");
-  if (!results || !results->is_array()) {
-    r.error = "unexpected JSON: no results[] array";
-    return r;
-  }
-  auto arr = results->get_array().value_unsafe();
-  for (element u : arr) {
-    if (!u.is_object()) {
-      r.error = "unexpected JSON: results[] holds a non-object";
-      return r;
-    }
-    ++r.users;
-  }
-  // No users at all is an answer ("nothing to fetch"), not a broken page.
-  if (r.users == 0) return r;
-  if (r.users < expected) {
-    r.error = fmt::format("short page: {} users for {} asked", r.users, expected);
-    return r;
-  }
+  r.error = results_error(root, expected, r.users);
+  if (!r.error.empty() || r.users == 0) return r;
 
-  // --meta: the request's info plus the fetch time, under one reserved key.
   std::string meta;
-  if (meta_) {
-    meta = fmt::format(",\"{}\":{{", kMetaKey);
-    auto info = field(root, "info");
-    for (auto key : {"seed", "page", "results", "version"}) {
-      auto v = info ? field(*info, key) : std::nullopt;
-      meta += fmt::format("\"{}\":{},", key, v ? simdjson::minify(*v) : std::string("null"));
-    }
-    meta += "\"fetched_at\":";
-    json::append_string(meta, fetched_at);
-    meta += "}";
-  }
+  if (meta_) meta = meta_text(root, fetched_at);
 
   size_t n = std::min(limit, r.users);
   if (shape_ == Shape::flat) {
     out.reserve(out.size() + n * 400);
+    auto arr = field(root, "results")->get_array().value_unsafe();  // checked by results_error
     size_t i = 0;
     for (element u : arr) {
       if (i++ == n) break;
@@ -208,20 +231,25 @@ PageResult PageParser::parse(std::string_view body, size_t capacity, size_t expe
     r.written = n;
     return r;
   }
+  append_raw(body, capacity, n, meta, out, r);
+  return r;
+}
 
-  // Raw: the element's own bytes. The DOM pass above proved the document
-  // valid, so On Demand only has to find where each element starts and ends.
+// Raw: the element's own bytes. The DOM pass proved the document valid, so
+// On Demand only has to find where each element starts and ends.
+void PageParser::append_raw(std::string_view body, size_t capacity, size_t n, const std::string& meta,
+                            std::string& out, PageResult& r) {
   out.reserve(out.size() + body.size() / std::max<size_t>(r.users, 1) * n + n * (meta.size() + 1));
   simdjson::ondemand::document doc;
   simdjson::padded_string_view input(body.data(), body.size(), capacity);
   if (auto err = ondemand_.iterate(input).get(doc)) {
     r.error = std::string("not valid JSON (") + simdjson::error_message(err) + ")";
-    return r;
+    return;
   }
   simdjson::ondemand::array items;
   if (auto err = doc["results"].get_array().get(items)) {
     r.error = std::string("unexpected JSON: ") + simdjson::error_message(err);
-    return r;
+    return;
   }
   size_t i = 0;
   size_t mark = out.size();
@@ -232,7 +260,7 @@ PageResult PageParser::parse(std::string_view body, size_t capacity, size_t expe
     if (item.get_object().get(obj) || obj.raw_json().get(bytes)) {
       out.resize(mark);
       r.error = "unexpected JSON in results[]";
-      return r;
+      return;
     }
     // Pretty-printed by the server: one line per record needs it minified.
     if (std::memchr(bytes.data(), '\n', bytes.size()) || std::memchr(bytes.data(), '\r', bytes.size())) {
@@ -241,23 +269,14 @@ PageResult PageParser::parse(std::string_view body, size_t capacity, size_t expe
       if (simdjson::minify(bytes.data(), bytes.size(), scratch_.data(), len)) {
         out.resize(mark);
         r.error = "cannot minify a results[] element";
-        return r;
+        return;
       }
       bytes = std::string_view(scratch_.data(), len);
     }
-    if (meta_) {
-      out.append(bytes.data(), bytes.size() - 1);  // without the closing '}'
-      if (only_space(bytes.substr(1, bytes.size() - 2))) out.append(meta.data() + 1, meta.size() - 1);
-      else out += meta;
-      out += '}';
-    } else {
-      out += bytes;
-    }
-    out += '\n';
+    append_raw_record(out, bytes, meta_, meta);
     ++i;
   }
   r.written = i;
-  return r;
 }
 
 }  // namespace pipekit::rufetch

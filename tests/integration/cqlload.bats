@@ -26,8 +26,8 @@ teardown() { stop_cqlpeer; }
   run load_users 5 --batch-size 1 --concurrency 1 --rejects "$BATS_TEST_TMPDIR/rej.ndjson"
   assert_success
   assert_output --partial "out 4, rejected 1"
-  run jq -c '[.code, .error, .reason]' "$BATS_TEST_TMPDIR/rej.ndjson"
-  assert_output '[8704,"INVALID","Invalid request (cqlpeer fault)"]'
+  run jq -c '[.code, .cql_code, .error, .reason]' "$BATS_TEST_TMPDIR/rej.ndjson"
+  assert_output '["cql",8704,"INVALID","Invalid request (cqlpeer fault)"]'
 }
 
 @test "numbers JSON allows but no column type here holds (1e400, 2^64): each record rejected with that reason, the others load" {
@@ -46,6 +46,8 @@ teardown() { stop_cqlpeer; }
   assert_line --index 0 --partial "2 number 1e400 is beyond what this tool represents"
   assert_line --index 1 --partial "3 number 18446744073709551616 is beyond what this tool represents"
   assert_line --index 2 --partial "4 number 1e400 is beyond what this tool represents"
+  run jq -sc 'map(.code)' "$BATS_TEST_TMPDIR/rej.ndjson"
+  assert_output '["number_out_of_range","number_out_of_range","number_out_of_range"]'
 }
 
 @test "a record whose values outgrow one CQL frame (256 MB) is one reject before it is sent; the others load" {
@@ -64,6 +66,8 @@ w("{\"id\":\"33333333-3333-4333-8333-333333333333\",\"email\":\"c@x\"}\n")' >"$B
   run jq -r '"\(.line) \(.reason)"' "$BATS_TEST_TMPDIR/rej.ndjson"
   assert_output --partial "2 the record's values take"
   assert_output --partial "over what one CQL frame carries"
+  run jq -r .code "$BATS_TEST_TMPDIR/rej.ndjson"
+  assert_output "too_large"
   # the peer stored the two others and was never sent the big one
   rows=$(peer_stats | jq '[.nodes[].rows] | add')
   [ "$rows" = 2 ] || fail "the peer stored $rows rows, not 2"

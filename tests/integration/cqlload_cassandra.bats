@@ -94,6 +94,8 @@ JSON
   assert_line --partial "4 invalid JSON"
   assert_line --partial "5 missing partition key column id"
   assert_line --partial "6 column dob: not a valid timestamp"
+  run jq -sc 'sort_by(.line) | map([.line, .code, .column])' "$BATS_TEST_TMPDIR/rej.ndjson"
+  assert_output '[[2,"bad_value","age"],[3,"bad_value","id"],[4,"not_json",null],[5,"missing_field","id"],[6,"bad_value","dob"]]'
   # The record travels with its reject, as JSON, fixable and replayable.
   [ "$(jq -r 'select(.line==2) | .record.email' "$BATS_TEST_TMPDIR/rej.ndjson")" = "bad-age@example.com" ]
   run cqlread "$KS.created_users"
@@ -120,6 +122,8 @@ JSON
     --concurrency 8 "$BATS_TEST_TMPDIR/env.ndjson"
   assert_success
   assert_output --partial "in 31, out 30, rejected 1"
+  run jq -c '[.line, .code, .column]' "$BATS_TEST_TMPDIR/rej.ndjson"
+  assert_output '[31,"bad_value","id"]'
   [ "$(wc -l <"$BATS_TEST_TMPDIR/acks")" -eq 31 ]
   [ "$(jq -s 'map(.offset) | sort == ([range(1;31)] + [999])' "$BATS_TEST_TMPDIR/acks")" = true ]
   run cqlread "$KS.evts"
@@ -167,8 +171,10 @@ JSON
   [ ! -s "$BATS_TEST_TMPDIR/stdout" ]
   run cat "$BATS_TEST_TMPDIR/stderr"
   assert_output --partial "in 2, out 1, rejected 1"
+  run jq -c '[.line, .code, .record]' "$BATS_TEST_TMPDIR/rej.ndjson"
+  assert_output '[2,"line_too_long",""]'
   run jq -r .reason "$BATS_TEST_TMPDIR/rej.ndjson"
-  assert_output --partial "line too long"
+  assert_output --regexp '^line too long: [0-9]+ bytes or more, over --max-line-bytes 1024$'
 }
 
 @test "records of one key resolve in input order: 1,000 updates at batch sizes 1 and 8, WRITETIME increasing" {
@@ -290,6 +296,8 @@ JSON
   assert_line --partial "5 column wait: not a valid"
   assert_line --partial "'soon' is not a duration"
   assert_line --partial "6 column emb: not a valid"
+  run jq -sc 'sort_by(.line) | map([.line, .code, .column])' "$BATS_TEST_TMPDIR/rej.ndjson"
+  assert_output '[[3,"bad_value","emb"],[5,"bad_value","wait"],[6,"bad_value","emb"]]'
   "$venv_py" "$CQL_TOOLS/cqlread.py" "$CQL" "$KS.v" >"$BATS_TEST_TMPDIR/rows"
   cat "$BATS_TEST_TMPDIR/rows"
   diff <(jq -c '[.id, .emb, .embd, .wait]' "$BATS_TEST_TMPDIR/rows") - <<'EOF2'

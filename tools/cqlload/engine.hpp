@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "pipekit/cli.hpp"
+#include "pipekit/intake.hpp"
 #include "pipekit/rejects.hpp"
 
 namespace pipekit::cqlload {
@@ -22,7 +23,7 @@ struct Options {
   std::string user;
   std::string password_file;            // else CQL_PASSWORD
   std::vector<std::string> maps;        // column=path
-  bool envelope = false;
+  IntakeOptions intake;                 // --max-line-bytes, --envelope, --ack
   bool create = false;
   std::string schema_file;
   std::string primary_key;              // "id" or "(a, b), c"
@@ -33,15 +34,13 @@ struct Options {
   int batch_size = 8;
   std::string group_by = "replica";     // replica | partition: what the records of one batch share
   std::string routing = "token";        // token | round-robin
-  std::string ack;
   int retries = 8;
   bool tls = false;
   std::string ca_file;
   std::string cert_file, key_file;      // mutual TLS
   bool no_verify_hostname = false;
-  std::string connect_timeout = "5s";
-  std::string request_timeout = "12s";
-  std::string max_line_bytes = "16MiB";
+  int64_t connect_timeout_ms = 5000;    // --connect-timeout DURATION, parsed by main
+  int64_t request_timeout_ms = 12000;   // --request-timeout DURATION, parsed by main
   int infer_records = 100;              // --create without --schema
 };
 

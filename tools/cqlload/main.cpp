@@ -1,4 +1,6 @@
 // cqlload: NDJSON records into a Cassandra table (CQL native protocol v4).
+#include <cstdint>
+
 #include "engine.hpp"
 
 int main(int argc, char** argv) {
@@ -27,10 +29,16 @@ int main(int argc, char** argv) {
   app.add_flag("--no-verify-hostname", o.no_verify_hostname,
                "With TLS: trust a certificate from the CA even if it names another host")
       ->group(conn);
-  app.add_option("--connect-timeout", o.connect_timeout, "Time allowed to connect and authenticate")
-      ->capture_default_str()->group(conn)->type_name("DURATION");
-  app.add_option("--request-timeout", o.request_timeout, "Time allowed for one request before it is retried")
-      ->capture_default_str()->group(conn)->type_name("DURATION");
+  app.add_option_function<std::string>(
+         "--connect-timeout",
+         [&o](const std::string& t) { o.connect_timeout_ms = parse_duration_ms(t, "--connect-timeout", INT32_MAX); },
+         "Time allowed to connect and authenticate")
+      ->default_str("5s")->group(conn)->type_name("DURATION");
+  app.add_option_function<std::string>(
+         "--request-timeout",
+         [&o](const std::string& t) { o.request_timeout_ms = parse_duration_ms(t, "--request-timeout", INT32_MAX); },
+         "Time allowed for one request before it is retried")
+      ->default_str("12s")->group(conn)->type_name("DURATION");
   auto* tgt = "Target";
   app.add_option("--keyspace", o.keyspace, "Keyspace")->group(tgt)->type_name("NAME");
   auto* table = app.add_option("--table", o.table, "Table (or keyspace.table)")->group(tgt)->type_name("NAME");
@@ -39,8 +47,6 @@ int main(int argc, char** argv) {
                  "Fill COLUMN from PATH (a.b or /a/b, or @topic @partition @offset @key @timestamp with "
                  "--envelope); repeatable. Default: same-named top-level fields")
       ->group(tgt)->type_name("COLUMN=PATH")->allow_extra_args(false);
-  app.add_flag("--envelope", o.envelope, "Input lines are envelopes: load their value, ack their coordinates")
-      ->group(tgt);
   app.add_flag("--create", o.create, "Create the keyspace and table if missing (needs --primary-key)")->group(tgt);
   app.add_option("--schema", o.schema_file, "With --create: column types from this JSON Schema")
       ->group(tgt)->type_name("FILE");
@@ -69,10 +75,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()->group(wr)->type_name("POLICY");
   app.add_option("--retries", o.retries, "Retries of a failing request (backoff) before exit 3")
       ->capture_default_str()->group(wr);
-  app.add_option("--ack", o.ack, "Write an ack line per envelope once written or rejected (FIFO or file)")
-      ->group(wr)->type_name("PATH");
-  app.add_option("--max-line-bytes", o.max_line_bytes, "Longer lines are rejected")->capture_default_str()
-      ->type_name("SIZE");
+  add_intake_options(app, o.intake);
   add_reject_options(app, o.rejects);
   return run_tool(app, argc, argv, o.common, [&](RunContext& ctx) { return cqlload::run(o, ctx); });
 }

@@ -5,18 +5,14 @@
 #include <algorithm>
 #include <memory>
 
-#include "internal.hpp"
+#include "inspect.hpp"
+#include "kafka_consumer.hpp"
 #include "pipekit/errors.hpp"
 #include "pipekit/json.hpp"
 #include "pipekit/ndjson.hpp"
 
-namespace pipekit::ksub::detail {
+namespace pipekit::ksub {
 namespace {
-
-struct MetadataDeleter {
-  void operator()(const rd_kafka_metadata_t* md) const { rd_kafka_metadata_destroy(md); }
-};
-using Metadata = std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter>;
 
 std::string id_list(const int32_t* ids, int n, bool json) {
   std::string out;
@@ -30,28 +26,7 @@ std::string err_json(rd_kafka_resp_err_t err) {
 
 }  // namespace
 
-const rd_kafka_metadata_t* fetch_metadata(rd_kafka_t* rk, const std::vector<std::string>& topics,
-                                          int timeout_ms) {
-  const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
-  rd_kafka_topic_t* rkt = topics.size() == 1 ? rd_kafka_topic_new(rk, topics[0].c_str(), nullptr) : nullptr;
-  // In short slices: an authentication failure ends the wait at once.
-  for (int waited = 0; waited < timeout_ms; waited += 250) {
-    err = rd_kafka_metadata(rk, rkt ? 0 : 1, rkt, &md, std::min(250, timeout_ms - waited));
-    if (err != RD_KAFKA_RESP_ERR__TIMED_OUT && err != RD_KAFKA_RESP_ERR__TRANSPORT) break;
-    try {
-      throw_if_refused();
-    } catch (...) {
-      if (rkt) rd_kafka_topic_destroy(rkt);
-      throw;
-    }
-  }
-  if (rkt) rd_kafka_topic_destroy(rkt);
-  if (err) throw ServiceError(fmt::format("cannot get metadata from the brokers: {}", rd_kafka_err2str(err)));
-  return md;
-}
-
-int list(const Options& o, const kafka::Properties& props) {
+int list(const Settings& o, const kafka::Properties& props) {
   auto rk = make_consumer(props);
   Metadata md(fetch_metadata(rk.get(), o.topics, request_timeout_ms(props)));
   auto wanted = [&](const char* name) {
@@ -112,7 +87,7 @@ int list(const Options& o, const kafka::Properties& props) {
   return 0;
 }
 
-int offsets(const Options& o, const kafka::Properties& props) {
+int offsets(const Settings& o, const kafka::Properties& props) {
   auto rk = make_consumer(props);
   const int timeout = request_timeout_ms(props);
   Metadata md(fetch_metadata(rk.get(), o.topics, timeout));
@@ -183,4 +158,4 @@ int offsets(const Options& o, const kafka::Properties& props) {
   return 0;
 }
 
-}  // namespace pipekit::ksub::detail
+}  // namespace pipekit::ksub

@@ -34,6 +34,11 @@ setup() {
   assert_failure 2
   run pgload --table t --batch-rows 0 </dev/null
   assert_failure 2
+  run pgload --table t --max-line-bytes 0 </dev/null
+  assert_failure 2
+  assert_output --partial "--max-line-bytes: must be at least 1 byte"
+  run pgload --table t --max-line-bytes lots </dev/null
+  assert_failure 2
 }
 
 @test "pgload: bad --map and --table specs are usage errors" {

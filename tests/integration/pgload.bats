@@ -169,8 +169,8 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   assert_success
   run psql_q "select a from strict1 order by a"
   assert_output "$(printf '1\n3')"
-  run jq -r '[.line, .reason, .record.c] | @tsv' "$T/rej"
-  assert_output --partial "2	unknown field 'c'"
+  run jq -r '[.line, .code, .reason, .record.c] | @tsv' "$T/rej"
+  assert_output --partial "2	bad_value	unknown field 'c'"
   # Without the flag, unknown fields are ignored.
   run pgload --table strict1 <"$T/in"
   assert_success
@@ -192,8 +192,8 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   run pgload --table rej1 --rejects "$T/rej" <"$T/in"
   assert_success
   assert_output --partial "rejected 6"
-  run jq -r '[.line, (.sqlstate // "-")] | @tsv' "$T/rej"
-  assert_output "$(printf '405\t-\n400\t23505\n401\t22P02\n402\t23502\n403\t23514\n404\t22007')"
+  run jq -r '[.line, .code, (.sqlstate // "-")] | @tsv' "$T/rej"
+  assert_output "$(printf '405\tnot_json\t-\n400\tsql\t23505\n401\tsql\t22P02\n402\tsql\t23502\n403\tsql\t23514\n404\tsql\t22007')"
   run jq -r 'select(.sqlstate == "22P02") | .reason' "$T/rej"
   assert_output --partial 'invalid input syntax for type uuid: "not-a-uuid"'
   # The rejected record is embedded as JSON, ready to fix and feed back.
@@ -222,6 +222,7 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   run pgload --table rej3 --mode upsert --rejects "$T/rej" <"$T/in"
   assert_success
   [ "$(jq -r .sqlstate "$T/rej")" = 23502 ]
+  [ "$(jq -r .code "$T/rej")" = sql ]
   run psql_q "select count(*) from rej3"
   assert_output 499
 }
@@ -233,8 +234,9 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   assert_success
   run psql_q "select a, coalesce(s, '-') from lines1 order by a"
   assert_output "$(printf '1|crlf\n3|-')"
-  run jq -r '[.line, .reason] | @tsv' "$T/rej"
-  assert_output --partial "4	line longer than --max-line-bytes"
+  run jq -r '[.line, .code, .reason] | @tsv' "$T/rej"
+  assert_output --partial "4	line_too_long	line too long: "
+  assert_output --partial "bytes or more, over --max-line-bytes 1024"
 }
 
 @test "hostile identifiers are quoted: no SQL injection through table, schema, column or key names" {
@@ -275,7 +277,7 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   assert_output "1|2"
 }
 
-@test "--envelope: loads value, maps @fields, acks every envelope after commit (rejects too)" {
+@test "--envelope: loads value, maps @fields, acks every envelope after commit (rejects once written)" {
   psql_q "create table env1 (id text primary key, n int, topic text, part int, off bigint, k text, ts timestamptz)"
   {
     echo '{"topic":"users","partition":0,"offset":10,"timestamp":1732147200123,"key":"k1","value":{"id":"a","n":1}}'
@@ -289,10 +291,28 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   assert_success
   run psql_q "select id, n, topic, part, off, coalesce(k, '-'), coalesce(to_char(ts at time zone 'UTC', 'HH24:MI:SS.MS'), '-') from env1 order by id"
   assert_output "$(printf 'a|1|users|0|10|k1|00:00:00.123\nc|3|users|1|13|k4|-\nd|4|users|0|14|k5|-')"
+  # The envelope the intake rejects (not an object) is acknowledged once its
+  # reject is written, ahead of the batch; the rest after the COMMIT, in order.
   run cat "$T/acks"
-  assert_output "$(printf '%s\n' '{"topic":"users","partition":0,"offset":10}' '{"topic":"users","partition":1,"offset":11}' \
-    '{"topic":"users","partition":0,"offset":12}' '{"topic":"users","partition":1,"offset":13}' '{"topic":"users","partition":0,"offset":14}')"
-  [ "$(wc -l <"$T/rej")" -eq 2 ]
+  assert_output "$(printf '%s\n' '{"topic":"users","partition":0,"offset":12}' '{"topic":"users","partition":0,"offset":10}' \
+    '{"topic":"users","partition":1,"offset":11}' '{"topic":"users","partition":1,"offset":13}' '{"topic":"users","partition":0,"offset":14}')"
+  run jq -r '[.line, .code, (.sqlstate // "-")] | @tsv' "$T/rej"
+  assert_output "$(printf '3\tnot_object\t-\n2\tsql\t22P02')"
+}
+
+@test "--ack without --rejects: rejected envelopes are not acknowledged (they would be lost)" {
+  psql_q "create table env2 (id text primary key, n int)"
+  printf '%s\n' '{"topic":"u","partition":0,"offset":1,"value":{"id":"a","n":1}}' \
+    '{"topic":"u","partition":0,"offset":2,"value":{"id":"b","n":"bad"}}' \
+    '{"topic":"u","partition":0,"offset":3,"value":[1]}' \
+    '{"topic":"u","partition":0,"offset":4,"value":{"id":"c","n":4}}' >"$T/in"
+  run pgload --table env2 --envelope --ack "$T/acks" <"$T/in"
+  assert_failure 1
+  assert_output --partial "--ack without --rejects"
+  run jq -r .offset "$T/acks"
+  assert_output "$(printf '1\n4')"
+  run psql_q "select id from env2 order by id"
+  assert_output "$(printf 'a\nc')"
 }
 
 @test "batches back to back (the next read while one commits): keys across batches, refused rows; last per key wins, acks in order" {

@@ -20,67 +20,21 @@ void Encoder::set_plan(std::vector<Source> sources, std::vector<std::string> kno
   planned_ = true;
 }
 
-bool Encoder::parse(std::string_view line, bool padded, EncodeResult& r, simdjson::dom::element& record) {
-  simdjson::dom::element root;
-  auto err = parser_.parse(line.data(), line.size(), !padded).get(root);
-  if (err) {
-    r.reason = json::parse_error_reason(line, err);
-    return false;
-  }
-  r.original_is_json = true;
-  if (!envelope_) {
-    record = root;
-    record_view_ = line;
+void Encoder::put_text(std::string& out, std::string_view t, Kind kind) {
+  if (kind == Kind::json) {  // a JSON string stays a JSON string in jsonb
+    scratch_.clear();
+    json::append_string(scratch_, t);
+    append_copy_escaped(out, scratch_);
   } else {
-    try {
-      // The record's text is only needed for a whole-record column (--jsonb).
-      env_ = parse_envelope(root, needs_record_text_);
-    } catch (const std::invalid_argument& e) {
-      r.reason = std::string("not an envelope: ") + e.what();
-      return false;
-    }
-    if (env_.has_coordinates()) r.coord = Coord{env_.topic, env_.partition, env_.offset};
-    if (!env_.value_is_json) {
-      r.reason = "the envelope's value is not JSON";
-      return false;
-    }
-    if (env_.value_element && !needs_record_text_) {
-      record = *env_.value_element;  // read where it was parsed: no copy, no second parse
-    } else if (auto e2 = value_parser_.parse(env_.value).get(record)) {
-      r.reason = "the envelope's value: " + json::parse_error_reason(env_.value, e2);
-      return false;
-    }
-    record_view_ = env_.value;
+    append_copy_escaped(out, t);
   }
-  if (!record.is_object()) {
-    r.reason = "the record is not a JSON object";
-    return false;
-  }
-  return true;
-}
-
-std::optional<simdjson::dom::element> Encoder::record_of(std::string_view line) {
-  EncodeResult r;
-  simdjson::dom::element record;
-  if (!parse(line, false, r, record)) return std::nullopt;
-  return record;
 }
 
 void Encoder::put(std::string& out, simdjson::dom::element v, Kind kind) {
   using T = simdjson::dom::element_type;
   switch (v.type()) {
     case T::NULL_VALUE: out += "\\N"; return;
-    case T::STRING: {
-      std::string_view s = v.get_string().value_unsafe();
-      if (kind == Kind::json) {  // a JSON string stays a JSON string in jsonb
-        scratch_.clear();
-        json::append_string(scratch_, s);
-        append_copy_escaped(out, scratch_);
-      } else {
-        append_copy_escaped(out, s);
-      }
-      return;
-    }
+    case T::STRING: put_text(out, v.get_string().value_unsafe(), kind); return;
     case T::BOOL: out += v.get_bool().value_unsafe() ? "true" : "false"; return;
     case T::INT64: fmt::format_to(std::back_inserter(out), "{}", v.get_int64().value_unsafe()); return;
     case T::UINT64: fmt::format_to(std::back_inserter(out), "{}", v.get_uint64().value_unsafe()); return;
@@ -90,51 +44,49 @@ void Encoder::put(std::string& out, simdjson::dom::element v, Kind kind) {
   }
 }
 
-void Encoder::put_env(std::string& out, const Source& s) {
-  auto text = [&](std::string_view t) {
-    if (s.kind == Kind::json) {
-      scratch_.clear();
-      json::append_string(scratch_, t);
-      append_copy_escaped(out, scratch_);
-    } else {
-      append_copy_escaped(out, t);
-    }
-  };
+void Encoder::put_env(std::string& out, const Source& s, const Envelope* env) {
+  if (env == nullptr) {
+    out += "\\N";
+    return;
+  }
   switch (s.env) {
     case EnvField::topic:
-      if (env_.topic.empty()) out += "\\N";
-      else text(env_.topic);
+      if (env->topic.empty()) out += "\\N";
+      else put_text(out, env->topic, s.kind);
       return;
     case EnvField::key:
-      if (!env_.key) out += "\\N";
-      else text(*env_.key);
+      if (!env->key) out += "\\N";
+      else put_text(out, *env->key, s.kind);
       return;
     case EnvField::partition:
-      if (env_.partition < 0) out += "\\N";
-      else fmt::format_to(std::back_inserter(out), "{}", env_.partition);
+      if (env->partition < 0) out += "\\N";
+      else fmt::format_to(std::back_inserter(out), "{}", env->partition);
       return;
     case EnvField::offset:
-      if (env_.offset < 0) out += "\\N";
-      else fmt::format_to(std::back_inserter(out), "{}", env_.offset);
+      if (env->offset < 0) out += "\\N";
+      else fmt::format_to(std::back_inserter(out), "{}", env->offset);
       return;
     case EnvField::timestamp:
-      if (env_.timestamp < 0) out += "\\N";
-      else if (s.kind == Kind::timestamp) out += iso_utc_from_ms(env_.timestamp);
-      else fmt::format_to(std::back_inserter(out), "{}", env_.timestamp);
+      if (env->timestamp < 0) out += "\\N";
+      else if (s.kind == Kind::timestamp) out += iso_utc_from_ms(env->timestamp);
+      else fmt::format_to(std::back_inserter(out), "{}", env->timestamp);
       return;
     case EnvField::none: out += "\\N"; return;
   }
 }
 
-EncodeResult Encoder::encode(std::string_view line, bool padded, std::string* out) {
-  EncodeResult r;
-  simdjson::dom::element record;
-  if (!parse(line, padded, r, record)) return r;
-  if (!planned_ || !out) return r;
+// The record's JSON text: the line, or the envelope's value (copied out by
+// the intake when a column takes the whole record; minified here otherwise).
+std::string_view Encoder::record_text(const Record& record) {
+  if (record.envelope == nullptr) return record.line.text;
+  if (!record.envelope->value.empty()) return record.envelope->value;
+  record_text_ = simdjson::minify(record.value);
+  return record_text_;
+}
 
-  // One pass over the record's fields fills the top-level slots.
+// One pass over the record's fields fills the top-level slots.
+bool Encoder::fill_slots(simdjson::dom::object obj, std::string& reason) {
   for (auto& s : slots_) s.reset();
-  simdjson::dom::object obj = record.get_object().value_unsafe();
   size_t pos = 0;
   for (auto [key, value] : obj) {
     // Records of a topic list their fields in one order: the field at this
@@ -152,31 +104,39 @@ EncodeResult Encoder::encode(std::string_view line, bool padded, std::string* ou
     }
     if (slot == kUnknown) {
       if (strict_) {
-        r.reason = fmt::format("unknown field '{}' (no column of that name; --strict-fields)", key);
-        return r;
+        reason = fmt::format("unknown field '{}' (no column of that name; --strict-fields)", key);
+        return false;
       }
       continue;
     }
     if (slot >= 0) slots_[static_cast<size_t>(slot)] = value;
   }
+  return true;
+}
+
+std::string Encoder::encode(const Record& record, std::string& out) {
+  std::string reason;
+  simdjson::dom::object obj;
+  if (record.value.get(obj)) return "the record is not a JSON object";
+  if (!fill_slots(obj, reason)) return reason;
   for (size_t i = 0; i < sources_.size(); ++i) {
     const Source& s = sources_[i];
-    if (i) *out += '\t';
+    if (i) out += '\t';
     switch (s.from) {
       case Source::From::field:
-        if (slots_[i]) put(*out, *slots_[i], s.kind);
-        else *out += "\\N";
+        if (slots_[i]) put(out, *slots_[i], s.kind);
+        else out += "\\N";
         break;
       case Source::From::path:
-        if (auto v = s.path.find(record)) put(*out, *v, s.kind);
-        else *out += "\\N";
+        if (auto v = s.path.find(record.value)) put(out, *v, s.kind);
+        else out += "\\N";
         break;
-      case Source::From::env: put_env(*out, s); break;
-      case Source::From::record: append_copy_escaped(*out, record_view_); break;
+      case Source::From::env: put_env(out, s, record.envelope); break;
+      case Source::From::record: append_copy_escaped(out, record_text(record)); break;
     }
   }
-  *out += '\n';
-  return r;
+  out += '\n';
+  return reason;
 }
 
 }  // namespace pipekit::pgload

@@ -1,5 +1,5 @@
 #pragma once
-// One record -> one COPY text-format row, by a fixed column plan.
+// One record (parsed by the intake) -> one COPY text-format row, by a fixed column plan.
 #include <simdjson.h>
 
 #include <optional>
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "pipekit/envelope.hpp"
+#include "pipekit/intake.hpp"
 #include "pipekit/json.hpp"
 #include "engine.hpp"
 #include "table.hpp"
@@ -26,39 +27,29 @@ struct Source {
   EnvField env = EnvField::none;
 };
 
-struct Coord {
-  std::string topic;
-  int32_t partition = -1;
-  int64_t offset = -1;
-};
-
-struct EncodeResult {
-  std::string reason;       // empty: encoded
-  bool original_is_json = false;
-  std::optional<Coord> coord;  // the envelope's coordinates, when it had them
-};
-
 class Encoder {
  public:
-  Encoder(bool envelope, bool strict_fields) : envelope_(envelope), strict_(strict_fields) {}
+  explicit Encoder(bool strict_fields) : strict_(strict_fields) {}
   // Fixes the column plan; `known` are the top-level fields that --strict-fields accepts.
   void set_plan(std::vector<Source> sources, std::vector<std::string> known);
   bool has_plan() const { return planned_; }
+  // Whether a column takes the whole record (--jsonb): then an envelope's
+  // value must come with its text (IntakeRules::copy_envelope_value).
+  bool needs_record_text() const { return needs_record_text_; }
 
-  // Parses `line` (padded: followed by >= 64 readable bytes) and, with a plan
-  // and `out`, appends its COPY row. Without a plan it only validates.
-  EncodeResult encode(std::string_view line, bool padded, std::string* out);
-
-  // The record (the envelope's value in --envelope mode) of a line, for type
-  // inference; nullopt when the line would be rejected.
-  std::optional<simdjson::dom::element> record_of(std::string_view line);
+  // Appends the record's COPY row to `out` (the record is an object: the
+  // intake's require_object). Returns the reason when the record cannot be
+  // loaded (reject code bad_value: --strict-fields), `out` then unchanged.
+  std::string encode(const Record& record, std::string& out);
 
  private:
-  bool parse(std::string_view line, bool padded, EncodeResult& r, simdjson::dom::element& record);
   void put(std::string& out, simdjson::dom::element v, Kind kind);
-  void put_env(std::string& out, const Source& s);
+  void put_env(std::string& out, const Source& s, const Envelope* env);
+  void put_text(std::string& out, std::string_view t, Kind kind);
+  std::string_view record_text(const Record& record);
+  bool fill_slots(simdjson::dom::object obj, std::string& reason);
 
-  bool envelope_, strict_;
+  bool strict_;
   bool planned_ = false;
   std::vector<Source> sources_;
   // Top-level field name -> index of its Source (-1: known, not loaded).
@@ -71,11 +62,8 @@ class Encoder {
   static constexpr int kNotSeen = -3;  // no record had a field at this position yet
   // The previous record's fields by position: name and what fields_ said.
   std::vector<std::pair<std::string, int>> order_;
-  simdjson::dom::parser parser_, value_parser_;
-  Envelope env_;
-  std::string_view record_view_;  // the record's JSON text (for --jsonb)
-  bool needs_record_text_ = true;  // until the plan says no column takes the whole record
-  std::string scratch_;
+  bool needs_record_text_ = false;  // a column takes the whole record
+  std::string scratch_, record_text_;
   std::vector<std::optional<simdjson::dom::element>> slots_;
 };
 

@@ -10,6 +10,7 @@
 
 #include "pipekit/cli.hpp"
 #include "pipekit/envelope.hpp"
+#include "pipekit/intake.hpp"
 #include "pipekit/ndjson.hpp"
 #include "pipekit/pg.hpp"
 #include "pipekit/rejects.hpp"
@@ -28,25 +29,26 @@ enum class Mode { insert, upsert, ignore };
 struct Options {
   CommonOptions common;
   RejectOptions rejects;
+  IntakeOptions intake;                // --max-line-bytes, --envelope, --ack
   std::string dsn;                     // -d/--dsn; empty: PG* variables
   std::string table;                   // --table [schema.]name
   std::vector<std::string> maps;       // --map column=path[::type]
   std::string jsonb_column;            // --jsonb column: the whole record
   bool strict_fields = false;
-  bool envelope = false;
   bool create = false;
   std::string schema_file;             // --schema FILE (JSON Schema)
   std::string primary_key;             // --primary-key col[,col]
-  std::string mode = "insert";         // insert|upsert|ignore
+  Mode mode = Mode::insert;            // --mode insert|upsert|ignore
   std::string key;                     // --key col[,col]
   uint64_t batch_rows = 10000;
-  std::string batch_bytes = "32MiB";
-  std::string flush_interval = "1s";
-  std::string flush_idle = "10ms";  // commit once input has been quiet this long ("0": never)
-  std::string ack_path;
+  uint64_t batch_bytes = 32ull << 20;  // --batch-bytes SIZE
+  int64_t flush_interval_ms = 1000;    // --flush-interval DURATION
+  int64_t flush_idle_ms = 10;          // --flush-idle DURATION: commit once input is quiet this long (0: never)
   int retries = 10;
-  std::string max_line_bytes = "16MiB";
 };
+
+// "insert" | "upsert" | "ignore"; throws UsageError.
+Mode parse_mode(const std::string& m);
 
 int run(const Options& opts, RunContext& ctx);
 

@@ -21,32 +21,36 @@ int main(int argc, char** argv) {
       ->type_name("COL=PATH[::TYPE]");
   app.add_option("--jsonb", opts.jsonb_column, "Store the whole record in this jsonb column")->type_name("COL");
   app.add_flag("--strict-fields", opts.strict_fields, "Reject records with a top-level field that has no column");
-  app.add_flag("--envelope", opts.envelope,
-               "Input lines are envelopes (ksub --envelope, kcat -J): load value, ack coordinates, "
-               "@topic @partition @offset @key @timestamp usable in --map");
   app.add_flag("--create", opts.create, "Create the table if missing (types from --schema, else from the first batch)");
   app.add_option("--schema", opts.schema_file, "JSON Schema giving the column types for --create")->type_name("FILE");
   app.add_option("--primary-key", opts.primary_key, "Primary key for --create")->type_name("COL[,COL]");
-  app.add_option("--mode", opts.mode, "insert (COPY), upsert (ON CONFLICT DO UPDATE) or ignore (DO NOTHING)")
+  app.add_option_function<std::string>(
+         "--mode", [&opts](const std::string& m) { opts.mode = pgload::parse_mode(m); },
+         "insert (COPY), upsert (ON CONFLICT DO UPDATE) or ignore (DO NOTHING)")
       ->check(CLI::IsMember({"insert", "upsert", "ignore"}))
-      ->capture_default_str();
+      ->default_str("insert");
   app.add_option("--key", opts.key, "Conflict key for upsert/ignore (default: the table's primary key)")
       ->type_name("COL[,COL]");
   app.add_option("--batch-rows", opts.batch_rows, "Commit after this many rows")->capture_default_str();
-  app.add_option("--batch-bytes", opts.batch_bytes, "Commit after this much input")->type_name("SIZE")->capture_default_str();
-  app.add_option("--flush-interval", opts.flush_interval, "Commit a batch at most this long after its first record")
-      ->type_name("DURATION")
-      ->capture_default_str();
-  app.add_option("--flush-idle", opts.flush_idle, "Commit the open batch once input has been quiet this long (0: never)")
-      ->type_name("DURATION")
-      ->capture_default_str();
-  add_reject_options(app, opts.rejects);
-  app.add_option("--ack", opts.ack_path, "After each commit, write an ack line per envelope to PATH (FIFO or file)")
-      ->type_name("PATH");
-  app.add_option("--retries", opts.retries, "Reconnect attempts (with backoff) before giving up with exit 3")
-      ->capture_default_str();
-  app.add_option("--max-line-bytes", opts.max_line_bytes, "Longer lines are rejected")
+  app.add_option_function<std::string>(
+         "--batch-bytes", [&opts](const std::string& v) { opts.batch_bytes = parse_size_bytes(v, "--batch-bytes"); },
+         "Commit after this much input")
       ->type_name("SIZE")
+      ->default_str("32MiB");
+  app.add_option_function<std::string>(
+         "--flush-interval",
+         [&opts](const std::string& v) { opts.flush_interval_ms = parse_duration_ms(v, "--flush-interval"); },
+         "Commit a batch at most this long after its first record")
+      ->type_name("DURATION")
+      ->default_str("1s");
+  app.add_option_function<std::string>(
+         "--flush-idle", [&opts](const std::string& v) { opts.flush_idle_ms = parse_duration_ms(v, "--flush-idle"); },
+         "Commit the open batch once input has been quiet this long (0: never)")
+      ->type_name("DURATION")
+      ->default_str("10ms");
+  add_intake_options(app, opts.intake);
+  add_reject_options(app, opts.rejects);
+  app.add_option("--retries", opts.retries, "Reconnect attempts (with backoff) before giving up with exit 3")
       ->capture_default_str();
   return run_tool(app, argc, argv, opts.common, [&](RunContext& ctx) {
     pgload::hide_dsn_password(argc, argv);  // parsed by now: keep it out of ps

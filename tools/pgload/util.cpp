@@ -18,6 +18,13 @@ std::string TableName::quoted() const {
 
 std::string TableName::display() const { return schema.empty() ? name : schema + "." + name; }
 
+Mode parse_mode(const std::string& m) {
+  if (m == "insert") return Mode::insert;
+  if (m == "upsert") return Mode::upsert;
+  if (m == "ignore") return Mode::ignore;
+  throw UsageError("--mode: expected insert, upsert or ignore, not '" + m + "'");
+}
+
 namespace {
 
 // One identifier at s[i]: "quoted" (with "" escapes) or plain up to a dot.

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "encode.hpp"
+#include "pipekit/intake.hpp"
 #include "table.hpp"
 #include "pipekit/errors.hpp"
 #include "engine.hpp"
@@ -144,16 +145,41 @@ TEST(PgloadInference, CreateTableRefusesNamesPostgresWouldTruncate) {
 }
 
 namespace {
-std::string padded_encode(Encoder& enc, const std::string& line, std::string& out, EncodeResult* res = nullptr) {
-  std::string buf = line + std::string(64, ' ');
-  auto r = enc.encode(std::string_view(buf.data(), line.size()), true, &out);
-  if (res) *res = r;
-  return r.reason;
+// A line through the intake's parser (as pgload's Intake does) and then the
+// encoder; returns the reject reason ("" when encoded) and its code.
+struct Encoded {
+  std::string reason;
+  RejectCode code = RejectCode::bad_value;
+  std::optional<Ack> coordinates;
+};
+Encoded encode_line(Encoder& enc, bool envelope, const std::string& text, std::string& out) {
+  IntakeOptions opts;
+  opts.envelope = envelope;
+  RecordParser parser(opts, IntakeRules{.require_object = true, .copy_envelope_value = enc.needs_record_text()});
+  Line line;
+  line.number = 1;
+  line.text = text;
+  line.length = text.size();
+  Record record;
+  Encoded r;
+  if (auto refusal = parser.parse(line, record, false)) {
+    r.reason = refusal->reason;
+    r.code = refusal->code;
+    r.coordinates = refusal->coordinates;
+    return r;
+  }
+  r.coordinates = record.coordinates();
+  size_t before = out.size();
+  r.reason = enc.encode(record, out);
+  if (!r.reason.empty()) {
+    EXPECT_EQ(out.size(), before) << "a refused record left part of a row";
+  }
+  return r;
 }
 }  // namespace
 
 TEST(PgloadEncoder, RowsByColumnPlan) {
-  Encoder enc(false, false);
+  Encoder enc(false);
   std::vector<Source> s(5);
   s[0].column = "id"; s[0].field = "id";
   s[1].column = "city"; s[1].from = Source::From::path; s[1].path = json::Path("location.city");
@@ -162,48 +188,82 @@ TEST(PgloadEncoder, RowsByColumnPlan) {
   s[4].column = "doc"; s[4].from = Source::From::record; s[4].kind = Kind::json;
   enc.set_plan(s, {"id", "location", "tags", "name"});
   std::string out;
-  EXPECT_EQ(padded_encode(enc, R"({"id":7,"location":{"city":"A\tB"},"tags":["x"],"name":"n","extra":1})", out), "");
+  EXPECT_EQ(encode_line(enc, false, R"({"id":7,"location":{"city":"A\tB"},"tags":["x"],"name":"n","extra":1})", out).reason, "");
   EXPECT_EQ(out,
             "7\tA\\tB\t[\"x\"]\t\"n\"\t{\"id\":7,\"location\":{\"city\":\"A\\\\tB\"},\"tags\":[\"x\"],\"name\":\"n\",\"extra\":1}\n");
   out.clear();
-  EXPECT_EQ(padded_encode(enc, R"({"id":null})", out), "");
+  EXPECT_EQ(encode_line(enc, false, R"({"id":null})", out).reason, "");
   EXPECT_EQ(out, "\\N\t\\N\t\\N\t\\N\t{\"id\":null}\n");
   out.clear();
-  EXPECT_NE(padded_encode(enc, "[1,2]", out), "");
-  EXPECT_NE(padded_encode(enc, "{\"a\":", out), "");
+  // What is not a record is refused by the intake, with its code.
+  EXPECT_EQ(encode_line(enc, false, "[1,2]", out).code, RejectCode::not_object);
+  EXPECT_EQ(encode_line(enc, false, "{\"a\":", out).code, RejectCode::not_json);
   // Valid JSON the parser cannot hold: a reject that names the number (issue #14).
-  EXPECT_EQ(padded_encode(enc, R"({"id":1e400})", out).rfind("number 1e400 is beyond", 0), 0u);
-  EXPECT_EQ(padded_encode(enc, R"({"id":"x","tags":[18446744073709551616]})", out)
-                .rfind("number 18446744073709551616 is beyond", 0),
+  auto big = encode_line(enc, false, R"({"id":1e400})", out);
+  EXPECT_EQ(big.code, RejectCode::number_out_of_range);
+  EXPECT_EQ(big.reason.rfind("number 1e400 is beyond", 0), 0u) << big.reason;
+  EXPECT_EQ(encode_line(enc, false, R"({"id":"x","tags":[18446744073709551616]})", out)
+                .reason.rfind("number 18446744073709551616 is beyond", 0),
             0u);
-  EXPECT_EQ(padded_encode(enc, R"({"id":"1e400 in a string","a":})", out).rfind("invalid JSON at byte", 0), 0u);
+  EXPECT_EQ(encode_line(enc, false, R"({"id":"1e400 in a string","a":})", out).reason.rfind("invalid JSON at byte", 0), 0u);
+  EXPECT_EQ(out, "");
 }
 
 TEST(PgloadEncoder, StrictFieldsAndEnvelopes) {
-  Encoder strict(false, true);
+  Encoder strict(true);
   std::vector<Source> s(1);
   s[0].column = "id"; s[0].field = "id";
   strict.set_plan(s, {"id"});
   std::string out;
-  EXPECT_NE(padded_encode(strict, R"({"id":1,"zzz":2})", out).find("unknown field 'zzz'"), std::string::npos);
+  auto unknown = encode_line(strict, false, R"({"id":1,"zzz":2})", out);
+  EXPECT_NE(unknown.reason.find("unknown field 'zzz'"), std::string::npos);
+  EXPECT_EQ(unknown.code, RejectCode::bad_value);
+  EXPECT_EQ(out, "");
 
-  Encoder env(true, false);
-  std::vector<Source> e(3);
+  Encoder env(false);
+  std::vector<Source> e(5);
   e[0].column = "id"; e[0].field = "id";
   e[1].column = "off"; e[1].from = Source::From::env; e[1].env = EnvField::offset;
   e[2].column = "ts"; e[2].from = Source::From::env; e[2].env = EnvField::timestamp; e[2].kind = Kind::timestamp;
+  e[3].column = "k"; e[3].from = Source::From::env; e[3].env = EnvField::key; e[3].kind = Kind::json;
+  e[4].column = "doc"; e[4].from = Source::From::record; e[4].kind = Kind::json;
   env.set_plan(e, {"id"});
+  ASSERT_TRUE(env.needs_record_text());
   out.clear();
-  EncodeResult r;
-  EXPECT_EQ(padded_encode(env, R"({"topic":"t","partition":2,"offset":41,"timestamp":0,"value":{"id":"a"}})", out, &r), "");
-  EXPECT_EQ(out, "a\t41\t1970-01-01T00:00:00.000Z\n");
-  ASSERT_TRUE(r.coord);
-  EXPECT_EQ(r.coord->topic, "t");
-  EXPECT_EQ(r.coord->partition, 2);
-  EXPECT_EQ(r.coord->offset, 41);
-  // A bad value still yields the coordinates, so the reject can be acked.
+  auto r = encode_line(env, true, R"({"topic":"t","partition":2,"offset":41,"timestamp":0,"key":"k1","value":{"id":"a"}})", out);
+  EXPECT_EQ(r.reason, "");
+  EXPECT_EQ(out, "a\t41\t1970-01-01T00:00:00.000Z\t\"k1\"\t{\"id\":\"a\"}\n");
+  ASSERT_TRUE(r.coordinates);
+  EXPECT_EQ(r.coordinates->topic, "t");
+  EXPECT_EQ(r.coordinates->partition, 2);
+  EXPECT_EQ(r.coordinates->offset, 41);
+  // A value that is not an object still yields the coordinates, so the reject can be acked.
   out.clear();
-  EXPECT_NE(padded_encode(env, R"({"topic":"t","partition":0,"offset":5,"value":[1]})", out, &r), "");
-  ASSERT_TRUE(r.coord);
-  EXPECT_EQ(r.coord->offset, 5);
+  r = encode_line(env, true, R"({"topic":"t","partition":0,"offset":5,"value":[1]})", out);
+  EXPECT_EQ(r.code, RejectCode::not_object);
+  ASSERT_TRUE(r.coordinates);
+  EXPECT_EQ(r.coordinates->offset, 5);
+  // kcat -J: the payload is a string holding JSON; the envelope's missing fields are \N.
+  out.clear();
+  EXPECT_EQ(encode_line(env, true, R"({"topic":"t","partition":0,"offset":6,"payload":"{\"id\":\"b\"}"})", out).reason, "");
+  EXPECT_EQ(out, "b\t6\t\\N\t\\N\t{\"id\":\"b\"}\n");
+}
+
+TEST(PgloadEncoder, WholeRecordWithoutTheIntakesCopyIsMinified) {
+  Encoder enc(false);
+  std::vector<Source> e(1);
+  e[0].column = "doc"; e[0].from = Source::From::record; e[0].kind = Kind::json;
+  enc.set_plan(e, {});
+  IntakeOptions opts;
+  opts.envelope = true;
+  RecordParser parser(opts, IntakeRules{.require_object = true});  // value not copied
+  std::string text = R"({"topic":"t","partition":0,"offset":1,"value":{ "a" : [1, 2] }})";
+  Line line;
+  line.text = text;
+  line.length = text.size();
+  Record record;
+  ASSERT_FALSE(parser.parse(line, record, false));
+  std::string out;
+  EXPECT_EQ(enc.encode(record, out), "");
+  EXPECT_EQ(out, "{\"a\":[1,2]}\n");
 }

@@ -134,10 +134,13 @@ PY
   [ "${lines[4]}" = "'birthday' is not a date (YYYY-MM-DD)" ]
   [ "${lines[5]}" = "'id' is not a uuid" ]
   [ "${lines[6]}" = "'active' should be a boolean, not a string" ]
-  [[ "${lines[7]}" == "invalid JSON: "* ]]
+  [[ "${lines[7]}" == "invalid JSON at byte "* ]]
   [ "${lines[8]}" = "the record is not a JSON object" ]
   [ "${lines[9]}" = "'seq' is out of the 64-bit integer range" ]
   [ "$(jq -c '.record' "$BATS_TEST_TMPDIR/rej.ndjson" | head -1)" = '{"seq":7}' ]
+  run jq -r '.code' "$BATS_TEST_TMPDIR/rej.ndjson"
+  assert_output "$(printf '%s\n' missing_field bad_value number_out_of_range bad_value bad_value bad_value bad_value \
+    not_json not_object number_out_of_range)"
   [ "$(jq '[.records_in, .records_out, .rejected, .files]' -c "$BATS_TEST_TMPDIR/stats.json")" = "[16,6,10,1]" ]
   # Without --rejects: reasons on stderr and exit 1; --max-rejects allows them.
   run fileload --dir "$OUT" --format csv --schema "$SCHEMA" < "$DATA/bad.ndjson"

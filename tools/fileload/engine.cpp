@@ -73,9 +73,7 @@ class Loader {
 
  private:
   void configure();
-  void handle_line(const Line& line);
-  void handle_record(const Line& line, simdjson::dom::element record, std::string_view raw, const Envelope* env);
-  void reject(const Line& line, bool is_json, const std::string& reason, const Envelope* env);
+  void handle_record(const Record& record);
   std::string partition_folder(simdjson::dom::element record, std::string& reason);
   OpenFile& file_for(const std::string& folder);
   void commit(const std::string& folder);
@@ -87,7 +85,7 @@ class Loader {
   const Options& o_;
   RunContext& ctx_;
   RejectSink rejects_;
-  AckWriter acks_;
+  std::optional<Intake> intake_;
   fs::path root_;
   WriterConfig config_;
   std::optional<RowBuilder> rows_;
@@ -99,8 +97,6 @@ class Loader {
   std::map<std::string, OpenFile> open_;  // by partition folder ("" without partitioning)
   std::vector<std::string> topics_;
   std::vector<Cell> cells_;
-  simdjson::dom::parser parser_, value_parser_;
-  std::string value_copy_;
 };
 
 void Loader::configure() {
@@ -149,35 +145,6 @@ uint32_t Loader::topic_index(const std::string& topic) {
   return static_cast<uint32_t>(topics_.size() - 1);
 }
 
-void Loader::reject(const Line& line, bool is_json, const std::string& reason, const Envelope* env) {
-  rejects_.reject(line.number, line.too_long ? std::string_view() : line.text, is_json, reason);
-  if (env && env->has_coordinates() && acks_.enabled()) {
-    rejects_.flush();  // the reject is written before its ack goes out
-    acks_.ack(env->topic, env->partition, env->offset);
-  }
-}
-
-void Loader::handle_line(const Line& line) {
-  ctx_.stats.records_in++;
-  ctx_.stats.bytes += line.length + 1;
-  if (line.too_long) return reject(line, false, fmt::format("line too long ({} bytes)", line.length), nullptr);
-  simdjson::dom::element root;
-  if (auto err = parser_.parse(line.text.data(), line.text.size(), false).get(root))
-    return reject(line, false, std::string("invalid JSON: ") + simdjson::error_message(err), nullptr);
-  if (!o_.envelope) return handle_record(line, root, line.text, nullptr);
-  Envelope env;
-  try {
-    env = parse_envelope(root);
-  } catch (const std::exception& e) {
-    return reject(line, true, std::string("not an envelope: ") + e.what(), nullptr);
-  }
-  if (!env.value_is_json) return reject(line, true, "the envelope's value is not a JSON object", &env);
-  simdjson::dom::element value;
-  if (auto err = value_parser_.parse(env.value).get(value))
-    return reject(line, true, std::string("invalid JSON value: ") + simdjson::error_message(err), &env);
-  handle_record(line, value, env.value, &env);
-}
-
 std::string Loader::partition_folder(simdjson::dom::element record, std::string& reason) {
   std::string folder;
   for (const auto& p : partitions_) {
@@ -209,22 +176,21 @@ std::string Loader::partition_folder(simdjson::dom::element record, std::string&
   return folder;
 }
 
-void Loader::handle_record(const Line& line, simdjson::dom::element record, std::string_view raw,
-                           const Envelope* env) {
-  if (!record.is_object()) return reject(line, true, "the record is not a JSON object", env);
+void Loader::handle_record(const Record& record) {
   std::string reason;
   if (rows_) {
-    reason = rows_->build(record, cells_);
-    if (!reason.empty()) return reject(line, true, reason, env);
+    reason = rows_->build(record.value, cells_);
+    if (!reason.empty()) return intake_->reject(record, rows_->last_code(), reason);
   }
-  std::string folder = partition_folder(record, reason);
-  if (!reason.empty()) return reject(line, true, reason, env);
+  std::string folder = partition_folder(record.value, reason);
+  if (!reason.empty()) return intake_->reject(record, RejectCode::bad_value, reason);
   OpenFile& f = file_for(folder);
-  f.writer->write(rows_ ? &cells_ : nullptr, raw);
+  // An envelope's value was copied out as minified JSON (IntakeRules).
+  f.writer->write(rows_ ? &cells_ : nullptr, record.envelope ? std::string_view(record.envelope->value) : record.line.text);
   f.records++;
   f.last_used = Clock::now();
-  if (env && env->has_coordinates() && acks_.enabled())
-    f.pending_acks.push_back({topic_index(env->topic), env->partition, env->offset});
+  if (auto c = record.coordinates(); c && intake_->acks_enabled())
+    f.pending_acks.push_back({topic_index(c->topic), c->partition, c->offset});
   if (f.records >= static_cast<uint64_t>(o_.roll_records) || f.writer->size() >= roll_bytes_) commit(folder);
 }
 
@@ -265,8 +231,10 @@ void Loader::commit(const std::string& folder) {
   ctx_.stats.add("files");
   ctx_.stats.add("file_bytes", size);
   log::debug("wrote {} ({} records, {} bytes)", f.final_path.string(), f.records, size);
-  rejects_.flush();
-  for (const auto& a : f.pending_acks) acks_.ack(topics_[a.topic], a.partition, a.offset);
+  std::vector<Ack> acks;
+  acks.reserve(f.pending_acks.size());
+  for (const auto& a : f.pending_acks) acks.push_back({topics_[a.topic], a.partition, a.offset});
+  intake_->acknowledge(acks);
   open_.erase(it);
 }
 
@@ -299,27 +267,20 @@ int Loader::run() {
   fs::create_directories(root_, ec);
   if (ec) throw IoError("--dir " + root_.string() + ": " + ec.message());
   if (uint64_t n = remove_stale_temps(root_)) ctx_.stats.set("stale_temps_removed", n);
-  if (!o_.ack.empty()) acks_ = AckWriter(o_.ack);
-  const size_t max_line = parse_size_bytes(o_.max_line_bytes, "--max-line-bytes");
-  std::vector<std::string> inputs = o_.inputs.empty() ? std::vector<std::string>{"-"} : o_.inputs;
-  for (const auto& input : inputs) {
-    int fd = open_input(input);
-    LineReader reader(fd, max_line);
-    Line line;
-    bool done = false;
-    while (!done && !stop_requested()) {
-      switch (reader.next(line, next_timeout_ms())) {
-        case ReadStatus::line:
-          handle_line(line);
-          roll_old_files();  // also while lines keep coming faster than the timeout
-          break;
-        case ReadStatus::timeout: roll_old_files(); break;
-        case ReadStatus::eof:
-        case ReadStatus::stopped: done = true; break;
-      }
+  intake_.emplace(o_.inputs, o_.intake, IntakeRules{.require_object = true, .copy_envelope_value = true}, rejects_,
+                  ctx_.stats);
+  Record record;
+  bool done = false;
+  while (!done && !stop_requested()) {
+    switch (intake_->next(record, next_timeout_ms())) {
+      case ReadStatus::line:
+        handle_record(record);
+        roll_old_files();  // also while lines keep coming faster than the timeout
+        break;
+      case ReadStatus::timeout: roll_old_files(); break;
+      case ReadStatus::eof:
+      case ReadStatus::stopped: done = true; break;
     }
-    if (fd != STDIN_FILENO) ::close(fd);
-    if (stop_requested()) break;
   }
   // End of input or a stop request: every open file is completed and committed.
   commit_all();

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "pipekit/cli.hpp"
+#include "pipekit/intake.hpp"
 #include "pipekit/rejects.hpp"
 
 namespace pipekit::fileload {
@@ -29,9 +30,7 @@ struct Options {
   int64_t row_group_rows = 131072;
   std::string row_group_bytes = "64MiB";
   int max_open_files = 64;
-  bool envelope = false;
-  std::string ack;
-  std::string max_line_bytes = "16MiB";
+  IntakeOptions intake;                   // --max-line-bytes, --envelope, --ack
 };
 
 int run(const Options& opts, RunContext& ctx);

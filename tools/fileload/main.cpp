@@ -42,13 +42,7 @@ int main(int argc, char** argv) {
   app.add_option("--max-open-files", o.max_open_files,
                  "Partitions written at once; the least recently used file is completed beyond N")
       ->capture_default_str()->group(roll)->type_name("N");
-  auto* ack = "Acknowledgements";
-  app.add_flag("--envelope", o.envelope, "Input lines are envelopes: write their value, ack their coordinates")
-      ->group(ack);
-  app.add_option("--ack", o.ack, "Write an ack line per envelope once its file is durable or it was rejected")
-      ->group(ack)->type_name("PATH");
-  app.add_option("--max-line-bytes", o.max_line_bytes, "Longer lines are rejected")->capture_default_str()
-      ->type_name("SIZE");
+  add_intake_options(app, o.intake);
   add_reject_options(app, o.rejects);
   return run_tool(app, argc, argv, o.common, [&](RunContext& ctx) { return fileload::run(o, ctx); });
 }

@@ -132,9 +132,13 @@ std::string RowBuilder::build(simdjson::dom::element record, std::vector<Cell>& 
       }
     }
     if (!found || at.is_null()) {
-      if (col.required) return fmt::format("'{}' is required and {}", col.name, found ? "null" : "missing");
+      if (col.required) {
+        last_code_ = RejectCode::missing_field;
+        return fmt::format("'{}' is required and {}", col.name, found ? "null" : "missing");
+      }
       continue;
     }
+    last_code_ = RejectCode::bad_value;
     std::string reason = fill(col, at, cells[i]);
     if (!reason.empty()) return reason;
   }
@@ -165,12 +169,15 @@ std::string RowBuilder::fill(const SchemaColumn& col, simdjson::dom::element v, 
           return fmt::format("'{}' should be an integer, not {}", col.name, d);
         n = static_cast<int64_t>(d);
       } else if (v.type() == T::UINT64) {
+        last_code_ = RejectCode::number_out_of_range;
         return fmt::format("'{}' is out of the 64-bit integer range", col.name);
       } else {
         return expected("an integer");
       }
-      if (col.int32 && (n < INT32_MIN || n > INT32_MAX))
+      if (col.int32 && (n < INT32_MIN || n > INT32_MAX)) {
+        last_code_ = RejectCode::number_out_of_range;
         return fmt::format("'{}' is out of the 32-bit integer range the schema gives", col.name);
+      }
       cell.integer = n;
       return {};
     }

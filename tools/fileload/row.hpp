@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pipekit/rejects.hpp"
 #include "pipekit/parquet/writer.hpp"
 #include "pipekit/schema_columns.hpp"
 
@@ -44,11 +45,15 @@ class RowBuilder {
   // the record does not fit, or an empty string. Cells point into the record's
   // document and into this builder: valid until the next build().
   std::string build(simdjson::dom::element record, std::vector<Cell>& cells);
+  // After build() gave a reason: its reject code (missing_field,
+  // number_out_of_range or bad_value).
+  RejectCode last_code() const { return last_code_; }
 
  private:
   std::string fill(const SchemaColumn& col, simdjson::dom::element value, Cell& cell);
   std::vector<SchemaColumn> columns_;
   std::deque<std::string> scratch_;  // minified JSON of json cells
+  RejectCode last_code_ = RejectCode::bad_value;
 };
 
 // One CSV field (RFC 4180): quoted when it holds a comma, a quote, CR or LF,

@@ -13,11 +13,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "pipekit/acks.hpp"
-#include "pipekit/envelope.hpp"
 #include "pipekit/errors.hpp"
 #include "pipekit/json.hpp"
 #include "pipekit/log.hpp"
+#include "pipekit/intake.hpp"
 #include "pipekit/ndjson.hpp"
 #include "pipekit/signals.hpp"
 
@@ -92,18 +91,6 @@ std::optional<json> load_local(const std::string& uri, const std::vector<std::st
     if (fs::is_regular_file(c, ec)) return read_schema_file(c, "schema");
   }
   return std::nullopt;
-}
-
-// An envelope too broken to use may still say where it came from; acking its
-// reject keeps the consumer's commits from stalling behind it.
-std::optional<Ack> coordinates_of(simdjson::dom::element root) {
-  simdjson::dom::object obj;
-  if (root.get(obj)) return std::nullopt;
-  std::string_view topic;
-  int64_t partition = -1, offset = -1;
-  if (obj["topic"].get(topic) || obj["partition"].get(partition) || obj["offset"].get(offset)) return std::nullopt;
-  if (topic.empty() || partition < 0 || offset < 0 || partition > INT32_MAX) return std::nullopt;
-  return Ack{std::string(topic), static_cast<int32_t>(partition), offset};
 }
 
 std::string errors_field(const std::vector<jsonschema::Error>& errors, size_t max) {
@@ -218,133 +205,75 @@ std::unique_ptr<jsonschema::Validator> load_schemas(const Options& opts) {
   return v;
 }
 
+namespace {
+
+// The schema's verdict on one record: nothing when valid, else its errors.
+// A stop signal while a pattern cannot finish sets `stopped` instead.
+std::optional<std::vector<jsonschema::Error>> check(jsonschema::Validator& validator, simdjson::dom::element instance,
+                                                    uint64_t line_no, bool& stopped) {
+  std::vector<jsonschema::Error> errors;
+  try {
+    if (validator.valid(instance)) return std::nullopt;
+    validator.validate(instance, errors);
+  } catch (const jsonschema::MatchAborted& e) {
+    // A backtracking pattern that cannot finish: a stop signal ends the run
+    // here (the record is neither passed nor rejected: a consumer reads it
+    // again); otherwise the record is rejected with the reason.
+    if (stop_requested()) {
+      log::warn("line {}: {}", line_no, e.what());
+      stopped = true;
+      return std::nullopt;
+    }
+    errors.assign(1, jsonschema::Error{"", "", "pattern", e.what()});
+  }
+  return errors;
+}
+
+}  // namespace
+
 int run(const Options& opts, RunContext& ctx) {
-  const uint64_t max_line = parse_size_bytes(opts.max_line_bytes, "--max-line-bytes");
-  if (max_line == 0) throw UsageError("--max-line-bytes must be greater than 0");
   // Everything that can be wrong with the configuration fails here, before input.
   auto validator = load_schemas(opts);
   log::debug("schema {} compiled", opts.schemas.front());
 
   Stats& stats = ctx.stats;
   RejectSink rejects(opts.rejects, stats);
-  AckWriter acks;
-  if (!opts.ack.empty()) {
-    if (!opts.envelope) log::warn("--ack without --envelope: records carry no coordinates, nothing will be acknowledged");
-    acks = AckWriter(opts.ack);
-  }
-  if (acks.enabled() && opts.rejects.path.empty())
-    log::warn("--ack without --rejects: rejected envelopes are not written anywhere, so they are not acknowledged");
+  Intake intake(opts.inputs, opts.intake, IntakeRules{}, rejects, stats);
   CountedOutput out(stats.records_out);
-  simdjson::dom::parser parser, value_parser;
-  std::vector<jsonschema::Error> errors;
-  std::string extra;
   for (const char* c : {"valid", "invalid", "malformed"}) stats.set(c, 0);
   ValidCount valid_count(stats);
 
-  // A rejected envelope is acknowledged once its reject line is flushed to the
-  // rejects file (never when there is no file: the record would be lost).
-  auto ack_reject = [&](const std::string& topic, int32_t partition, int64_t offset) {
-    if (!acks.enabled() || opts.rejects.path.empty()) return;
-    rejects.flush();
-    acks.ack(topic, partition, offset);
-  };
-
-  std::vector<std::string> inputs = opts.inputs.empty() ? std::vector<std::string>{"-"} : opts.inputs;
+  Record record;
   bool stopped = false;
-  for (const auto& input : inputs) {
-    if (stopped) break;
-    int fd = open_input(input);
-    LineReader reader(fd, max_line);
-    // With several inputs, line numbers restart per file: say which file.
-    const std::string input_field = inputs.size() > 1 ? "\"input\":" + pj::quote(input) : std::string();
-    Line line;
-    while (true) {
-      ReadStatus st = reader.next(line, 0);
-      if (st == ReadStatus::timeout) {
-        // Input is idle: pass on what we hold, so a trickle is never held back.
-        out.flush();
-        rejects.flush();
-        valid_count.publish();
-        st = reader.next(line);
-      }
-      if (st == ReadStatus::stopped) {
-        stopped = true;
-        break;
-      }
-      if (st != ReadStatus::line) break;
-      stats.records_in++;
-      stats.bytes += line.length + 1;
-      if (line.too_long) {
-        rejects.reject(line.number, "", false,
-                       fmt::format("line too long: {} bytes or more, over --max-line-bytes {} (starts at byte {} of {})",
-                                   line.length, max_line, line.offset, input == "-" ? "stdin" : input),
-                       input_field);
-        stats.add("malformed");
-        continue;
-      }
-      auto doc = parser.parse(line.text.data(), line.text.size(), false);
-      if (doc.error()) {
-        rejects.reject(line.number, line.text, false, pj::parse_error_reason(line.text, doc.error()), input_field);
-        stats.add("malformed");
-        continue;
-      }
-      simdjson::dom::element instance = doc.value();
-      Envelope env;
-      if (opts.envelope) {
-        try {
-          env = parse_envelope(instance, false);
-        } catch (const std::invalid_argument& e) {
-          rejects.reject(line.number, line.text, true, fmt::format("not an envelope: {}", e.what()), input_field);
-          stats.add("malformed");
-          if (auto c = coordinates_of(instance)) ack_reject(c->topic, c->partition, c->offset);
-          continue;
-        }
-        // A "value" field is validated where it was parsed; only kcat's
-        // string payload needs a second parse.
-        if (env.value_element) {
-          instance = *env.value_element;
-        } else {
-          auto value = value_parser.parse(env.value);
-          if (value.error()) {  // the payload is JSON text when value_is_json; be safe anyway
-            rejects.reject(line.number, line.text, true, pj::parse_error_reason(env.value, value.error()), input_field);
-            stats.add("malformed");
-            if (env.has_coordinates()) ack_reject(env.topic, env.partition, env.offset);
-            continue;
-          }
-          instance = value.value();
-        }
-      }
-      errors.clear();
-      try {
-        if (validator->valid(instance)) {
-          out.write_line(line.text);
-          valid_count.add();
-          continue;
-        }
-        validator->validate(instance, errors);
-      } catch (const jsonschema::MatchAborted& e) {
-        // A backtracking pattern that cannot finish: a stop signal ends the
-        // run here (the record is neither passed nor rejected: a consumer
-        // reads it again); otherwise the record is rejected with the reason.
-        if (stop_requested()) {
-          log::warn("line {}: {}", line.number, e.what());
-          stopped = true;
-          break;
-        }
-        errors.assign(1, jsonschema::Error{"", "", "pattern", e.what()});
-      }
-      extra = input_field.empty() ? std::string() : input_field + ",";
-      extra += errors_field(errors, opts.max_errors);
-      rejects.reject(line.number, line.text, true, reason_of(errors), extra);
-      stats.add("invalid");
-      stats.add("invalid." + (errors.empty() ? std::string("schema") : errors.front().keyword));
-      if (opts.envelope && env.has_coordinates()) ack_reject(env.topic, env.partition, env.offset);
+  while (!stopped) {
+    ReadStatus st = intake.next(record, 0);
+    if (st == ReadStatus::timeout) {
+      // Input is idle: pass on what we hold, so a trickle is never held back.
+      out.flush();
+      rejects.flush();
+      valid_count.publish();
+      stats.set("malformed", intake.malformed());
+      st = intake.next(record);
     }
-    if (fd != STDIN_FILENO) ::close(fd);
+    if (st != ReadStatus::line) {
+      stopped = st == ReadStatus::stopped;
+      break;
+    }
+    auto errors = check(*validator, record.value, record.line.number, stopped);
+    if (stopped) break;
+    if (!errors) {
+      out.write_line(record.line.text);
+      valid_count.add();
+      continue;
+    }
+    intake.reject(record, RejectCode::schema, reason_of(*errors), errors_field(*errors, opts.max_errors));
+    stats.add("invalid");
+    stats.add("invalid." + (errors->empty() ? std::string("schema") : errors->front().keyword));
   }
   out.flush();
   rejects.flush();
   valid_count.publish();
+  stats.set("malformed", intake.malformed());
   if (stopped) log::info("stopped by signal; everything read so far was handled");
   return rejects.exit_status(stats.records_in);
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "pipekit/cli.hpp"
+#include "pipekit/intake.hpp"
 #include "pipekit/jsonschema.hpp"
 #include "pipekit/rejects.hpp"
 
@@ -18,10 +19,8 @@ struct Options {
   std::vector<std::string> schemas;   // --schema FILE (first is the root)
   std::vector<std::string> ref_dirs;  // --ref-dir DIR
   bool allow_file_refs = false;       // --allow-file-refs: $ref may read any local file
-  bool envelope = false;              // --envelope: validate `value`
-  std::string ack;                    // --ack PATH
+  IntakeOptions intake;               // --max-line-bytes, --envelope (validate `value`), --ack
   bool assert_formats = false;        // --assert-formats
-  std::string max_line_bytes = "16MiB";
   size_t max_errors = 20;             // --max-errors: errors kept per reject
   std::vector<std::string> inputs;    // FILE...; none: stdin
 };

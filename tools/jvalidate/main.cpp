@@ -19,14 +19,9 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
   app.add_flag("--allow-file-refs", opts.allow_file_refs,
                "Let $ref read local files outside the schemas' directories and --ref-dir");
-  app.add_flag("--envelope", opts.envelope, "Read envelopes and validate their value; output them whole");
-  app.add_option("--ack", opts.ack, "Acknowledge each rejected envelope on PATH once its reject is written")
-      ->type_name("PATH");
   app.add_flag("--assert-formats", opts.assert_formats,
                "Check \"format\" (email, date-time, uuid, uri, ...) instead of treating it as an annotation");
-  app.add_option("--max-line-bytes", opts.max_line_bytes, "Longer lines are rejected (e.g. 64KiB, 16MiB)")
-      ->type_name("SIZE")
-      ->capture_default_str();
+  add_intake_options(app, opts.intake);
   app.add_option("--max-errors", opts.max_errors, "Errors kept per reject line")
       ->type_name("N")
       ->capture_default_str();

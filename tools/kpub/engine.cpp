@@ -502,34 +502,25 @@ int run(const Options& opts, RunContext& ctx) {
     return 0;
   }
   if (opts.topic.empty()) throw UsageError("-t/--topic is required");
-  if (opts.envelope == false && (opts.keep_topic || opts.keep_partition || opts.keep_timestamp))
+  if (opts.intake.envelope == false && (opts.keep_topic || opts.keep_partition || opts.keep_timestamp))
     throw UsageError("--keep-topic, --keep-partition and --keep-timestamp need --envelope");
-  uint64_t max_line = parse_size_bytes(opts.max_line_bytes, "--max-line-bytes");
-  if (max_line == 0) throw UsageError("--max-line-bytes must be at least 1");
-
-  int fd = open_input(opts.input);  // before connecting: a missing file is exit 4 at once
-  struct CloseInput {
-    int fd;
-    ~CloseInput() {
-      if (fd != STDIN_FILENO) ::close(fd);
-    }
-  } close_input{fd};
-
-  MessageBuilder builder(BuilderConfig{opts.key_path, opts.key_fixed, opts.envelope, opts.keep_topic,
-                                       opts.keep_partition, opts.keep_timestamp});
   RejectSink rejects(opts.rejects, ctx.stats);
+  // Opened before connecting: a missing file is exit 4 at once.
+  Intake intake({opts.input}, opts.intake, IntakeRules{.copy_envelope_value = true}, rejects, ctx.stats);
+  MessageBuilder builder(BuilderConfig{opts.key_path, opts.key_fixed, opts.keep_topic, opts.keep_partition,
+                                       opts.keep_timestamp});
   Publisher pub(opts, ctx, std::move(props));
   ctx.stats.set("failed", 0);
   if (pub.check_topic(kStartCheckMs)) pub.nudge_producer_id();
 
-  LineReader reader(fd, max_line);
-  Line line;
+  Record record;
   Message msg;
   std::string reason;
+  RejectCode code;
   bool stopped = false;
   try {
     for (;;) {
-      ReadStatus st = reader.next(line, kReadTimeoutMs);
+      ReadStatus st = intake.next(record, kReadTimeoutMs);
       if (st == ReadStatus::timeout) {
         pub.serve();
         if (pub.aborted()) break;
@@ -539,24 +530,17 @@ int run(const Options& opts, RunContext& ctx) {
         stopped = st == ReadStatus::stopped;
         break;
       }
-      ctx.stats.records_in++;
-      ctx.stats.bytes.store(reader.bytes_read(), std::memory_order_relaxed);
-      if (line.too_long) {
-        rejects.reject(line.number, {}, false,
-                       fmt::format("line too long: {} bytes, over --max-line-bytes {}", line.length, max_line));
-        continue;
-      }
-      if (!builder.build(line.text, msg, reason)) {
-        rejects.reject(line.number, line.text, builder.line_was_json(), reason);
+      if (!builder.build(record, msg, reason, code)) {
+        intake.reject(record, code, reason);
         continue;
       }
       if (!msg.has_key) {
         if (const auto& refusal = pub.keyless_refusal(msg.topic.empty() ? opts.topic : msg.topic); !refusal.empty()) {
-          rejects.reject(line.number, line.text, builder.line_was_json(), refusal);
+          intake.reject(record, RejectCode::missing_field, refusal);
           continue;
         }
       }
-      pub.produce(msg, line.number);
+      pub.produce(msg, record.line.number);
       if (pub.aborted()) break;
     }
   } catch (...) {
@@ -569,7 +553,6 @@ int run(const Options& opts, RunContext& ctx) {
     }
     throw;
   }
-  ctx.stats.bytes.store(reader.bytes_read(), std::memory_order_relaxed);
   if (stopped)
     log::info("stopping on signal: delivering the {} message(s) in flight (a second signal exits at once)",
               pub.in_flight());

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "pipekit/cli.hpp"
+#include "pipekit/intake.hpp"
 #include "pipekit/kafka.hpp"
 #include "pipekit/rejects.hpp"
 
@@ -24,12 +25,11 @@ struct Options {
   std::vector<std::string> headers;       // -H name=value, in order
   int32_t partition = -1;                 // -p; -1: the partitioner decides
   std::string compression;                // -z; empty: librdkafka's setting
-  bool envelope = false;                  // input lines are envelopes
+  IntakeOptions intake;                   // --max-line-bytes, --envelope
   bool keep_topic = false;                // --envelope: publish to the envelope's topic
   bool keep_partition = false;            // --envelope: to the envelope's partition
   bool keep_timestamp = false;            // --envelope: with the envelope's timestamp
   std::string failed_path;                // --failed FILE
-  std::string max_line_bytes = "16MiB";   // --max-line-bytes
   std::string input = "-";                // FILE, "-": stdin
 };
 

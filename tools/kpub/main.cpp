@@ -28,9 +28,10 @@ int main(int argc, char** argv) {
   app.add_option("-z,--compression", opts.compression, "Compression codec (default: lz4)")
       ->type_name("CODEC")
       ->check(CLI::IsMember({"none", "gzip", "snappy", "lz4", "zstd"}));
-  auto* env = app.add_flag("--envelope", opts.envelope,
-                           "Input lines are envelopes (ksub --envelope, kcat -J, kpub --failed): publish "
-                           "each value with its key and headers");
+  // --envelope reads ksub --envelope, kcat -J and kpub --failed lines: each
+  // value is published with its key and headers.
+  add_intake_options(app, opts.intake, IntakeFlags{.envelope = true, .ack = false});
+  auto* env = app.get_option("--envelope");
   app.add_flag("--keep-topic", opts.keep_topic, "With --envelope: publish to the envelope's topic, not -t")
       ->needs(env);
   app.add_flag("--keep-partition", opts.keep_partition, "With --envelope: publish to the envelope's partition")
@@ -43,9 +44,6 @@ int main(int argc, char** argv) {
                  "Write messages that finally failed delivery, with the error, to FILE as envelopes "
                  "(feed back with kpub --envelope)")
       ->type_name("FILE");
-  app.add_option("--max-line-bytes", opts.max_line_bytes, "Longer lines are rejected")
-      ->type_name("SIZE")
-      ->capture_default_str();
   app.add_option("FILE", opts.input, "Read NDJSON from FILE instead of stdin (- for stdin)")->type_name("");
   return run_tool(app, argc, argv, opts.common, [&](RunContext& ctx) {
     kafka::hide_secret_arguments(argc, argv);  // parsed by now: keep secrets out of ps

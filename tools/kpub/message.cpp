@@ -23,10 +23,10 @@ MessageBuilder::MessageBuilder(const BuilderConfig& config) : config_(config) {
   if (config_.key_path) key_path_ = json::Path(*config_.key_path);  // throws on ""
 }
 
-bool MessageBuilder::build(std::string_view line, Message& msg, std::string& reason) {
+bool MessageBuilder::build(const Record& record, Message& msg, std::string& reason, RejectCode& code) {
   msg = Message{};
-  line_was_json_ = false;
-  return config_.envelope ? build_envelope(line, msg, reason) : build_plain(line, msg, reason);
+  code = RejectCode::missing_field;
+  return record.envelope ? build_envelope(record, msg, reason, code) : build_plain(record, msg, reason, code);
 }
 
 // The key from -k PATH in `root`. A missing or null field is a reject: a
@@ -54,40 +54,21 @@ bool MessageBuilder::key_from(simdjson::dom::element root, Message& msg, std::st
   return true;
 }
 
-bool MessageBuilder::parse_line(std::string_view line, simdjson::dom::element& root, std::string& reason) {
-  // In place: the reader keeps SIMDJSON_PADDING readable bytes after the line.
-  auto err = parser_.parse(line.data(), line.size(), false).get(root);
-  if (err) {
-    reason = json::parse_error_reason(line, err);
-    return false;
-  }
-  line_was_json_ = true;
-  return true;
-}
-
-bool MessageBuilder::build_plain(std::string_view line, Message& msg, std::string& reason) {
-  simdjson::dom::element root;
-  if (!parse_line(line, root, reason)) return false;
-  msg.value = line;
-  msg.value_is_json = !root.is_string();
+bool MessageBuilder::build_plain(const Record& record, Message& msg, std::string& reason, RejectCode&) {
+  msg.value = record.line.text;
+  msg.value_is_json = !record.root.is_string();
   if (config_.key_fixed) {
     msg.key = *config_.key_fixed;
     msg.has_key = true;
   } else if (!key_path_.empty()) {
-    if (!key_from(root, msg, reason)) return false;
+    if (!key_from(record.root, msg, reason)) return false;
   }
   return true;
 }
 
-bool MessageBuilder::build_envelope(std::string_view line, Message& msg, std::string& reason) {
-  simdjson::dom::element root;
-  if (!parse_line(line, root, reason)) return false;
-  try {
-    env_ = parse_envelope(root);
-  } catch (const std::invalid_argument& e) {
-    reason = std::string("not an envelope: ") + e.what();
-    return false;
-  }
+bool MessageBuilder::build_envelope(const Record& record, Message& msg, std::string& reason, RejectCode& code) {
+  const Envelope& env = *record.envelope;  // the intake copied the value's text (IntakeRules)
+  simdjson::dom::element root = record.root;
   // The payload: "value" (pipekit) wins over "payload" (kcat -J). A string is
   // published as its text (ksub writes non-JSON payloads as strings, kcat -J
   // writes every payload as one), null as a tombstone, anything else as JSON.
@@ -101,7 +82,7 @@ bool MessageBuilder::build_envelope(std::string_view line, Message& msg, std::st
     msg.value = v.get_string().value_unsafe();
     msg.value_is_json = false;
   } else {
-    msg.value = env_.value;
+    msg.value = env.value;
     msg.value_is_json = true;
   }
 
@@ -110,34 +91,35 @@ bool MessageBuilder::build_envelope(std::string_view line, Message& msg, std::st
     msg.has_key = true;
   } else if (!key_path_.empty()) {
     // -k looks inside the record: the value, or a kcat payload that is JSON.
-    simdjson::dom::element record = v;
+    simdjson::dom::element keyed = v;
     if (v.is_string()) {
-      if (inner_.parse(msg.value.data(), msg.value.size(), true).get(record) != simdjson::SUCCESS) {
+      if (inner_.parse(msg.value.data(), msg.value.size(), true).get(keyed) != simdjson::SUCCESS) {
         reason = fmt::format("key field '{}': the envelope's value is not JSON", key_path_.spec());
+        code = RejectCode::bad_value;
         return false;
       }
     }
-    if (!key_from(record, msg, reason)) return false;
-  } else if (env_.key) {
-    msg.key = *env_.key;
+    if (!key_from(keyed, msg, reason)) return false;
+  } else if (env.key) {
+    msg.key = *env.key;
     msg.has_key = true;
   }
-  msg.headers = &env_.headers;
+  msg.headers = &env.headers;
   if (config_.keep_topic) {
-    if (env_.topic.empty()) {
+    if (env.topic.empty()) {
       reason = "--keep-topic: the envelope has no topic";
       return false;
     }
-    msg.topic = env_.topic;
+    msg.topic = env.topic;
   }
   if (config_.keep_partition) {
-    if (env_.partition < 0) {
+    if (env.partition < 0) {
       reason = "--keep-partition: the envelope has no partition";
       return false;
     }
-    msg.partition = env_.partition;
+    msg.partition = env.partition;
   }
-  if (config_.keep_timestamp && env_.timestamp > 0) msg.timestamp = env_.timestamp;
+  if (config_.keep_timestamp && env.timestamp > 0) msg.timestamp = env.timestamp;
   return true;
 }
 

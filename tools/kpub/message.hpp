@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "pipekit/envelope.hpp"
+#include "pipekit/intake.hpp"
 #include "pipekit/json.hpp"
 
 namespace pipekit::kpub {
@@ -41,7 +42,6 @@ struct Message {
 struct BuilderConfig {
   std::optional<std::string> key_path;   // -k
   std::optional<std::string> key_fixed;  // --key-fixed
-  bool envelope = false;
   bool keep_topic = false;
   bool keep_partition = false;
   bool keep_timestamp = false;
@@ -50,28 +50,20 @@ struct BuilderConfig {
 class MessageBuilder {
  public:
   explicit MessageBuilder(const BuilderConfig& config);  // throws UsageError on a bad -k
-  // `line` must be followed by at least SIMDJSON_PADDING readable bytes (the
-  // LineReader guarantees it): it is parsed in place. Returns false and sets
-  // `reason` when the line is to be rejected.
-  bool build(std::string_view line, Message& msg, std::string& reason);
-  // After a rejected build(): whether the line itself was valid JSON (the
-  // reject then embeds it as JSON rather than as a string).
-  bool line_was_json() const { return line_was_json_; }
+  // A record from the intake (parsed, its envelope unwrapped) into the
+  // message. Returns false and sets `reason` (and `code`) when it is to be
+  // rejected. msg's views stay valid while the record does.
+  bool build(const Record& record, Message& msg, std::string& reason, RejectCode& code);
 
  private:
-  // Parses the line in place; false with `reason` when it is not JSON.
-  bool parse_line(std::string_view line, simdjson::dom::element& root, std::string& reason);
-  bool build_plain(std::string_view line, Message& msg, std::string& reason);
-  bool build_envelope(std::string_view line, Message& msg, std::string& reason);
+  bool build_plain(const Record& record, Message& msg, std::string& reason, RejectCode& code);
+  bool build_envelope(const Record& record, Message& msg, std::string& reason, RejectCode& code);
   bool key_from(simdjson::dom::element root, Message& msg, std::string& reason);
 
   BuilderConfig config_;
   json::Path key_path_;
-  simdjson::dom::parser parser_;   // reused: its buffers grow once, then stay
-  simdjson::dom::parser inner_;    // kcat -J payloads, only with -k
+  simdjson::dom::parser inner_;    // a string value that holds JSON, only with -k
   std::string key_buf_;
-  Envelope env_;
-  bool line_was_json_ = false;
 };
 
 // Which exit status a delivery error leads to.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <optional>
 #include <fstream>
 
@@ -32,7 +33,7 @@ void add_common_options(CLI::App& app, CommonOptions& opts) {
   app.set_version_flag("--version", std::string(app.get_name()) + " " + version_string(),
                        "Print the version and exit");
   app.add_flag("-q,--quiet", opts.quiet, "Only errors on stderr (no summary, no progress)");
-  app.add_flag("-v,--verbose", opts.verbose, "More detail on stderr (repeat for debug)");
+  app.add_flag("-v,--verbose", opts.verbose, "More detail on stderr: -v debug, -vv trace (every reject and ack)");
   app.add_option("--log-format", opts.log_format, "Log lines as text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
@@ -83,8 +84,15 @@ bool write_stats_file(const std::string& path, const Stats& stats, int code) {
 
 }  // namespace
 
+void one_value_per_occurrence(CLI::App& app) {
+  for (CLI::Option* option : app.get_options())
+    if (option->get_items_expected_max() > 1 && option->nonpositional()) option->allow_extra_args(false);
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) one_value_per_occurrence(*sub);
+}
+
 int run_tool(CLI::App& app, int argc, char** argv, CommonOptions& common,
              const std::function<int(RunContext&)>& run) {
+  one_value_per_occurrence(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -110,10 +118,15 @@ int run_tool(CLI::App& app, int argc, char** argv, CommonOptions& common,
     return static_cast<int>(e.code());
   }
 
-  log::Level level = common.quiet ? log::Level::error
-                     : common.verbose >= 2 ? log::Level::debug
-                     : log::Level::info;
-  if (common.verbose == 1 && !common.quiet) level = log::Level::info;
+  // PIPEKIT_PARSE_ONLY=1: the command line was parsed into typed options and
+  // that is all (pipekit's tests run each stage's command line through the
+  // tool's own parser this way). Not a flag: nothing a user runs needs it.
+  if (const char* parse_only = std::getenv("PIPEKIT_PARSE_ONLY"); parse_only && std::string_view(parse_only) == "1")
+    return 0;
+
+  // -v raises the level by one (debug), -vv by two (trace); -q wins.
+  int raised = static_cast<int>(log::Level::info) + std::min(common.verbose, 2);
+  log::Level level = common.quiet ? log::Level::error : static_cast<log::Level>(raised);
   log::configure(app.get_name(), level,
                  common.log_format == "json" ? log::Format::json : log::Format::text);
   install_signal_handlers();

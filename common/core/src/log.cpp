@@ -22,6 +22,7 @@ const char* level_name(Level l) {
     case Level::warn: return "warning";
     case Level::info: return "info";
     case Level::debug: return "debug";
+    case Level::trace: return "trace";
   }
   return "info";
 }

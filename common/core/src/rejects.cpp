@@ -9,6 +9,29 @@
 
 namespace pipekit {
 
+const std::vector<RejectCodeInfo>& reject_code_table() {
+  using C = RejectCode;
+  static const std::vector<RejectCodeInfo> table = {
+      {C::line_too_long, "line_too_long", "the line is longer than `--max-line-bytes` (`record` is \"\")"},
+      {C::not_json, "not_json", "the line, or an envelope's string payload, is not valid JSON"},
+      {C::number_out_of_range, "number_out_of_range",
+       "a number beyond what the tool represents (64-bit integers, finite doubles) or its column holds"},
+      {C::not_envelope, "not_envelope", "with `--envelope`: valid JSON, but not an envelope"},
+      {C::not_object, "not_object", "the record is not a JSON object where the tool needs one (a row, a key)"},
+      {C::schema, "schema", "the record is invalid under the JSON Schema (jvalidate; `errors` has each one)"},
+      {C::missing_field, "missing_field", "a field the destination needs (a key, a partition key column) is missing or null"},
+      {C::bad_value, "bad_value", "a field's value does not fit its column or its use (type, format, length, key)"},
+      {C::too_large, "too_large", "the record is larger than the destination takes in one message or frame"},
+      {C::sql, "sql", "PostgreSQL refused the row (`sqlstate`)"},
+      {C::cql, "cql", "Cassandra refused the row (`cql_code`, `error`)"},
+  };
+  return table;
+}
+
+std::string_view reject_code_name(RejectCode code) {
+  return reject_code_table().at(static_cast<size_t>(code)).name;
+}
+
 void add_reject_options(CLI::App& app, RejectOptions& opts) {
   app.add_option("--rejects", opts.path,
                  "Write rejected records, with the reason, to FILE as NDJSON (default: reasons on stderr)")
@@ -38,12 +61,13 @@ RejectSink::~RejectSink() {
   }
 }
 
-void RejectSink::reject(uint64_t line_no, std::string_view original, bool original_is_json,
+void RejectSink::reject(RejectCode code, uint64_t line_no, std::string_view original, bool original_is_json,
                         std::string_view reason, std::string_view extra_fields) {
   ++count_;
   stats_.rejected++;
+  log::trace("line {}: rejected ({}): {}", line_no, reject_code_name(code), reason);
   if (out_) {
-    std::string line = fmt::format("{{\"line\":{},\"reason\":", line_no);
+    std::string line = fmt::format("{{\"line\":{},\"code\":\"{}\",\"reason\":", line_no, reject_code_name(code));
     json::append_string(line, reason);
     if (!extra_fields.empty()) {
       line.push_back(',');

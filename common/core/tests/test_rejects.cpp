@@ -25,15 +25,15 @@ TEST(RejectSink, WritesOneFeedableLinePerReject) {
   opts.path = ::testing::TempDir() + "/rejects.ndjson";
   {
     RejectSink sink(opts, stats);
-    sink.reject(3, R"({"a":1})", true, "missing field \"id\"", R"("sqlstate":"23502")");
-    sink.reject(4, "{not json", false, "invalid JSON at byte 1");
+    sink.reject(RejectCode::sql, 3, R"({"a":1})", true, "missing field \"id\"", R"("sqlstate":"23502")");
+    sink.reject(RejectCode::not_json, 4, "{not json", false, "invalid JSON at byte 1");
     EXPECT_EQ(sink.count(), 2u);
   }
   EXPECT_EQ(stats.rejected.load(), 2u);
   std::string text = slurp(opts.path);
   EXPECT_EQ(text,
-            "{\"line\":3,\"reason\":\"missing field \\\"id\\\"\",\"sqlstate\":\"23502\",\"record\":{\"a\":1}}\n"
-            "{\"line\":4,\"reason\":\"invalid JSON at byte 1\",\"record\":\"{not json\"}\n");
+            "{\"line\":3,\"code\":\"sql\",\"reason\":\"missing field \\\"id\\\"\",\"sqlstate\":\"23502\",\"record\":{\"a\":1}}\n"
+            "{\"line\":4,\"code\":\"not_json\",\"reason\":\"invalid JSON at byte 1\",\"record\":\"{not json\"}\n");
   simdjson::dom::parser p;
   std::istringstream lines(text);
   for (std::string l; std::getline(lines, l);) EXPECT_EQ(p.parse(l).error(), simdjson::SUCCESS) << l;
@@ -44,28 +44,28 @@ TEST(RejectSink, LimitsFollowTheDocumentedRules) {
   RejectOptions routed;
   routed.path = ::testing::TempDir() + "/r2.ndjson";
   RejectSink a(routed, stats);
-  a.reject(1, "x", false, "bad");
+  a.reject(RejectCode::bad_value, 1, "x", false, "bad");
   EXPECT_FALSE(a.over_limit(10)) << "routed to a file with no limit: as asked";
 
   RejectOptions unrouted;
   unrouted.quiet = true;
   RejectSink b(unrouted, stats);
   EXPECT_FALSE(b.over_limit(10));
-  b.reject(1, "x", false, "bad");
+  b.reject(RejectCode::bad_value, 1, "x", false, "bad");
   EXPECT_TRUE(b.over_limit(10)) << "no rejects file: any reject fails the run";
 
   RejectOptions counted = routed;
   counted.max_rejects = 1;
   RejectSink c(counted, stats);
-  c.reject(1, "x", false, "bad");
+  c.reject(RejectCode::bad_value, 1, "x", false, "bad");
   EXPECT_FALSE(c.over_limit(10));
-  c.reject(2, "x", false, "bad");
+  c.reject(RejectCode::bad_value, 2, "x", false, "bad");
   EXPECT_TRUE(c.over_limit(10));
 
   RejectOptions rate = routed;
   rate.max_reject_rate = 5.0;
   RejectSink d(rate, stats);
-  d.reject(1, "x", false, "bad");
+  d.reject(RejectCode::bad_value, 1, "x", false, "bad");
   EXPECT_FALSE(d.over_limit(100));
   EXPECT_TRUE(d.over_limit(10));
 }

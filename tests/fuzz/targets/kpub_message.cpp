@@ -2,6 +2,7 @@
 // envelope with headers/topic/partition/timestamp kept).
 #include "fuzz.hpp"
 #include "message.hpp"
+#include "pipekit/intake.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace pipekit::kpub;
@@ -12,14 +13,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view view(line.data(), size - 1);
   BuilderConfig config;
   if (mode & 1) config.key_path = (mode & 2) ? "/a/0/b" : "login.uuid";
-  config.envelope = mode & 4;
+  pipekit::IntakeOptions intake{.envelope = (mode & 4) != 0};
+  pipekit::RecordParser parser(intake, pipekit::IntakeRules{.copy_envelope_value = true});
   config.keep_topic = mode & 8;
   config.keep_partition = mode & 16;
   config.keep_timestamp = mode & 32;
   MessageBuilder builder(config);
   Message msg;
   std::string reason;
-  if (builder.build(view, msg, reason)) {
+  pipekit::RejectCode code;
+  pipekit::Line in;
+  in.text = view;
+  in.length = view.size();
+  pipekit::Record record;
+  if (auto refusal = parser.parse(in, record)) {
+    if (refusal->reason.empty()) __builtin_trap();  // a reject always says why
+    return 0;
+  }
+  if (builder.build(record, msg, reason, code)) {
     // Views into the line or the parser: touch every byte (ASan checks them).
     size_t sum = 0;
     for (char c : msg.value) sum += static_cast<unsigned char>(c);

@@ -23,18 +23,48 @@ struct Built {
   bool ok;
   Message msg;
   std::string reason;
+  RejectCode code = RejectCode::missing_field;
 };
 
-Built build(MessageBuilder& b, const Padded& p) {
+// The builder's config plus the intake's --envelope, as kpub's run() has them.
+struct Config : BuilderConfig {
+  bool envelope = false;
+};
+
+// A line through the intake's parser, then the builder: what kpub's run() does.
+struct Builder {
+  explicit Builder(const Config& c) : builder(c), intake{.envelope = c.envelope}, parser(intake, rules) {}
+  bool line_was_json() const { return was_json; }
+  MessageBuilder builder;
+  IntakeOptions intake;
+  IntakeRules rules{.copy_envelope_value = true};
+  RecordParser parser;
+  Record record;
+  bool was_json = false;
+};
+
+Built build(Builder& b, const Padded& p) {
   Built r;
-  r.ok = b.build(p.view(), r.msg, r.reason);
+  Line line;
+  line.text = p.view();
+  line.length = p.len;
+  line.number = 1;
+  if (auto refusal = b.parser.parse(line, b.record)) {
+    r.ok = false;
+    r.reason = refusal->reason;
+    r.code = refusal->code;
+    b.was_json = refusal->line_is_json;
+    return r;
+  }
+  b.was_json = true;
+  r.ok = b.builder.build(b.record, r.msg, r.reason, r.code);
   return r;
 }
 
 }  // namespace
 
 TEST(KpubBuilder, PublishesValidJsonByteForByte) {
-  MessageBuilder b(BuilderConfig{});
+  Builder b(Config{});
   Padded p(R"({"a": 1,  "b":[true]})");
   auto r = build(b, p);
   ASSERT_TRUE(r.ok) << r.reason;
@@ -45,7 +75,7 @@ TEST(KpubBuilder, PublishesValidJsonByteForByte) {
 }
 
 TEST(KpubBuilder, RejectsInvalidJsonWithReason) {
-  MessageBuilder b(BuilderConfig{});
+  Builder b(Config{});
   for (const char* bad : {"not json", "{\"a\":1", "{\"a\":1} {\"b\":2}", "[1,]", "\"\xff\xfe\""}) {
     Padded p(bad);
     auto r = build(b, p);
@@ -56,7 +86,7 @@ TEST(KpubBuilder, RejectsInvalidJsonWithReason) {
 }
 
 TEST(KpubBuilder, ScalarsAndStringsAreJsonToo) {
-  MessageBuilder b(BuilderConfig{});
+  Builder b(Config{});
   auto r = build(b, Padded("42"));
   ASSERT_TRUE(r.ok);
   EXPECT_TRUE(r.msg.value_is_json);
@@ -67,9 +97,9 @@ TEST(KpubBuilder, ScalarsAndStringsAreJsonToo) {
 
 TEST(KpubBuilder, KeyFromDottedPathAndPointer) {
   for (const char* path : {"login.uuid", "/login/uuid"}) {
-    BuilderConfig c;
+    Config c;
     c.key_path = path;
-    MessageBuilder b(c);
+    Builder b(c);
     auto r = build(b, Padded(R"({"login":{"uuid":"7a0e-11"},"n":1})"));
     ASSERT_TRUE(r.ok) << r.reason;
     EXPECT_TRUE(r.msg.has_key);
@@ -78,9 +108,9 @@ TEST(KpubBuilder, KeyFromDottedPathAndPointer) {
 }
 
 TEST(KpubBuilder, KeyOfOtherTypesAsWritten) {
-  BuilderConfig c;
+  Config c;
   c.key_path = "k";
-  MessageBuilder b(c);
+  Builder b(c);
   auto r = build(b, Padded(R"({"k":12345678901})"));
   ASSERT_TRUE(r.ok);
   EXPECT_EQ(r.msg.key, "12345678901");
@@ -91,16 +121,16 @@ TEST(KpubBuilder, KeyOfOtherTypesAsWritten) {
   ASSERT_TRUE(r.ok);
   EXPECT_EQ(r.msg.key, R"({"b":[1,2]})");
   c.key_path = "a.1";
-  MessageBuilder arr(c);
+  Builder arr(c);
   r = build(arr, Padded(R"({"a":["x","y"]})"));
   ASSERT_TRUE(r.ok);
   EXPECT_EQ(r.msg.key, "y");
 }
 
 TEST(KpubBuilder, MissingOrNullKeyIsARejectOfAJsonLine) {
-  BuilderConfig c;
+  Config c;
   c.key_path = "login.uuid";
-  MessageBuilder b(c);
+  Builder b(c);
   auto r = build(b, Padded(R"({"login":{}})"));
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.reason, "key field 'login.uuid' is missing");
@@ -113,24 +143,24 @@ TEST(KpubBuilder, MissingOrNullKeyIsARejectOfAJsonLine) {
 }
 
 TEST(KpubBuilder, FixedKey) {
-  BuilderConfig c;
+  Config c;
   c.key_fixed = "tenant";
-  MessageBuilder b(c);
+  Builder b(c);
   auto r = build(b, Padded("{}"));
   ASSERT_TRUE(r.ok);
   EXPECT_EQ(r.msg.key, "tenant");
 }
 
 TEST(KpubBuilder, BadKeyPathIsAUsageError) {
-  BuilderConfig c;
+  Config c;
   c.key_path = "";
   EXPECT_THROW(MessageBuilder{c}, UsageError);
 }
 
 TEST(KpubEnvelope, PipekitEnvelopeValueKeyHeaders) {
-  BuilderConfig c;
+  Config c;
   c.envelope = true;
-  MessageBuilder b(c);
+  Builder b(c);
   auto r = build(b, Padded(R"({"topic":"users","partition":3,"offset":9,"timestamp":1700000000000,)"
                            R"("key":"k1","headers":{"source":"ru-fetch","n":"2"},"value":{"a": [1, 2]}})"));
   ASSERT_TRUE(r.ok) << r.reason;
@@ -147,9 +177,9 @@ TEST(KpubEnvelope, PipekitEnvelopeValueKeyHeaders) {
 }
 
 TEST(KpubEnvelope, KeepCoordinates) {
-  BuilderConfig c;
+  Config c;
   c.envelope = c.keep_topic = c.keep_partition = c.keep_timestamp = true;
-  MessageBuilder b(c);
+  Builder b(c);
   auto r = build(b, Padded(R"({"topic":"users","partition":3,"offset":9,"timestamp":1700000000000,"value":1})"));
   ASSERT_TRUE(r.ok) << r.reason;
   EXPECT_EQ(r.msg.topic, "users");
@@ -161,9 +191,9 @@ TEST(KpubEnvelope, KeepCoordinates) {
 }
 
 TEST(KpubEnvelope, KcatPayloadIsPublishedByteForByte) {
-  BuilderConfig c;
+  Config c;
   c.envelope = true;
-  MessageBuilder b(c);
+  Builder b(c);
   auto r = build(b, Padded(R"({"topic":"t","partition":0,"offset":1,"tstype":"create","ts":1,)"
                            R"("broker":1,"headers":["h","v"],"key":null,"payload":"{\"a\": 1 }"})"));
   ASSERT_TRUE(r.ok) << r.reason;
@@ -173,9 +203,9 @@ TEST(KpubEnvelope, KcatPayloadIsPublishedByteForByte) {
 }
 
 TEST(KpubEnvelope, StringValueIsTextNullIsTombstone) {
-  BuilderConfig c;
+  Config c;
   c.envelope = true;
-  MessageBuilder b(c);
+  Builder b(c);
   auto r = build(b, Padded(R"({"value":"plain \"text\""})"));
   ASSERT_TRUE(r.ok);
   EXPECT_EQ(r.msg.value, "plain \"text\"");
@@ -186,10 +216,10 @@ TEST(KpubEnvelope, StringValueIsTextNullIsTombstone) {
 }
 
 TEST(KpubEnvelope, KeyPathLooksIntoTheValueOrTheKcatPayload) {
-  BuilderConfig c;
+  Config c;
   c.envelope = true;
   c.key_path = "id";
-  MessageBuilder b(c);
+  Builder b(c);
   auto r = build(b, Padded(R"({"key":"old","value":{"id":"new"}})"));
   ASSERT_TRUE(r.ok) << r.reason;
   EXPECT_EQ(r.msg.key, "new");
@@ -201,9 +231,9 @@ TEST(KpubEnvelope, KeyPathLooksIntoTheValueOrTheKcatPayload) {
 }
 
 TEST(KpubEnvelope, NotAnEnvelope) {
-  BuilderConfig c;
+  Config c;
   c.envelope = true;
-  MessageBuilder b(c);
+  Builder b(c);
   for (const char* line : {R"([1])", R"({"key":"k"})", R"({"value":1,"partition":"x"})"}) {
     auto r = build(b, Padded(line));
     EXPECT_FALSE(r.ok) << line;
@@ -239,9 +269,9 @@ TEST(KpubFailure, FailedLineIsAnEnvelopeKpubReadsBack) {
   EXPECT_EQ(out, R"({"error":"Local: Message timed out","error_code":"_MSG_TIMED_OUT","line":12,"topic":"users",)"
                  R"("key":"k\"1","headers":{"source":"x"},"value":{"a":1}})");
   // ...and kpub --envelope takes it back with the same value, key and header
-  BuilderConfig c;
+  Config c;
   c.envelope = true;
-  MessageBuilder b(c);
+  Builder b(c);
   auto r = build(b, Padded(out));
   ASSERT_TRUE(r.ok) << r.reason;
   EXPECT_EQ(r.msg.value, value);
@@ -255,9 +285,9 @@ TEST(KpubFailure, NonJsonValueKeptAsPayloadString) {
   append_failed(out, FailedRecord{1, RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, "t", 2, nullptr, {}, &value, false});
   EXPECT_NE(out.find(R"("partition":2,"key":null,"headers":{},"payload":"\"quoted\" text"})"), std::string::npos)
       << out;
-  BuilderConfig c;
+  Config c;
   c.envelope = true;
-  MessageBuilder b(c);
+  Builder b(c);
   auto r = build(b, Padded(out));
   ASSERT_TRUE(r.ok) << r.reason;
   EXPECT_EQ(r.msg.value, value);

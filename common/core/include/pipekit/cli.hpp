@@ -41,6 +41,12 @@ struct RunContext {
   Stats& stats;
 };
 
+// A repeatable option (-X, -F, -H, --schema, ...) takes one value per
+// occurrence, as kcat's do: `kpub -X a=b FILE` reads FILE, it does not take it
+// for a second -X value. run_tool applies it to every option; exposed for
+// parsers built without run_tool.
+void one_value_per_occurrence(CLI::App& app);
+
 // Parses argv, configures logging and signals, calls run, prints the summary,
 // writes --stats, and maps exceptions to exit statuses. `run` returns the
 // exit status for a run that completed.

@@ -7,7 +7,9 @@
 
 namespace pipekit::log {
 
-enum class Level { error = 0, warn = 1, info = 2, debug = 3 };
+// The default is info; -v adds debug (configuration, connections, batches,
+// retries), -vv adds trace (every reject and acknowledgement as it happens).
+enum class Level { error = 0, warn = 1, info = 2, debug = 3, trace = 4 };
 enum class Format { text, json };
 
 void configure(std::string_view tool, Level level, Format format);
@@ -32,6 +34,11 @@ void info(fmt::format_string<Args...> f, Args&&... args) {
 template <typename... Args>
 void debug(fmt::format_string<Args...> f, Args&&... args) {
   if (enabled(Level::debug)) write(Level::debug, fmt::format(f, std::forward<Args>(args)...));
+}
+
+template <typename... Args>
+void trace(fmt::format_string<Args...> f, Args&&... args) {
+  if (enabled(Level::trace)) write(Level::trace, fmt::format(f, std::forward<Args>(args)...));
 }
 
 }  // namespace pipekit::log

@@ -112,13 +112,13 @@ class Orchestrator {
   std::optional<int> lock(const std::string& cmd) {
     if (cl_.has("no-lock")) return std::nullopt;
     std::string file = default_lock(cmd);
-    int wait_s = std::stoi(s_["PIPEKIT_LOCK_WAIT"]);
+    int wait_s = static_cast<int>((lock_wait_ms(s_) + 999) / 1000);
     if (take_lock(file, wait_s, lock_fd_) == LockResult::taken) return std::nullopt;
     if (empty_exit_) {
       say("another run holds " + file + ": nothing to do");
       return *empty_exit_;
     }
-    throw ServiceError(fmt::format("another run holds {} (waited {}s); try again later or raise --lock-wait", file,
+    throw ServiceError(fmt::format("another run holds {} (waited {}); try again later or raise --lock-wait", file,
                                    s_["PIPEKIT_LOCK_WAIT"]));
   }
 

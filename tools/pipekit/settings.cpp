@@ -45,7 +45,7 @@ const std::vector<OptionRow>& option_table() {
        "jvalidate checks \"format\" (email, date-time, uuid)", S::general},
       {K::setting, "PIPEKIT_STATE_DIR", "--state-dir", "", "DIR", "", "rejects, locks, run files (default ~/.local/state/pipekit)", S::general},
       {K::setting, "PIPEKIT_LOCK", "--lock", "", "FILE", "", "(default STATE_DIR/locks/CMD-TOPIC[-GROUP-SINK].lock)", S::general},
-      {K::setting, "PIPEKIT_LOCK_WAIT", "--lock-wait", "", "SECONDS", "0", "wait for the lock", S::general},
+      {K::setting, "PIPEKIT_LOCK_WAIT", "--lock-wait", "", "DURATION", "0s", "wait for the lock", S::general},
       {K::flag, "no-lock", "--no-lock", "", "", "", "no lock (several load pipelines of one group on one host)", S::general},
       {K::option, "metrics-addr", "--metrics-addr", "", "HOST:PORT", "", "serve Prometheus metrics on http://HOST:PORT/metrics", S::general},
       {K::flag, "dry-run", "--dry-run", "", "", "", "print each stage's command line and exit", S::general},
@@ -56,7 +56,7 @@ const std::vector<OptionRow>& option_table() {
       {K::flag, "help", "-h,--help", "", "", "", "this help (pipekit SUBCOMMAND --help: the subcommand's)", S::general},
       {K::flag, "version", "--version", "", "", "", "print the version", S::general},
       // ingest
-      {K::setting, "PIPEKIT_COUNT", "-n,--count", "", "N", "1000", "users to fetch (--once), or per --every tick", S::ingest},
+      {K::setting, "PIPEKIT_COUNT", "-c,--count", "", "N", "1000", "users to fetch (--once), or per --every tick", S::ingest},
       {K::setting, "PIPEKIT_RESULTS", "--results", "", "N", "", "users per API request (--once; default: ru-fetch's)", S::ingest},
       {K::setting, "PIPEKIT_SEED", "--seed", "", "S", "", "API seed (the same users every time)", S::ingest},
       {K::setting, "PIPEKIT_URL", "--url", "", "URL", "", "API URL (file:// for a saved response)", S::ingest},
@@ -83,11 +83,11 @@ const std::vector<OptionRow>& option_table() {
       {K::setting, "PIPEKIT_REJECTS", "--rejects", "", "FILE", "", "(default STATE_DIR/rejects/TOPIC.load.ndjson)", S::load},
       {K::setting, "PIPEKIT_RESTARTS", "--restarts", "", "N", "5", "restarts after a crash", S::load},
       {K::setting, "PIPEKIT_ACK_TIMEOUT", "--ack-timeout", "", "DUR", "", "how long ksub -e waits for the last acks", S::load},
-      {K::setting, "PIPEKIT_SESSION_TIMEOUT", "--session-timeout", "", "MS", "6000",
+      {K::setting, "PIPEKIT_SESSION_TIMEOUT", "--session-timeout", "", "DURATION", "6s",
        "consumer group session timeout: how soon a crashed member's partitions are taken over", S::load},
       // status, demo
       {K::flag, "watch", "--watch", "", "", "", "redraw lag and rates every --interval (a terminal), else plain lines", S::status},
-      {K::option, "interval", "--interval", "", "SECONDS", "", "--watch's refresh interval (default 2)", S::status},
+      {K::option, "interval", "--interval", "", "DURATION", "", "--watch's refresh interval (default 2s)", S::status},
       {K::flag, "offline", "--offline", "", "", "", "do not try the live API", S::demo},
   };
   return table;
@@ -162,6 +162,10 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
       cl.command = name;
       continue;
     }
+    if (name == "-n") {  // -n was --count's short name until -c (ksub's, ru-fetch's, kcat's) took over
+      fmt::print(stderr, "pipekit: -n is deprecated, use -c or --count (the old spelling keeps working)\n");
+      name = "-c";
+    }
     Match m = find_option(name);
     if (!m.row) {
       if (!arg.empty() && arg[0] == '-') usage_error("unknown option: " + arg);
@@ -229,6 +233,27 @@ std::vector<std::pair<std::string, std::string>> read_config_file(const std::str
   return out;
 }
 
+int64_t lock_wait_ms(const Settings& s) {
+  return parse_duration_ms(s["PIPEKIT_LOCK_WAIT"], "--lock-wait (PIPEKIT_LOCK_WAIT)");
+}
+
+int64_t session_timeout_ms(const Settings& s) {
+  const std::string& v = s["PIPEKIT_SESSION_TIMEOUT"];
+  // Until durations took units everywhere this was milliseconds: a bare
+  // number still is, with a warning, so existing configurations keep working.
+  if (whole_number(v) && v.size() <= 9) {
+    static bool warned = false;
+    if (!warned)
+      fmt::print(stderr, "pipekit: --session-timeout {}: give a unit (e.g. {}ms); a bare number is read as "
+                         "milliseconds for now\n", v, v);
+    warned = true;
+    return std::stoll(v);
+  }
+  int64_t ms = parse_duration_ms(v, "--session-timeout (PIPEKIT_SESSION_TIMEOUT)", 3'600'000);
+  if (ms < 1000) throw UsageError("--session-timeout: at least 1s (the group's heartbeat is a sixth of it)");
+  return ms;
+}
+
 const std::string& Settings::operator[](const std::string& key) const {
   static const std::string empty;
   auto it = values.find(key);
@@ -276,8 +301,10 @@ void validate_settings(const CommandLine& cl, const Settings& s) {
   for (const auto& sink : sink_table()) known_sink |= s["PIPEKIT_SINK"] == sink.name;
   if (!known_sink)
     usage_error("--sink: " + sink_names() + ", not '" + s["PIPEKIT_SINK"] + "'");
-  for (const char* key : {"PIPEKIT_RESTARTS", "PIPEKIT_COUNT", "PIPEKIT_LOCK_WAIT", "PIPEKIT_SESSION_TIMEOUT"})
+  for (const char* key : {"PIPEKIT_RESTARTS", "PIPEKIT_COUNT"})
     if (!whole_number(s[key]) || s[key].size() > 9) usage_error(fmt::format("{}: a whole number, not '{}'", key, s[key]));
+  (void)lock_wait_ms(s);
+  (void)session_timeout_ms(s);
   if (!s["PIPEKIT_MAX_REJECTS"].empty() && !whole_number(s["PIPEKIT_MAX_REJECTS"]))
     usage_error("--max-rejects: a whole number, not '" + s["PIPEKIT_MAX_REJECTS"] + "'");
   if (!std::regex_match(s["PIPEKIT_TOPIC"], std::regex("^[A-Za-z0-9._-]+$")))

@@ -62,6 +62,9 @@ struct Settings {
 };
 Settings resolve_settings(const CommandLine& cl, const std::string& data_dir);
 void validate_settings(const CommandLine& cl, const Settings& s);
+// Durations take units, like every tool's ("30s", "2m"): parsed here, once.
+int64_t lock_wait_ms(const Settings& s);
+int64_t session_timeout_ms(const Settings& s);
 
 // Reads a KEY=VALUE file as data (never as shell code): unknown keys and
 // secrets are refused. Returns the pairs in file order.

@@ -145,7 +145,7 @@ Argv consume_command(const StageContext& c, const std::string& ack) {
   add_if(a, "--ack-timeout", s["PIPEKIT_ACK_TIMEOUT"]);
   // A SIGKILLed ksub stays in the group until its session times out, and the
   // restarted one waits for it (librdkafka's default: 45 s): keep it short.
-  long session = std::stol(s["PIPEKIT_SESSION_TIMEOUT"]);
+  long session = static_cast<long>(session_timeout_ms(s));
   a.insert(a.end(), {"-X", "session.timeout.ms=" + std::to_string(session), "-X",
                      "heartbeat.interval.ms=" + std::to_string(std::max(1L, session / 6))});
   if (c.once()) {

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "output.hpp"
+#include "pipekit/cli.hpp"
 #include "process.hpp"
 #include "stages.hpp"
 #include "supervisor.hpp"
@@ -73,14 +74,8 @@ StatusReading read_status(const Settings& s) {
 }
 
 int watch_status(const Settings& s, const CommandLine& cl) {
-  int interval_s = 2;
-  if (cl.has("interval")) {
-    try {
-      interval_s = std::max(1, std::stoi(cl.opt("interval")));
-    } catch (const std::exception&) {
-      throw UsageError("--interval: a whole number of seconds, not '" + cl.opt("interval") + "'");
-    }
-  }
+  int64_t interval_ms = 2000;
+  if (cl.has("interval")) interval_ms = std::max<int64_t>(100, parse_duration_ms(cl.opt("interval"), "--interval", 86'400'000));
   bool tty = isatty(1);
   int sigfd = stop_signal_fd();
   using Clock = std::chrono::steady_clock;
@@ -135,7 +130,7 @@ int watch_status(const Settings& s, const CommandLine& cl) {
     }
     write_all(1, out);
     pollfd p{sigfd, POLLIN, 0};
-    if (poll(&p, 1, interval_s * 1000) > 0) {
+    if (poll(&p, 1, static_cast<int>(interval_ms)) > 0) {
       signalfd_siginfo info;
       [[maybe_unused]] auto n = read(sigfd, &info, sizeof info);
       return 0;

@@ -57,6 +57,25 @@ TEST(PipekitSettings, ParsesFlagsSubcommandAnywhereAndEqualsForm) {
   EXPECT_THROW(parse_command_line({"load", "--log-format", "xml"}), UsageError);
 }
 
+TEST(PipekitSettings, DurationsTakeUnitsAndOldSpellingsStillWork) {
+  Settings s;
+  s.values["PIPEKIT_LOCK_WAIT"] = "1m";
+  EXPECT_EQ(lock_wait_ms(s), 60'000);
+  s.values["PIPEKIT_LOCK_WAIT"] = "60";  // a bare number is seconds, as every duration
+  EXPECT_EQ(lock_wait_ms(s), 60'000);
+  s.values["PIPEKIT_LOCK_WAIT"] = "soon";
+  EXPECT_THROW(lock_wait_ms(s), UsageError);
+  s.values["PIPEKIT_SESSION_TIMEOUT"] = "6s";
+  EXPECT_EQ(session_timeout_ms(s), 6'000);
+  s.values["PIPEKIT_SESSION_TIMEOUT"] = "6000";  // milliseconds, as before units (warned)
+  EXPECT_EQ(session_timeout_ms(s), 6'000);
+  s.values["PIPEKIT_SESSION_TIMEOUT"] = "500ms";
+  EXPECT_THROW(session_timeout_ms(s), UsageError);
+  // -n was --count's short name; -c is now, as in ksub and ru-fetch.
+  EXPECT_EQ(parse_command_line({"ingest", "-c", "5"}).flags.at("PIPEKIT_COUNT"), "5");
+  EXPECT_EQ(parse_command_line({"ingest", "-n", "7"}).flags.at("PIPEKIT_COUNT"), "7");
+}
+
 TEST(PipekitSettings, ConfigFileIsDataAndRefusesSecretsAndUnknownKeys) {
   auto ok = temp_file("# c\n\n  export PIPEKIT_TOPIC=\"t 1\"\nPIPEKIT_GROUP='g'\r\nPGHOST=/tmp/x\nPIPEKIT_URL=$(rm -rf /)\n");
   auto pairs = read_config_file(ok);

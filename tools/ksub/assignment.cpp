@@ -34,11 +34,12 @@ void Assignment::measure(const rd_kafka_topic_partition_list_t* parts) {
 }
 
 void Assignment::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
-  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) on_assigned(parts);
-  else on_revoked(err, parts);
+  const bool cooperative = kc_.cooperative();
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) on_assigned(parts, cooperative);
+  else on_revoked(err, parts, cooperative);
 }
 
-void Assignment::on_assigned(rd_kafka_topic_partition_list_t* parts) {
+void Assignment::on_assigned(rd_kafka_topic_partition_list_t* parts, bool cooperative) {
   log::info("group {}: assigned {}", s_.group, describe(parts));
   // A partition given back after a revoke whose commit failed starts at the
   // position written before, not at the (stale) committed offset.
@@ -46,14 +47,14 @@ void Assignment::on_assigned(rd_kafka_topic_partition_list_t* parts) {
   const auto carried = policy_.resume(assigned);
   for (int i = 0; i < parts->cnt; ++i) parts->elems[i].offset = assigned[i].offset;
   measure(parts);
-  kc_.assign(parts);
+  kc_.assign(parts, cooperative);
   if (output_.paused()) kc_.pause(parts);  // the output is still behind
   // Positions carried over become stored offsets: the group commits them.
   kc_.store(carried);
   reassigned_ = true;
 }
 
-void Assignment::on_revoked(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
+void Assignment::on_revoked(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, bool cooperative) {
   if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
     log::warn("group {}: rebalance error: {}", s_.group, rd_kafka_err2str(err));
   log::info("group {}: revoked {}", s_.group, describe(parts));
@@ -64,8 +65,8 @@ void Assignment::on_revoked(rd_kafka_resp_err_t err, rd_kafka_topic_partition_li
   const auto keys = keys_of(parts);
   commit_revoked(keys);
   for (const auto& [topic, partition] : keys) ends_.revoked(topic, partition);
-  kc_.unassign(parts);
-  if (!kc_.cooperative()) ends_.await_assignment();  // eager: wait for the next assignment
+  kc_.unassign(parts, cooperative);
+  if (!cooperative) ends_.await_assignment();  // eager: wait for the next assignment
 }
 
 void Assignment::commit_revoked(const std::vector<PartitionKey>& parts) {

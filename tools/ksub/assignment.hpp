@@ -41,8 +41,8 @@ class Assignment : public RebalanceListener {
 
  private:
   void start_without_group(const rd_kafka_metadata_t& md);
-  void on_assigned(rd_kafka_topic_partition_list_t* parts);
-  void on_revoked(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
+  void on_assigned(rd_kafka_topic_partition_list_t* parts, bool cooperative);
+  void on_revoked(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, bool cooperative);
   void commit_revoked(const std::vector<PartitionKey>& parts);
   void measure(const rd_kafka_topic_partition_list_t* parts);
   rd_kafka_resp_err_t commit_through_rebalance();

@@ -203,8 +203,8 @@ void KafkaConsumer::rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_
                                  void* opaque) {
   auto* self = static_cast<KafkaConsumer*>(opaque);
   if (self->listener_) self->listener_->on_rebalance(err, parts);
-  else if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) self->assign(parts);
-  else self->unassign(parts);
+  else if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) self->assign(parts, self->cooperative());
+  else self->unassign(parts, self->cooperative());
 }
 
 Metadata KafkaConsumer::check_topics(const std::vector<std::string>& topics) {
@@ -261,18 +261,19 @@ bool KafkaConsumer::set_paused(bool pause) {
 void KafkaConsumer::pause(rd_kafka_topic_partition_list_t* parts) { rd_kafka_pause_partitions(rk_.get(), parts); }
 
 bool KafkaConsumer::cooperative() const {
-  return std::strcmp(rd_kafka_rebalance_protocol(rk_.get()), "COOPERATIVE") == 0;
+  const char* protocol = rd_kafka_rebalance_protocol(rk_.get());
+  return protocol && std::strcmp(protocol, "COOPERATIVE") == 0;
 }
 
-void KafkaConsumer::assign(rd_kafka_topic_partition_list_t* parts) {
-  if (cooperative())
+void KafkaConsumer::assign(rd_kafka_topic_partition_list_t* parts, bool cooperative) {
+  if (cooperative)
     rd_kafka_error_destroy(rd_kafka_incremental_assign(rk_.get(), parts));
   else
     rd_kafka_assign(rk_.get(), parts);
 }
 
-void KafkaConsumer::unassign(rd_kafka_topic_partition_list_t* parts) {
-  if (cooperative())
+void KafkaConsumer::unassign(rd_kafka_topic_partition_list_t* parts, bool cooperative) {
+  if (cooperative)
     rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk_.get(), parts));
   else
     rd_kafka_assign(rk_.get(), nullptr);

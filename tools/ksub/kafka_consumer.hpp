@@ -68,7 +68,9 @@ class KafkaConsumer {
   void set_listener(RebalanceListener* listener) { listener_ = listener; }
   rd_kafka_t* rk() const { return rk_.get(); }
   bool grouped() const { return grouped_; }
-  // The group uses the cooperative (incremental) rebalance protocol.
+  // The group uses the cooperative (incremental) rebalance protocol. Asked
+  // once per rebalance, before the assignment changes (closing, librdkafka
+  // no longer says).
   bool cooperative() const;
 
   // Fails early and plainly: brokers unreachable (ServiceError), a named
@@ -83,9 +85,9 @@ class KafkaConsumer {
   // not known.
   bool set_paused(bool pause);
   void pause(rd_kafka_topic_partition_list_t* parts);
-  // A group member's (incremental, for the cooperative protocol) assignment change.
-  void assign(rd_kafka_topic_partition_list_t* parts);
-  void unassign(rd_kafka_topic_partition_list_t* parts);
+  // A group member's assignment change (incremental with the cooperative protocol).
+  void assign(rd_kafka_topic_partition_list_t* parts, bool cooperative);
+  void unassign(rd_kafka_topic_partition_list_t* parts, bool cooperative);
   // Stores offsets for the group to commit; errors (a partition just
   // revoked) are only logged.
   void store(const std::vector<Position>& positions);

@@ -76,7 +76,7 @@ with DAG(
     ingest = BashOperator(
         task_id="ingest",
         bash_command="set -euo pipefail\n"
-                     "pipekit ingest --once --count 1000 --empty-exit 99 --lock-wait 60",
+                     "pipekit ingest --once --count 1000 --empty-exit 99 --lock-wait 60s",
         env=COMMON_ENV,
         append_env=True,
         skip_on_exit_code=99,
@@ -85,7 +85,7 @@ with DAG(
         task_id="load_postgres",
         bash_command="set -euo pipefail\n"
                      "pipekit load --once --sink postgres --group users-postgres --table users "
-                     "--empty-exit 99 --lock-wait 60",
+                     "--empty-exit 99 --lock-wait 60s",
         env=PG_ENV,
         append_env=True,
         skip_on_exit_code=99,
@@ -96,7 +96,7 @@ with DAG(
         task_id="load_cassandra",
         bash_command="set -euo pipefail\n"
                      "pipekit load --once --sink cassandra --group users-cassandra --table users "
-                     "--empty-exit 99 --lock-wait 60",
+                     "--empty-exit 99 --lock-wait 60s",
         env=CQL_ENV,
         append_env=True,
         skip_on_exit_code=99,

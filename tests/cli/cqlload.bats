@@ -36,7 +36,7 @@ load ../support/common
   run cqlload --hosts 127.0.0.1 --table ks.t --consistency MOST </dev/null
   [ "$status" -eq 2 ]
   assert_output --partial "--consistency: unknown level 'MOST'"
-  run cqlload --hosts 127.0.0.1 --table ks.t --batch-size 0 </dev/null
+  run cqlload --hosts 127.0.0.1 --table ks.t --batch-rows 0 </dev/null
   [ "$status" -eq 2 ]
   run cqlload --hosts 127.0.0.1 --table ks.t --concurrency 0 </dev/null
   [ "$status" -eq 2 ]
@@ -56,7 +56,7 @@ load ../support/common
   run cqlload --help
   assert_success
   for opt in --hosts --keyspace --table --map --envelope --create --schema --primary-key --replication \
-             --consistency --ttl --concurrency --batch-size --rejects --ack --retries --tls --ca-file \
+             --consistency --ttl --concurrency --batch-rows --rejects --ack --retries --tls --ca-file \
              --connect-timeout --request-timeout --password-file --user; do
     assert_output --partial -- "$opt"
   done

@@ -39,7 +39,7 @@ teardown() {
   run ksub -b 127.0.0.1:9 -t x --since 99999999999d </dev/null
   assert_failure 2
   assert_output --partial "--since: '99999999999d' is too long"
-  run ru-fetch --every . -n 1
+  run ru-fetch --every . --results 1
   assert_failure 2
   assert_output --partial "--every: '.'"
   run cqlload --connect-timeout . --keyspace ks --table t </dev/null
@@ -152,7 +152,7 @@ teardown() {
 }
 
 @test "ru-fetch does not log ?token= values" {
-  run ru-fetch -v -n 1 --retries 0 --timeout 1s --url "http://127.0.0.1:9/api/?token=t0psecret"
+  run ru-fetch -v --results 1 --retries 0 --timeout 1s --url "http://127.0.0.1:9/api/?token=t0psecret"
   refute_output --partial t0psecret
   assert_output --partial "token=***"
 }

@@ -16,8 +16,8 @@ teardown() { stop_kmock; }
   kill $pid; wait $pid
 }
 
-@test "kmock -n 3 starts three brokers" {
-  start_kmock -n 3 -t t:6:3
+@test "kmock --broker-count 3 starts three brokers" {
+  start_kmock --broker-count 3 -t t:6:3
   run kcat -L -b "$BROKERS"
   assert_output --partial "3 brokers"
   assert_output --partial "6 partitions"

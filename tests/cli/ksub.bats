@@ -23,7 +23,7 @@ produce() {
   assert_failure 2; assert_output --partial "--commit-acks needs a consumer group"
   run ksub -b "$BROKERS" -t t -G g --commit-acks "$BATS_TEST_TMPDIR/acks"
   assert_failure 2; assert_output --partial "needs --envelope"
-  run ksub -b "$BROKERS" -t t --format '%s' --envelope
+  run ksub -b "$BROKERS" -t t --template '%s' --envelope
   assert_failure 2; assert_output --partial "do not go together"
   run ksub -b "$BROKERS" -t t -o sometime
   assert_failure 2; assert_output --partial "expected beginning, end, stored"
@@ -35,7 +35,7 @@ produce() {
   assert_failure 2
   run ksub -b "$BROKERS" -t t --since soon
   assert_failure 2; assert_output --partial "not a duration"
-  run ksub -b "$BROKERS" -t t --format '%z'
+  run ksub -b "$BROKERS" -t t --template '%z'
   assert_failure 2; assert_output --partial "unknown token %z"
   run ksub -b "$BROKERS" -t t --json
   assert_failure 2
@@ -102,9 +102,9 @@ produce() {
   assert_output $'{"offset":1,"key":null,"headers":{},"value":"plain\uFFFD"}'
 }
 
-@test "ksub --format: kcat-like tokens and escapes" {
+@test "ksub --template: kcat-like tokens and escapes" {
   printf 'k1:{"v":1}\n' | produce one -p 0 -K: -H h=1
-  run timeout 20 ksub -q -b "$BROKERS" -t one -e --format '%t|%p|%o|%k|%K|%s|%S|%h|%%\t%T\n'
+  run timeout 20 ksub -q -b "$BROKERS" -t one -e --template '%t|%p|%o|%k|%K|%s|%S|%h|%%\t%T\n'
   assert_success
   assert_output --regexp $'^one\\|0\\|0\\|k1\\|2\\|\\{"v":1\\}\\|7\\|h=1\\|%\t[0-9]{13}$'
 }

@@ -23,7 +23,7 @@ teardown() { stop_cqlpeer; }
 
 @test "a write the server refuses (INVALID) is rejected with the server's code and message" {
   start_cqlpeer --fault invalid:1
-  run load_users 5 --batch-size 1 --concurrency 1 --rejects "$BATS_TEST_TMPDIR/rej.ndjson"
+  run load_users 5 --batch-rows 1 --concurrency 1 --rejects "$BATS_TEST_TMPDIR/rej.ndjson"
   assert_success
   assert_output --partial "out 4, rejected 1"
   run jq -c '[.code, .cql_code, .error, .reason]' "$BATS_TEST_TMPDIR/rej.ndjson"
@@ -156,7 +156,7 @@ w("{\"id\":\"33333333-3333-4333-8333-333333333333\",\"email\":\"c@x\"}\n")' >"$B
 
 @test "--concurrency 32: many requests in flight, answers out of order, all rows right" {
   start_cqlpeer --delay 1:40
-  run load_users 300 --concurrency 32 --batch-size 1 --stats "$BATS_TEST_TMPDIR/stats.json"
+  run load_users 300 --concurrency 32 --batch-rows 1 --stats "$BATS_TEST_TMPDIR/stats.json"
   assert_success
   assert_output --partial "out 300"
   stats=$(peer_stats)
@@ -167,11 +167,11 @@ w("{\"id\":\"33333333-3333-4333-8333-333333333333\",\"email\":\"c@x\"}\n")' >"$B
        <(cqlread "$KS.created_users" | jq -c '[.id, .email]' | sort)
 }
 
-@test "records with the same partition key go in unlogged batches (--batch-size)" {
+@test "records with the same partition key go in unlogged batches (--batch-rows)" {
   start_cqlpeer
   make_users_flat 200 "$BATS_TEST_TMPDIR/users.ndjson"
   run cqlload --hosts "$CQL" --keyspace "$KS" --table by_nat --create --schema "$CREATED_USERS_SCHEMA" --primary-key '(nat), id' \
-    --batch-size 10 "$BATS_TEST_TMPDIR/users.ndjson"
+    --batch-rows 10 "$BATS_TEST_TMPDIR/users.ndjson"
   assert_success
   assert_output --partial "out 200"
   stats=$(peer_stats)
@@ -183,25 +183,25 @@ w("{\"id\":\"33333333-3333-4333-8333-333333333333\",\"email\":\"c@x\"}\n")' >"$B
 
 @test "token-aware routing sends each write to the node owning its partition" {
   start_cqlpeer --nodes 3
-  run load_users 150 --batch-size 1
+  run load_users 150 --batch-rows 1
   assert_success
   [ "$(peer_stats | jq .misrouted)" -eq 0 ]
   [ "$(peer_stats | jq .executes)" -ge 150 ]
-  run load_users 150 --batch-size 1 --routing round-robin
+  run load_users 150 --batch-rows 1 --routing round-robin
   assert_success
   [ "$(peer_stats | jq .misrouted)" -gt 20 ]
 }
 
 @test "batches group records by the node owning their partitions (--group-by replica): each on its owner, fewer requests" {
   start_cqlpeer --nodes 3
-  run load_users 300 --batch-size 8 --concurrency 4
+  run load_users 300 --batch-rows 8 --concurrency 4
   assert_success
   stats=$(peer_stats)
   [ "$(jq .misrouted <<<"$stats")" -eq 0 ]
   [ "$(jq .rows_written <<<"$stats")" -ge 300 ]
   [ "$(jq '.batches + .executes' <<<"$stats")" -lt 150 ]
   # By partition: 300 distinct keys, so 300 requests.
-  run load_users 300 --batch-size 8 --group-by partition
+  run load_users 300 --batch-rows 8 --group-by partition
   assert_success
   [ "$(peer_stats | jq .executes)" -ge 300 ]
   run cqlload --hosts "$CQL" --table "$KS.created_users" --group-by node </dev/null
@@ -213,7 +213,7 @@ w("{\"id\":\"33333333-3333-4333-8333-333333333333\",\"email\":\"c@x\"}\n")' >"$B
   start_cqlpeer --nodes 3
   first=${CQL%%,*}
   run cqlload --hosts "$first" --keyspace "$KS" --table created_users --create --schema "$CREATED_USERS_SCHEMA" --primary-key id \
-    --batch-size 1 -v -v <(python3 "$PIPEKIT_ROOT/tests/support/make_users.py" 150 --shape flat)
+    --batch-rows 1 -v -v <(python3 "$PIPEKIT_ROOT/tests/support/make_users.py" 150 --shape flat)
   assert_success
   assert_output --partial "out 150"
   assert_output --partial "connected to 3 of 3 nodes (2 discovered)"
@@ -227,7 +227,7 @@ w("{\"id\":\"33333333-3333-4333-8333-333333333333\",\"email\":\"c@x\"}\n")' >"$B
   jq -c '{topic:"u", partition:0, offset:input_line_number, value:.}' "$BATS_TEST_TMPDIR/users.ndjson" \
     >"$BATS_TEST_TMPDIR/env.ndjson"
   cqlload -q --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$CREATED_USERS_SCHEMA" --primary-key id \
-    --envelope --ack "$BATS_TEST_TMPDIR/acks" --concurrency 8 --batch-size 1 --stats "$BATS_TEST_TMPDIR/stats.json" \
+    --envelope --ack "$BATS_TEST_TMPDIR/acks" --concurrency 8 --batch-rows 1 --stats "$BATS_TEST_TMPDIR/stats.json" \
     "$BATS_TEST_TMPDIR/env.ndjson" &
   pid=$!
   wait_until 30 test -s "$BATS_TEST_TMPDIR/acks"   # mid-run: writes acknowledged
@@ -275,7 +275,7 @@ w("{\"id\":\"33333333-3333-4333-8333-333333333333\",\"email\":\"c@x\"}\n")' >"$B
   jq -c '{topic:"u", partition:0, offset:input_line_number, value:.}' "$BATS_TEST_TMPDIR/users.ndjson" \
     >"$BATS_TEST_TMPDIR/env.ndjson"
   cqlload -q --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$CREATED_USERS_SCHEMA" --primary-key id \
-    --envelope --ack "$BATS_TEST_TMPDIR/acks" --concurrency 16 --batch-size 1 "$BATS_TEST_TMPDIR/env.ndjson" &
+    --envelope --ack "$BATS_TEST_TMPDIR/acks" --concurrency 16 --batch-rows 1 "$BATS_TEST_TMPDIR/env.ndjson" &
   pid=$!
   wait_until 30 test -s "$BATS_TEST_TMPDIR/acks"   # mid-run: writes acknowledged
   kill -KILL $pid
@@ -333,7 +333,7 @@ time.sleep(300)' "$BATS_TEST_TMPDIR/hole.port" 3>&- &
   run bash -c "{ head -n 100 '$BATS_TEST_TMPDIR/users.ndjson'; sleep 3; sed -n 101,200p '$BATS_TEST_TMPDIR/users.ndjson'; \
     sleep 3; tail -n 100 '$BATS_TEST_TMPDIR/users.ndjson'; } |
     timeout 100 cqlload -v --hosts '$CQL,127.0.0.1:$(cat "$BATS_TEST_TMPDIR/hole.port")' --keyspace '$KS' \
-      --table created_users --create --schema '$CREATED_USERS_SCHEMA' --primary-key id --connect-timeout 30s --batch-size 1"
+      --table created_users --create --schema '$CREATED_USERS_SCHEMA' --primary-key id --connect-timeout 30s --batch-rows 1"
   elapsed=$SECONDS
   kill "$hole" 2>/dev/null || true
   wait "$hole" 2>/dev/null || true
@@ -363,7 +363,7 @@ time.sleep(300)' "$BATS_TEST_TMPDIR/hole.port" 3>&- &
   { head -n 100 "$BATS_TEST_TMPDIR/users.ndjson"; sleep 2; peer_cmd authfail 2; peer_cmd drop
     sed -n 101,200p "$BATS_TEST_TMPDIR/users.ndjson"; sleep 2; tail -n 100 "$BATS_TEST_TMPDIR/users.ndjson"; } |
     CQL_PASSWORD=pw-R-5 timeout 100 cqlload --hosts "$CQL" --user loader --keyspace "$KS" --table created_users \
-      --create --schema "$CREATED_USERS_SCHEMA" --primary-key id --batch-size 1 --stats "$BATS_TEST_TMPDIR/stats.json" \
+      --create --schema "$CREATED_USERS_SCHEMA" --primary-key id --batch-rows 1 --stats "$BATS_TEST_TMPDIR/stats.json" \
       2>"$BATS_TEST_TMPDIR/err"
   cat "$BATS_TEST_TMPDIR/err"
   grep -q "authentication failed for user 'loader'.*will try again" "$BATS_TEST_TMPDIR/err"
@@ -400,7 +400,7 @@ paced_load() {
   { cat "$BATS_TEST_TMPDIR/part1"; wait_for_line "$BATS_TEST_TMPDIR/err" "$1" 30 2>/dev/null || true
     cat "$BATS_TEST_TMPDIR/part2"; sleep 2; } |
     cqlload -v --hosts "$CQL" --keyspace "$KS" --table created_users --create --schema "$CREATED_USERS_SCHEMA" \
-      --primary-key id --batch-size 4 --stats "$BATS_TEST_TMPDIR/stats.json" 2>"$BATS_TEST_TMPDIR/err" &
+      --primary-key id --batch-rows 4 --stats "$BATS_TEST_TMPDIR/stats.json" 2>"$BATS_TEST_TMPDIR/err" &
   pid=$!
   # the first half stored
   local i

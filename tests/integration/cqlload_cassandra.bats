@@ -186,7 +186,7 @@ for i in range(1000): print("{\"id\": 7, \"seq\": %d, \"n\": %d, \"m\": %d}" % (
     >"$BATS_TEST_TMPDIR/updates.ndjson"
   for bs in 1 8; do
     run cqlload --hosts "$CQL" $(cql_auth_args) --keyspace "$KS" --table "one_$bs" --create --primary-key id \
-      --batch-size "$bs" --concurrency 64 "$BATS_TEST_TMPDIR/updates.ndjson"
+      --batch-rows "$bs" --concurrency 64 "$BATS_TEST_TMPDIR/updates.ndjson"
     assert_success
     assert_output --partial "in 1000, out 1000"
     run cqlread "SELECT n, m, WRITETIME(n) AS wn, WRITETIME(m) AS wm FROM $KS.one_$bs"
@@ -197,7 +197,7 @@ for i in range(1000): print("{\"id\": 7, \"seq\": %d, \"n\": %d, \"m\": %d}" % (
     # the stored versions are the last of each (seq 0..49 = records 950..999),
     # and their write times increase with the input order.
     run cqlload --hosts "$CQL" $(cql_auth_args) --keyspace "$KS" --table "rows_$bs" --create \
-      --primary-key '(id), seq' --batch-size "$bs" "$BATS_TEST_TMPDIR/updates.ndjson"
+      --primary-key '(id), seq' --batch-rows "$bs" "$BATS_TEST_TMPDIR/updates.ndjson"
     assert_success
     cqlread "SELECT seq, n, WRITETIME(n) AS wn FROM $KS.rows_$bs" >"$BATS_TEST_TMPDIR/rows"
     [ "$(jq -s 'sort_by(.seq) | map(.n) == [range(950;1000)]' "$BATS_TEST_TMPDIR/rows")" = true ]

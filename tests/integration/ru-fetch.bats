@@ -371,7 +371,7 @@ RF=(ru-fetch --retry-delay 20ms)
   [ "$(requests)" -eq 1 ]
   [[ "$stderr" == *"HTTP 401 Unauthorized"* ]]
   printf 'machine 127.0.0.1\nlogin user\npassword pw\n' >"$BATS_TEST_TMPDIR/netrc"
-  run --separate-stderr env NETRC="$BATS_TEST_TMPDIR/netrc" ru-fetch --url "$RU_URL/auth=user:pw/api/" -n 2 -v
+  run --separate-stderr env NETRC="$BATS_TEST_TMPDIR/netrc" ru-fetch --url "$RU_URL/auth=user:pw/api/" --results 2 -v
   assert_success
   [ "${#lines[@]}" -eq 2 ]
 }

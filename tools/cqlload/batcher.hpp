@@ -1,6 +1,6 @@
 #pragma once
 // Request building and token routing: rows become requests, one row per
-// EXECUTE (--batch-size 1) or grouped into unlogged BATCHes by the replica
+// EXECUTE (--batch-rows 1) or grouped into unlogged BATCHes by the replica
 // that owns their partitions (--group-by replica) or by partition key
 // (--group-by partition), within the size limits of row.hpp. A request keeps
 // its first row's token so that it is sent to that token's owner.

@@ -65,9 +65,10 @@ int main(int argc, char** argv) {
   app.add_option("--ttl", o.ttl, "Rows expire after SECONDS (0: never)")->capture_default_str()->group(wr)
       ->type_name("SECONDS");
   app.add_option("--concurrency", o.concurrency, "Requests in flight at once")->capture_default_str()->group(wr);
-  app.add_option("--batch-size", o.batch_size,
-                 "Up to N records per unlogged BATCH, grouped as --group-by says (1: no batches)")
-      ->capture_default_str()->group(wr);
+  auto* batch_rows = app.add_option("--batch-rows", o.batch_size,
+                                    "Up to N records per unlogged BATCH, grouped as --group-by says (1: no batches)")
+                         ->capture_default_str()->group(wr);
+  add_deprecated_alias(app, "--batch-size", batch_rows, o.batch_size);  // pgload's word is --batch-rows
   app.add_option("--group-by", o.group_by,
                  "What the records of one batch share: replica (the node owning their partitions) or partition")
       ->capture_default_str()->group(wr)->type_name("replica|partition");

@@ -32,7 +32,7 @@ cql::Consistency check_options(const Options& o) {
     throw UsageError("--consistency: " + o.consistency +
                      " is for lightweight transactions (conditional writes), not for plain INSERTs");
   if (o.concurrency < 1 || o.concurrency > 32768) throw UsageError("--concurrency must be 1..32768");
-  if (o.batch_size < 1 || o.batch_size > 65535) throw UsageError("--batch-size must be 1..65535");
+  if (o.batch_size < 1 || o.batch_size > 65535) throw UsageError("--batch-rows must be 1..65535");
   if (o.ttl < 0) throw UsageError("--ttl must be >= 0 seconds");
   if (o.routing != "token" && o.routing != "round-robin") throw UsageError("--routing: token or round-robin");
   if (o.group_by != "replica" && o.group_by != "partition") throw UsageError("--group-by: replica or partition");

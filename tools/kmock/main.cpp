@@ -9,7 +9,8 @@ int main(int argc, char** argv) {
                "kmock"};
   add_common_options(app, opts.common);
   kafka::add_version_flag(app);
-  app.add_option("-n,--broker-count", opts.broker_count, "Number of brokers")->capture_default_str();
+  auto* brokers = app.add_option("--broker-count", opts.broker_count, "Number of brokers")->capture_default_str();
+  add_deprecated_alias(app, "-n", brokers, opts.broker_count);  // -n: no one meaning across the tools
   app.add_option("-t,--topic", opts.topics, "Create topic NAME[:PARTITIONS[:REPLICATION]] (repeatable)")
       ->type_name("SPEC");
   app.add_option("--commands", opts.commands,

@@ -30,11 +30,13 @@ int main(int argc, char** argv) {
       ->type_name("DURATION");
   app.add_flag("--envelope", o.envelope,
                "Write envelopes: topic, partition, offset, timestamp, key, headers, value");
-  app.add_option("--format", o.format,
+  auto* templ = app.add_option("--template", o.format,
                  "Write each record as FMT (kcat-like): %t topic, %p partition, %o offset, %k key, %K key "
                  "length, %s payload, %S payload length, %T timestamp, %h headers, %%; \\n \\t escapes. "
                  "No newline is added")
       ->type_name("FMT");
+  // --format names a file format in fileload and pipekit; ksub's was a template.
+  add_deprecated_alias(app, "--format", templ, o.format);
   app.add_option("--commit-acks", o.commit_acks,
                  "Commit only what downstream acknowledged on PATH (a FIFO, created if missing; needs -G and "
                  "--envelope)")

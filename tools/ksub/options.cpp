@@ -1,4 +1,4 @@
-// ksub's options: parsing of -o and --format, and validate(), the one place
+// ksub's options: parsing of -o and --template, and validate(), the one place
 // where the options are checked (kept apart from I/O so they can be tested).
 #include "options.hpp"
 
@@ -61,7 +61,7 @@ void check_start(const Options& o, Settings& s) {
 // What is written, when the run ends, and what is committed.
 void check_output_and_end(const Options& o, Settings& s) {
   if (!o.format.empty()) {
-    if (o.envelope) throw UsageError("--format and --envelope do not go together");
+    if (o.envelope) throw UsageError("--template and --envelope do not go together");
     s.format = parse_format(o.format);
     s.output = Settings::Output::format;
   } else if (o.envelope) {
@@ -143,14 +143,14 @@ std::vector<FormatPiece> parse_format(const std::string& spec) {
         default: literal('\\'); literal(e);
       }
     } else if (c == '%') {
-      if (i + 1 >= spec.size()) throw UsageError("--format ends with a lone %");
+      if (i + 1 >= spec.size()) throw UsageError("--template ends with a lone %");
       char t = spec[++i];
       if (t == '%') {
         literal('%');
       } else if (std::string_view("tpokKsSTh").find(t) != std::string_view::npos) {
         out.push_back({t, {}});
       } else {
-        throw UsageError(std::string("--format: unknown token %") + t +
+        throw UsageError(std::string("--template: unknown token %") + t +
                          " (known: %t %p %o %k %K %s %S %T %h %%)");
       }
     } else {

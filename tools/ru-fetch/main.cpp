@@ -10,11 +10,13 @@ int main(int argc, char** argv) {
   add_common_options(app, o.common);
 
   auto* api = "API query";
-  app.add_option("-n,--results", o.results, "Users per request, 1..5000 (default 1; with --count and no --every, up to 5000)")
+  auto* results = app.add_option("--results", o.results, "Users per request, 1..5000 (default 1; with --count and no --every, up to 5000)")
       ->type_name("N")->group(api);
+  add_deprecated_alias(app, "-n", results, o.results);  // -n: no one meaning across the tools
   app.add_option("--page", o.page, "First page to fetch (needs --seed)")->type_name("N")->group(api);
-  app.add_option("-s,--seed", o.seed, "Seed: the same seed and page always give the same users")
+  auto* seed = app.add_option("--seed", o.seed, "Seed: the same seed and page always give the same users")
       ->type_name("SEED")->group(api);
+  add_deprecated_alias(app, "-s", seed, o.seed);  // -s is --schema in jvalidate
   app.add_option("--gender", o.gender, "Only male or female users (not with --seed)")
       ->type_name("male|female")->group(api);
   app.add_option("--nat", o.nat, "Nationalities, comma-separated or repeated (AU,BR,CA,...,US)")

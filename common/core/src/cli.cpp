@@ -49,12 +49,17 @@ void add_common_options(CLI::App& app, CommonOptions& opts) {
 
 void add_deprecated_alias(CLI::App& app, const std::string& old_name, CLI::Option* option,
                           std::string& value) {
+  detail::add_alias(app, old_name, option, [&value](const std::string& v) { value = v; });
+}
+
+void detail::add_alias(CLI::App& app, const std::string& old_name, CLI::Option* option,
+                       std::function<void(const std::string&)> set) {
   std::string new_name = option->get_name();
   std::string tool = app.get_name();
   CLI::Option* alias = app.add_option_function<std::string>(
                               old_name,
-                              [&value, old_name, new_name, tool](const std::string& v) {
-                                value = v;
+                              [set, old_name, new_name, tool](const std::string& v) {
+                                set(v);
                                 fmt::print(stderr, "{}: {} is deprecated, use {} (the old spelling keeps working)\n",
                                            tool, old_name, new_name);
                               })

@@ -3,6 +3,8 @@
 // exceptions become exit statuses.
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <limits>
+#include <type_traits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,7 +35,16 @@ std::string help_examples();
 // hidden from --help, it sets the same value and says once on stderr that it
 // is deprecated. A required `option` is then satisfied by either spelling.
 void add_deprecated_alias(CLI::App& app, const std::string& old_name, CLI::Option* option,
-                          std::string& value);  // "0.1.0 (git-describe)"
+                          std::string& value);
+// The same for a whole-number option (-n N and friends): the value is parsed
+// as that option's would be.
+template <typename Int>
+  requires std::is_integral_v<Int>
+void add_deprecated_alias(CLI::App& app, const std::string& old_name, CLI::Option* option, Int& value);
+template <typename Int>
+  requires std::is_integral_v<Int>
+void add_deprecated_alias(CLI::App& app, const std::string& old_name, CLI::Option* option,
+                          std::optional<Int>& value);
 
 // The context a run gets: counters and the common options.
 struct RunContext {
@@ -67,5 +78,29 @@ uint64_t parse_size_bytes(std::string_view text, std::string_view flag, uint64_t
 uint64_t parse_count(std::string_view text, std::string_view flag, uint64_t min, uint64_t max);
 // "5", "5%", "0.5%": a finite percentage in [0, 100].
 double parse_percent(std::string_view text, std::string_view flag);
+
+namespace detail {
+// Declares old_name as a hidden alias whose value `set` stores; warns once.
+void add_alias(CLI::App& app, const std::string& old_name, CLI::Option* option,
+               std::function<void(const std::string&)> set);
+}  // namespace detail
+
+template <typename Int>
+  requires std::is_integral_v<Int>
+void add_deprecated_alias(CLI::App& app, const std::string& old_name, CLI::Option* option, Int& value) {
+  detail::add_alias(app, old_name, option, [&value, old_name](const std::string& v) {
+    uint64_t n = parse_count(v, old_name, 0, static_cast<uint64_t>(std::numeric_limits<Int>::max()));
+    value = static_cast<Int>(n);
+  });
+}
+
+template <typename Int>
+  requires std::is_integral_v<Int>
+void add_deprecated_alias(CLI::App& app, const std::string& old_name, CLI::Option* option,
+                          std::optional<Int>& value) {
+  detail::add_alias(app, old_name, option, [&value, old_name](const std::string& v) {
+    value = static_cast<Int>(parse_count(v, old_name, 0, static_cast<uint64_t>(std::numeric_limits<Int>::max())));
+  });
+}
 
 }  // namespace pipekit

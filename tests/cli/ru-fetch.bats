@@ -20,7 +20,7 @@ usage_error() {  # usage_error "message part" ru-fetch args...
 @test "--results out of range: exit 2, no request (the API would silently send 1)" {
   usage_error "--results must be 1..5000 (got 0)" --results 0
   usage_error "--results must be 1..5000 (got 5001)" --results 5001
-  usage_error "--results must be 1..5000" -n -3
+  usage_error "--results must be 1..5000" --results -3
 }
 
 @test "--gender with --seed: exit 2 (the API ignores gender under a seed)" {

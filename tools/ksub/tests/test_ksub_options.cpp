@@ -178,7 +178,7 @@ TEST(KsubValidate, EachRuleSaysWhatIsWrong) {
   o = topic();
   o.format = "%s";
   o.envelope = true;
-  expect_usage(o, "--format and --envelope do not go together");
+  expect_usage(o, "--template and --envelope do not go together");
   o = topic();
   o.commit_acks = "/tmp/acks";
   expect_usage(o, "--commit-acks needs a consumer group (-G)");

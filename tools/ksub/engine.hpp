@@ -1,6 +1,6 @@
 #pragma once
 // ksub: Kafka topic(s) -> NDJSON on stdout. Bare values by default,
-// envelopes with --envelope, kcat-like --format. Offsets are stored only
+// envelopes with --envelope, kcat-like --template. Offsets are stored only
 // after their line was written; --commit-acks commits only what downstream
 // acknowledged (docs/conventions.md).
 #include "options.hpp"

@@ -24,7 +24,7 @@ struct Options {
   uint64_t count = 0;                   // -c; 0: no limit
   std::string idle_timeout;             // --idle-timeout
   bool envelope = false;
-  std::string format;                   // --format
+  std::string format;                   // --template (formerly --format)
   std::string commit_acks;              // --commit-acks PATH
   std::string ack_timeout = "30s";
   int empty_exit = -1;                  // --empty-exit CODE; -1: none
@@ -41,7 +41,7 @@ struct StartOffset {
 // "beginning", "end", "stored", "1042", "-10", "@1732147200123". Throws UsageError.
 StartOffset parse_offset(const std::string& spec);
 
-// A compiled --format: literal text and %-tokens (%t %p %o %k %K %s %S %T %h %%)
+// A compiled --template: literal text and %-tokens (%t %p %o %k %K %s %S %T %h %%)
 // with \n \t \r \\ escapes. Throws UsageError on an unknown token.
 struct FormatPiece {
   char token = 0;       // 0: literal

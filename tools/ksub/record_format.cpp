@@ -1,4 +1,4 @@
-// A Kafka record as ksub writes it: value, envelope or --format.
+// A Kafka record as ksub writes it: value, envelope or --template.
 #include "record_format.hpp"
 
 #include <unistd.h>

@@ -1,7 +1,7 @@
 #pragma once
 // A Kafka record as ksub writes it: its value (JSON as is, minified when it
 // spans lines, else a JSON string; a tombstone is null), an envelope
-// (--envelope), or a kcat-like --format template. Works on a plain Record,
+// (--envelope), or a kcat-like --template. Works on a plain Record,
 // which read_record() fills from a librdkafka message without copying.
 #include <librdkafka/rdkafka.h>
 #include <simdjson.h>
@@ -38,7 +38,7 @@ class RecordFormatter {
   RecordFormatter(Settings::Output output, std::vector<FormatPiece> format);
   bool wants_headers() const;
   // Appends the record: a line (value, envelope), or the template as is
-  // (--format adds no newline).
+  // (--template adds no newline).
   void append(std::string& out, const Record& r);
 
  private:

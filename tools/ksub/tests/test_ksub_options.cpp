@@ -1,4 +1,4 @@
-// ksub's options: -o and --format parsing, and validate(), the one place
+// ksub's options: -o and --template parsing, and validate(), the one place
 // that checks them and types them for the engine.
 #include <gtest/gtest.h>
 

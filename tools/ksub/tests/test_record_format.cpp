@@ -1,4 +1,4 @@
-// A record as ksub writes it: value, envelope, or --format.
+// A record as ksub writes it: value, envelope, or --template.
 #include <gtest/gtest.h>
 
 #include <cstring>

@@ -490,46 +490,35 @@ kafka::Properties effective_properties(const Options& opts) {
 
 }  // namespace
 
-int run(const Options& opts, RunContext& ctx) {
-  kafka::Properties props = effective_properties(opts);
-  if (opts.kafka.dump_config) {
-    // Validate with librdkafka, then print what kpub sets (not librdkafka's
-    // hundred defaults): the settings that decide its behaviour.
-    rd_kafka_conf_destroy(kafka::make_conf(props));
-    OutputWriter out(STDOUT_FILENO);
-    out.write(kafka::dump(props));
-    out.flush();
-    return 0;
-  }
-  if (opts.topic.empty()) throw UsageError("-t/--topic is required");
-  if (opts.intake.envelope == false && (opts.keep_topic || opts.keep_partition || opts.keep_timestamp))
-    throw UsageError("--keep-topic, --keep-partition and --keep-timestamp need --envelope");
-  RejectSink rejects(opts.rejects, ctx.stats);
-  // Opened before connecting: a missing file is exit 4 at once.
-  Intake intake({opts.input}, opts.intake, IntakeRules{.copy_envelope_value = true}, rejects, ctx.stats);
-  MessageBuilder builder(BuilderConfig{opts.key_path, opts.key_fixed, opts.keep_topic, opts.keep_partition,
-                                       opts.keep_timestamp});
-  Publisher pub(opts, ctx, std::move(props));
-  ctx.stats.set("failed", 0);
-  if (pub.check_topic(kStartCheckMs)) pub.nudge_producer_id();
+namespace {
 
+// --dump-config: validated by librdkafka, then what kpub sets (not
+// librdkafka's hundred defaults): the settings that decide its behaviour.
+int dump_config(const kafka::Properties& props) {
+  rd_kafka_conf_destroy(kafka::make_conf(props));
+  OutputWriter out(STDOUT_FILENO);
+  out.write(kafka::dump(props));
+  out.flush();
+  return 0;
+}
+
+// Publishes every record the intake hands over; returns true when a stop
+// signal ended the input. On an exception (an input error), what was accepted
+// before it is still delivered, and the input error is the one reported.
+bool publish_all(const Options& opts, Intake& intake, MessageBuilder& builder, Publisher& pub) {
   Record record;
   Message msg;
   std::string reason;
   RejectCode code;
-  bool stopped = false;
   try {
     for (;;) {
       ReadStatus st = intake.next(record, kReadTimeoutMs);
       if (st == ReadStatus::timeout) {
         pub.serve();
-        if (pub.aborted()) break;
+        if (pub.aborted()) return false;
         continue;
       }
-      if (st != ReadStatus::line) {
-        stopped = st == ReadStatus::stopped;
-        break;
-      }
+      if (st != ReadStatus::line) return st == ReadStatus::stopped;
       if (!builder.build(record, msg, reason, code)) {
         intake.reject(record, code, reason);
         continue;
@@ -541,11 +530,9 @@ int run(const Options& opts, RunContext& ctx) {
         }
       }
       pub.produce(msg, record.line.number);
-      if (pub.aborted()) break;
+      if (pub.aborted()) return false;
     }
   } catch (...) {
-    // An input error still delivers what was accepted before it; the input
-    // error is the one reported.
     try {
       pub.drain();
       pub.finish_files();
@@ -553,18 +540,15 @@ int run(const Options& opts, RunContext& ctx) {
     }
     throw;
   }
-  if (stopped)
-    log::info("stopping on signal: delivering the {} message(s) in flight (a second signal exits at once)",
-              pub.in_flight());
-  pub.drain();
-  pub.finish_files();
-  rejects.flush();
+}
+
+// The run's verdict once everything is delivered or has failed.
+int verdict(const Options& opts, Publisher& pub, RejectSink& rejects, RunContext& ctx) {
   if (pub.aborted()) {
     log::error("{} record(s) not delivered{}", pub.failed(),
                opts.failed_path.empty() ? "" : "; they are in " + opts.failed_path);
     pub.throw_abort();
   }
-
   log::info("published {}, rejected {}, failed {}{}", pub.delivered(), rejects.count(), pub.failed(),
             opts.keep_topic ? " (to the envelopes' topics)" : " to topic " + opts.topic);
   if (pub.queue_full_waits() > 0) log::debug("waited on a full queue {} time(s)", pub.queue_full_waits());
@@ -577,10 +561,35 @@ int run(const Options& opts, RunContext& ctx) {
     log::error("{}", what);
     return static_cast<int>(ExitCode::rejects);
   }
-  if (int status = rejects.exit_status(ctx.stats.records_in.load())) return status;
   // A stop by signal, once everything accepted was delivered, is a clean
   // exit (0), as in every pipekit tool; a second signal exits 128+N at once.
-  return 0;
+  return rejects.exit_status(ctx.stats.records_in.load());
+}
+
+}  // namespace
+
+int run(const Options& opts, RunContext& ctx) {
+  kafka::Properties props = effective_properties(opts);
+  if (opts.kafka.dump_config) return dump_config(props);
+  if (opts.topic.empty()) throw UsageError("-t/--topic is required");
+  if (opts.intake.envelope == false && (opts.keep_topic || opts.keep_partition || opts.keep_timestamp))
+    throw UsageError("--keep-topic, --keep-partition and --keep-timestamp need --envelope");
+  RejectSink rejects(opts.rejects, ctx.stats);
+  // Opened before connecting: a missing file is exit 4 at once.
+  Intake intake({opts.input}, opts.intake, IntakeRules{.copy_envelope_value = true}, rejects, ctx.stats);
+  MessageBuilder builder(BuilderConfig{opts.key_path, opts.key_fixed, opts.keep_topic, opts.keep_partition,
+                                       opts.keep_timestamp});
+  Publisher pub(opts, ctx, std::move(props));
+  ctx.stats.set("failed", 0);
+  if (pub.check_topic(kStartCheckMs)) pub.nudge_producer_id();
+
+  if (publish_all(opts, intake, builder, pub))
+    log::info("stopping on signal: delivering the {} message(s) in flight (a second signal exits at once)",
+              pub.in_flight());
+  pub.drain();
+  pub.finish_files();
+  rejects.flush();
+  return verdict(opts, pub, rejects, ctx);
 }
 
 }  // namespace pipekit::kpub

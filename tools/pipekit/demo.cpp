@@ -137,6 +137,73 @@ const char* kBrokenRecords =
 
 }  // namespace
 
+namespace {
+
+// ru-fetch into `users`: the live API unless --offline or it does not answer
+// in 5 s, then the bundled sample. Returns where the users came from.
+std::string fetch_users(const CommandLine& cl, const DemoEnv& env, const std::string& users,
+                        const std::string& data_dir) {
+  std::string sample = data_dir + "/examples/sample/randomuser-500.json";
+  auto fetch = [&](std::vector<std::string> extra) {
+    int o = open(users.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int e = open((env.dir + "/fetch.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    std::vector<std::string> a{"ru-fetch", "-q", "--shape", "flat", "--count", std::to_string(kDemoCount)};
+    a.insert(a.end(), extra.begin(), extra.end());
+    int st = run_program(a, -1, o, e, false, false, 60000).status;
+    close(o);
+    close(e);
+    return st;
+  };
+  if (!cl.has("offline") && fetch({"--timeout", "5s", "--retries", "1"}) == 0) return "the live API (https://randomuser.me)";
+  if (!cl.has("offline")) out("   the live API did not answer within 5 s; using the bundled sample");
+  if (access(sample.c_str(), R_OK) != 0) throw IoError("no bundled sample at " + sample);
+  if (fetch({"--url", "file://" + sample}) != 0) {
+    std::string log;
+    read_file(env.dir + "/fetch.log", log);
+    write_all(2, log);
+    throw IoError("cannot read the bundled sample " + sample);
+  }
+  return "the bundled sample (" + fs::path(sample).filename().string() + ")";
+}
+
+void show_rows() {
+  out("-- what landed in PostgreSQL");
+  Finished rows = run_program({"psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", "SELECT count(*) FROM users"},
+                              -1, -1, 2, true, false, 60000);
+  out("   rows in table users: " + trim(rows.out));
+  run_program({"psql", "-X", "-P", "pager=off", "-c",
+               "SELECT id, first_name, last_name, email, nat FROM users ORDER BY first_name, last_name LIMIT 5"},
+              -1, 1, 2, false, false, 60000);
+}
+
+// Each reject of the ingest: its code, its reason and the record's id.
+void show_rejects(const DemoEnv& env, const Settings& s) {
+  std::string rej = env.dir + "/state/rejects/users.ingest.ndjson";
+  out("-- rejects (with reasons) in " + fs::path(s["PIPEKIT_INGEST_REJECTS"]).filename().string() + ":");
+  std::string text;
+  if (read_file(rej, text)) {
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+      Json j = Json::parse(line, nullptr, false);
+      if (j.is_discarded() || !j.is_object()) {
+        out(line);
+        continue;
+      }
+      Json shown;
+      shown["code"] = j.contains("code") ? j["code"] : Json(nullptr);
+      shown["reason"] = j.contains("reason") ? j["reason"] : Json(nullptr);
+      Json record = j.contains("record") ? j["record"] : Json(nullptr);
+      shown["record"] = record.is_object() ? (record.contains("id") ? record["id"] : Json(nullptr)) : record;
+      out(shown.dump());
+    }
+  }
+  size_t rejected = count_lines(rej) + count_lines(env.dir + "/state/rejects/users.publish.ndjson");
+  out(fmt::format("   {} rejected", rejected));
+}
+
+}  // namespace
+
 int run_demo(const CommandLine& cl, const Settings& s, const std::string& self, const std::string& data_dir) {
   for (const char* t : {"kmock", "ru-fetch", "jvalidate", "kpub", "ksub", "pgload"})
     if (!on_path(t)) throw UsageError(std::string("not on PATH: ") + t + " (build with scripts/build; binaries are in build/bin)");
@@ -151,31 +218,7 @@ int run_demo(const CommandLine& cl, const Settings& s, const std::string& self, 
   out(fmt::format("   kafka at {}, postgresql at {}:{}", env.brokers, std::getenv("PGHOST"), std::getenv("PGPORT")));
 
   std::string users = env.dir + "/users.ndjson";
-  std::string sample = data_dir + "/examples/sample/randomuser-500.json";
-  std::string source;
-  auto fetch = [&](std::vector<std::string> extra) {
-    int o = open(users.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int e = open((env.dir + "/fetch.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    std::vector<std::string> a{"ru-fetch", "-q", "--shape", "flat", "--count", std::to_string(kDemoCount)};
-    a.insert(a.end(), extra.begin(), extra.end());
-    int st = run_program(a, -1, o, e, false, false, 60000).status;
-    close(o);
-    close(e);
-    return st;
-  };
-  if (!cl.has("offline") && fetch({"--timeout", "5s", "--retries", "1"}) == 0) {
-    source = "the live API (https://randomuser.me)";
-  } else {
-    if (!cl.has("offline")) out("   the live API did not answer within 5 s; using the bundled sample");
-    if (access(sample.c_str(), R_OK) != 0) throw IoError("no bundled sample at " + sample);
-    if (fetch({"--url", "file://" + sample}) != 0) {
-      std::string log;
-      read_file(env.dir + "/fetch.log", log);
-      write_all(2, log);
-      throw IoError("cannot read the bundled sample " + sample);
-    }
-    source = "the bundled sample (" + fs::path(sample).filename().string() + ")";
-  }
+  std::string source = fetch_users(cl, env, users, data_dir);
   size_t fetched = count_lines(users);
   // Three hand-made defects, so that the demo shows where bad records go.
   {
@@ -198,34 +241,8 @@ int run_demo(const CommandLine& cl, const Settings& s, const std::string& self, 
   pipekit({"ingest", "--once", "--input", users}, "ingest");
   out("-- pipekit load --once: ksub -G demo | jvalidate | pgload --mode upsert (acks via a FIFO)");
   pipekit({"load", "--once"}, "load");
-  out("-- what landed in PostgreSQL");
-  Finished rows = run_program({"psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", "SELECT count(*) FROM users"},
-                              -1, -1, 2, true, false, 60000);
-  out("   rows in table users: " + trim(rows.out));
-  run_program({"psql", "-X", "-P", "pager=off", "-c",
-               "SELECT id, first_name, last_name, email, nat FROM users ORDER BY first_name, last_name LIMIT 5"},
-              -1, 1, 2, false, false, 60000);
-  std::string rej = env.dir + "/state/rejects/users.ingest.ndjson";
-  out("-- rejects (with reasons) in " + fs::path(s["PIPEKIT_INGEST_REJECTS"]).filename().string() + ":");
-  std::string text;
-  if (read_file(rej, text)) {
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-      Json j = Json::parse(line, nullptr, false);
-      if (j.is_discarded() || !j.is_object()) {
-        out(line);
-        continue;
-      }
-      Json shown;
-      shown["reason"] = j.contains("reason") ? j["reason"] : Json(nullptr);
-      Json record = j.contains("record") ? j["record"] : Json(nullptr);
-      shown["record"] = record.is_object() ? (record.contains("id") ? record["id"] : Json(nullptr)) : record;
-      out(shown.dump());
-    }
-  }
-  size_t rejected = count_lines(rej) + count_lines(env.dir + "/state/rejects/users.publish.ndjson");
-  out(fmt::format("   {} rejected", rejected));
+  show_rows();
+  show_rejects(env, s);
   out("-- status");
   {
     std::vector<std::string> a{self, "status"};

@@ -274,6 +274,69 @@ class Orchestrator {
   }
 
   // ---- load ------------------------------------------------------------------
+  // What the load's attempts added up to.
+  struct LoadTotals {
+    int64_t consumed = 0, rejected = 0, written = 0;
+    int restarts = 0;
+    std::string fail_stage;
+    Json stages;
+    std::optional<int> ksub_status;
+  };
+
+  // One attempt's stages: ksub | jvalidate | sink, the acks of jvalidate and
+  // the sink on a FIFO that ksub reads (on a thread of its own). A fresh FIFO
+  // per attempt: no stale acks from a crash.
+  void start_load_stages(Supervisor& sup, const StageContext& c, const Sink& sink, int attempt) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(run_dir_, ec)) {
+      std::string n = e.path().filename().string();
+      if (n.rfind("acks.", 0) == 0 || n.find(".stats.json") != std::string::npos) fs::remove(e.path(), ec);
+    }
+    std::string ack = run_dir_ + "/acks." + std::to_string(attempt);
+    if (mkfifo(ack.c_str(), 0600) != 0) throw IoError(errno_message("mkfifo " + ack, errno));
+    auto [r1, w1] = make_pipe();
+    sup.start("ksub", consume_command(c, ack), -1, w1, run_dir_);
+    sup.set_head("ksub");
+    auto [r2, w2] = make_pipe();
+    sup.start("jvalidate", load_validate_command(c, ack), r1, w2, run_dir_);
+    sup.start(sink.tool, sink.build(c, ack), r2, -1, run_dir_);
+  }
+
+  void add_attempt(LoadTotals& t, const Supervisor& sup, const Sink& sink) {
+    for (const auto& st : sup.stages()) count_records(st.name);
+    t.consumed += stat_of(run_dir_, "ksub", "records_out");
+    t.rejected += stat_of(run_dir_, "jvalidate", "rejected") + stat_of(run_dir_, sink.tool, "rejected");
+    t.written += stat_of(run_dir_, sink.tool, "records_out");
+    t.fail_stage = sup.fail_stage();
+    t.stages = stage_statuses(sup);
+    t.ksub_status = sup.status_of("ksub");
+  }
+
+  int end_load(int status, const LoadTotals& t, const Sink& sink) {
+    // ksub's --empty-exit code after a restart means "nothing left", not
+    // "nothing to do": this run did consume.
+    if (empty_exit_ && cl_.has("once") && t.ksub_status && is_empty_exit(*t.ksub_status) && t.consumed == 0)
+      status = *empty_exit_;
+    if (is_empty_exit(status)) say("nothing to load: the group is at the end of " + s_["PIPEKIT_TOPIC"]);
+    if (status == 0)
+      say(fmt::format("load: {} consumed, {} written to {}, {} rejected, {} restarts", t.consumed, t.written,
+                      sink.tool, t.rejected, t.restarts));
+    Json m;
+    m["topic"] = s_["PIPEKIT_TOPIC"];
+    m["group"] = s_["PIPEKIT_GROUP"];
+    m["sink"] = s_["PIPEKIT_SINK"];
+    m["table"] = s_["PIPEKIT_TABLE"];
+    m["consumed"] = t.consumed;
+    m["written"] = t.written;
+    m["rejected"] = t.rejected;
+    m["restarts"] = t.restarts;
+    m["failed_stage"] = t.fail_stage;
+    m["stages"] = t.stages;
+    m["rejects"] = s_["PIPEKIT_REJECTS"];
+    emit_summary(status, m);
+    return status;
+  }
+
   int load() {
     const Sink& sink = sink_of(s_);
     if (dry_run()) {
@@ -291,73 +354,29 @@ class Orchestrator {
     start_metrics(true);
     StageContext c = ctx();
     Supervisor sup(empty_exit_, quiet());
-    int restarts = 0, status = 0, max_restarts = std::stoi(s_["PIPEKIT_RESTARTS"]);
-    int64_t consumed = 0, rejected = 0, written = 0;
-    Json stages;
-    std::optional<int> ksub_status;
-    std::string fail_stage;
+    int status = 0, max_restarts = std::stoi(s_["PIPEKIT_RESTARTS"]);
+    LoadTotals totals;
     for (int attempt = 0;; ++attempt) {
       sup.reset();
-      // jvalidate and the sink ack on a FIFO that ksub reads (on a thread of
-      // its own). A fresh FIFO per attempt: no stale acks from a crash.
-      std::error_code ec;
-      for (const auto& e : fs::directory_iterator(run_dir_, ec)) {
-        std::string n = e.path().filename().string();
-        if (n.rfind("acks.", 0) == 0 || n.find(".stats.json") != std::string::npos) fs::remove(e.path(), ec);
-      }
-      std::string ack = run_dir_ + "/acks." + std::to_string(attempt);
-      if (mkfifo(ack.c_str(), 0600) != 0) throw IoError(errno_message("mkfifo " + ack, errno));
-      auto [r1, w1] = make_pipe();
-      sup.start("ksub", consume_command(c, ack), -1, w1, run_dir_);
-      sup.set_head("ksub");
-      auto [r2, w2] = make_pipe();
-      sup.start("jvalidate", load_validate_command(c, ack), r1, w2, run_dir_);
-      sup.start(sink.tool, sink.build(c, ack), r2, -1, run_dir_);
+      start_load_stages(sup, c, sink, attempt);
       stages_up(sup, true);
       sup.supervise();
       stages_up(sup, false);
-      for (const auto& st : sup.stages()) count_records(st.name);
-      consumed += stat_of(run_dir_, "ksub", "records_out");
-      rejected += stat_of(run_dir_, "jvalidate", "rejected") + stat_of(run_dir_, sink.tool, "rejected");
-      written += stat_of(run_dir_, sink.tool, "records_out");
+      add_attempt(totals, sup, sink);
       status = sup.fail_status();
-      fail_stage = sup.fail_stage();
-      stages = stage_statuses(sup);
-      ksub_status = sup.status_of("ksub");
-      if (status != 0 && !sup.stop_requested() && restartable(status) && restarts < max_restarts) {
-        ++restarts;
+      if (status != 0 && !sup.stop_requested() && restartable(status) && totals.restarts < max_restarts) {
+        int restarts = ++totals.restarts;
         if (metrics_) metrics_->set_restarts(restarts);
         warn(fmt::format("restarting the load ({} of at most {}) after {} ended with status {}; acknowledged "
                          "offsets are committed, the rest is replayed",
-                         restarts, max_restarts, fail_stage, status));
+                         restarts, max_restarts, totals.fail_stage, status));
         int64_t backoff_ms = std::min<int64_t>(500 * restarts, 5000);
         if (sup.wait_for_stop(backoff_ms)) break;  // asked to stop: no new attempt
         continue;
       }
       break;
     }
-    // ksub's --empty-exit code after a restart means "nothing left", not
-    // "nothing to do": this run did consume.
-    if (empty_exit_ && cl_.has("once") && ksub_status && is_empty_exit(*ksub_status) && consumed == 0)
-      status = *empty_exit_;
-    if (is_empty_exit(status)) say("nothing to load: the group is at the end of " + s_["PIPEKIT_TOPIC"]);
-    if (status == 0)
-      say(fmt::format("load: {} consumed, {} written to {}, {} rejected, {} restarts", consumed, written, sink.tool,
-                      rejected, restarts));
-    Json m;
-    m["topic"] = s_["PIPEKIT_TOPIC"];
-    m["group"] = s_["PIPEKIT_GROUP"];
-    m["sink"] = s_["PIPEKIT_SINK"];
-    m["table"] = s_["PIPEKIT_TABLE"];
-    m["consumed"] = consumed;
-    m["written"] = written;
-    m["rejected"] = rejected;
-    m["restarts"] = restarts;
-    m["failed_stage"] = fail_stage;
-    m["stages"] = stages;
-    m["rejects"] = s_["PIPEKIT_REJECTS"];
-    emit_summary(status, m);
-    return status;
+    return end_load(status, totals, sink);
   }
 
   // ---- run: ingest and load --------------------------------------------------
@@ -389,14 +408,21 @@ class Orchestrator {
     setenv("PIPEKIT_IN_RUN", "1", 1);
     Argv ingest_cmd = half("ingest", {"--stats", run_dir_ + "/ingest.summary.json"});
     Argv load_cmd = half("load", {"--stats", run_dir_ + "/load.summary.json"});
-    auto halves = [&] {
-      Json j;
-      j["ingest"] = json_file(run_dir_ + "/ingest.summary.json");
-      j["load"] = json_file(run_dir_ + "/load.summary.json");
-      return j;
-    };
-    if (cl_.has("once")) {
-      // One after the other; each half's stdout and stderr, prefixed, on ours.
+    if (cl_.has("once")) return run_once(ingest_cmd, load_cmd);
+    return run_streaming(ingest_cmd, load_cmd);
+  }
+
+  // The halves' --stats summaries, as the run's summary embeds them.
+  Json halves() const {
+    Json j;
+    j["ingest"] = json_file(run_dir_ + "/ingest.summary.json");
+    j["load"] = json_file(run_dir_ + "/load.summary.json");
+    return j;
+  }
+
+  // run --once: one after the other; each half's stdout and stderr, prefixed, on ours.
+  int run_once(const Argv& ingest_cmd, const Argv& load_cmd) {
+    {
       int st_ingest, st_load;
       {
         Supervisor sup(empty_exit_, quiet());
@@ -429,7 +455,10 @@ class Orchestrator {
       emit_summary(status, m);
       return status;
     }
-    // Streaming: both halves side by side, supervised like stages.
+  }
+
+  // Streaming: both halves side by side, supervised like stages.
+  int run_streaming(const Argv& ingest_cmd, const Argv& load_cmd) {
     Supervisor sup(empty_exit_, quiet());
     sup.start("ingest", ingest_cmd, -1, -1, run_dir_);
     sup.start("load", load_cmd, -1, -1, run_dir_);

@@ -138,7 +138,7 @@ EOT
   [ "$(last_json .failed_stage)" = jvalidate ]
   [ "$(last_json .status)" = 4 ]
   grep -q '^\[jvalidate\] fake jvalidate: failing with status 4' <<<"$stderr"
-  grep -q 'pipekit: jvalidate failed with status 4' <<<"$stderr"
+  grep -q 'pipekit: warning: jvalidate failed with status 4' <<<"$stderr"
   FAKE_FAIL_kpub=3 run pk ingest --once "${ARGS[@]}"
   [ "$status" -eq 3 ]
   [ "$(last_json .failed_stage)" = kpub ]

@@ -518,6 +518,7 @@ class Orchestrator {
 }  // namespace
 
 int main(const std::vector<std::string>& args) {
+  configure_logging(false, 0, false);  // until the command line is read
   try {
     CommandLine cl = parse_command_line(args);
     if (cl.version) {
@@ -531,7 +532,7 @@ int main(const std::vector<std::string>& args) {
     if (cl.command.empty())
       throw UsageError("no subcommand: ingest, load, run, status or demo\n"
                        "Try 'pipekit --help' or 'pipekit SUBCOMMAND --help'.");
-    set_quiet(cl.has("quiet"));
+    configure_logging(cl.has("quiet"), cl.verbose, cl.has("log-format") && cl.opt("log-format") == "json");
     const char* in_run_env = std::getenv("PIPEKIT_IN_RUN");
     bool in_run = in_run_env && std::string(in_run_env) == "1";
     unsetenv("PIPEKIT_IN_RUN");
@@ -544,10 +545,10 @@ int main(const std::vector<std::string>& args) {
   } catch (const StopRequested&) {
     return 130;
   } catch (const Error& e) {
-    warn(e.what());
+    fail(e.what());
     return static_cast<int>(e.code());
   } catch (const std::exception& e) {
-    warn(std::string("internal error: ") + e.what());
+    fail(std::string("internal error: ") + e.what());
     return static_cast<int>(ExitCode::internal);
   }
 }

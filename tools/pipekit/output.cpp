@@ -6,21 +6,24 @@
 #include <fstream>
 #include <sstream>
 
+#include <algorithm>
+
 #include "pipekit/errors.hpp"
+#include "pipekit/log.hpp"
 
 namespace pipekit::orchestrator {
 
-namespace {
-bool quiet_flag = false;
+void configure_logging(bool quiet, int verbose, bool json) {
+  int raised = static_cast<int>(log::Level::info) + std::min(verbose, 2);
+  log::Level level = quiet ? log::Level::warn : static_cast<log::Level>(raised);
+  log::configure("pipekit", level, json ? log::Format::json : log::Format::text);
 }
 
-void set_quiet(bool quiet) { quiet_flag = quiet; }
+void say(const std::string& message) { log::info("{}", message); }
 
-void say(const std::string& message) {
-  if (!quiet_flag) write_all(2, "pipekit: " + message + "\n");
-}
+void warn(const std::string& message) { log::warn("{}", message); }
 
-void warn(const std::string& message) { write_all(2, "pipekit: " + message + "\n"); }
+void fail(const std::string& message) { log::error("{}", message); }
 
 void say_always(const std::string& line) { write_all(2, line + "\n"); }
 

@@ -1,14 +1,18 @@
 #pragma once
-// pipekit's own lines on stderr ("pipekit: ..."), and small file helpers.
+// pipekit's own lines on stderr, through common/core's log like every tool's
+// (levels, --log-format json), and small file helpers.
 #include <string>
 
 namespace pipekit::orchestrator {
 
-void set_quiet(bool quiet);
-// Progress and results: silent with -q.
+// -q: warnings and errors only; -v debug, -vv trace; json: one object a line.
+void configure_logging(bool quiet, int verbose, bool json);
+// Progress and results (info): silent with -q.
 void say(const std::string& message);
-// Problems: always.
+// Problems (warning): also with -q.
 void warn(const std::string& message);
+// What ends the run (error).
+void fail(const std::string& message);
 // A line as is, always (a stage's own words).
 void say_always(const std::string& line);
 

@@ -411,11 +411,9 @@ std::string help_text(const std::string& command) {
          "Output: the stages' stderr, each line prefixed with [stage]; the last line on\n"
          "stdout is a one-line JSON summary (Airflow's BashOperator pushes it as XCom).\n"
          "\n" + help_examples() + "\n"
-         "Exit status:\n"
-         "  0 every record was handled; 1 rejects beyond --max-rejects; 2 usage or\n"
-         "  configuration error; 3 a service kept failing; 4 local I/O error; 5 a bug;\n"
-         "  99 (or --empty-exit CODE) nothing to do; 128+N a stage was killed by\n"
-         "  signal N (after --restarts, for load). A failing stage gives its status.\n";
+         + exit_status_help() +
+         "  A failing stage gives its status; 128+N: a stage was killed by signal N\n"
+         "  (after --restarts, for load); --empty-exit CODE replaces 99.\n";
   return out;
 }
 

@@ -60,7 +60,7 @@ each_tool() {
   run cqlload $env --hosts "$CQL_HOSTS" $(cql_auth_args) --keyspace "$KS" --table rc --create --schema "$SCHEMA" \
     --primary-key id --max-line-bytes 200 --rejects "$T/cqlload.rej" <"$input"
   assert_success
-  run fileload $env --dir "$T/files" --max-line-bytes 200 --rejects "$T/fileload.rej" "$input"
+  run fileload $env --dir "$T/files" --format ndjson --max-line-bytes 200 --rejects "$T/fileload.rej" "$input"
   assert_success
 }
 

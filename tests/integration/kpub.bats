@@ -80,7 +80,9 @@ read_back() {
   assert_line --index 3 '[7,"key field '"'"'login.uuid'"'"' is missing"]'
   assert_line --index 4 --regexp '^\[8,"invalid JSON'
   assert_line --index 5 '[9,"key field '"'"'login.uuid'"'"' is missing"]'
-  assert_line --index 6 '[11,"line too long: 3000 bytes, over --max-line-bytes 2048"]'
+  assert_line --index 6 '[11,"line too long: 3000 bytes or more, over --max-line-bytes 2048"]'
+  run jq -r .code "$BATS_TEST_TMPDIR/rej"
+  assert_output "$(printf '%s\n' not_json missing_field missing_field missing_field not_json missing_field line_too_long)"
   # the original record comes back: as JSON when it parses, else as a string
   run jq -c .record "$BATS_TEST_TMPDIR/rej"
   assert_line --index 0 '"not json at all"'

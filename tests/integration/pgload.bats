@@ -518,6 +518,11 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   # hung: the restarted server inherited the write end of pgload's input FIFO
   # (fd 7), so pgload never saw the end of its input. The restart closes it.
   psql_q "create table crash1 (n int primary key)"
+  # The throwaway server runs with synchronous_commit=off: a COMMIT it answered
+  # may be lost in a crash within the WAL writer's delay. pgload acknowledges
+  # on COMMIT, so this test needs commits that survive the crash it stages.
+  psql_q "alter system set synchronous_commit = on" >/dev/null
+  psql_q "select pg_reload_conf()" >/dev/null
   mkfifo "$T/in"
   timeout 120 pgload --table crash1 --flush-interval 30s --batch-rows 100000 --retries 20 <"$T/in" 2>"$T/err" &
   BG_PID=$!
@@ -537,6 +542,8 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   [ "$rc" -ne 124 ] || fail "pgload did not finish within 120 s: $(cat "$T/err")"
   [ "$rc" -eq 0 ] || { cat "$T/err"; fail "exit $rc"; }
   grep -q "reconnected" "$T/err" || fail "no reconnect: $(cat "$T/err")"
+  psql_q "alter system reset synchronous_commit" >/dev/null
+  psql_q "select pg_reload_conf()" >/dev/null
   run psql_q "select count(*), count(distinct n), min(n), max(n) from crash1"
   assert_output "9000|9000|1|9000"
 }

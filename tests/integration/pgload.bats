@@ -617,7 +617,8 @@ flat_table() {  # flat_table NAME: the flat users table with a primary key
   hba=$PG_DIR/data/pg_hba.conf
   { echo "host all loader 127.0.0.1/32 scram-sha-256"; cat "$hba"; } >"$T/hba" && cat "$T/hba" >"$hba"
   psql_q "select pg_reload_conf()" >/dev/null
-  sleep 0.3
+  # The reload is asynchronous: wait until the server asks loader for a password.
+  wait_until 10 "! PGPASSWORD= PGPASSFILE=/dev/null psql -X -w -q -h 127.0.0.1 -U loader -c 'select 1' >/dev/null 2>&1"
   echo "127.0.0.1:$PGPORT:*:loader:right-horse-battery" >"$T/pgpass"
   chmod 600 "$T/pgpass"
   run env PGPASSFILE="$T/pgpass" pgload -d "host=127.0.0.1 user=loader" --table cred <<<'{"a":1}'

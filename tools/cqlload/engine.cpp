@@ -37,16 +37,6 @@ using cql::Opcode;
 
 constexpr IntakeRules kRules{.require_object = true};
 
-// The descriptor to wait on when the input has nothing to read: stdin when
-// it is the only input. Regular files never keep the reader waiting; for a
-// named FIFO among the inputs there is none (the intake keeps its
-// descriptors to itself): the loop then checks the input every 10 ms.
-int pollable_input(const std::vector<std::string>& inputs) {
-  for (const auto& in : inputs)
-    if (in != "-" && !in.empty()) return -1;
-  return STDIN_FILENO;
-}
-
 // Every input is checked at start, so that a missing file fails (exit 4)
 // before connecting; the intake opens each in turn.
 void check_inputs(const std::vector<std::string>& inputs) {
@@ -90,7 +80,6 @@ class Loader {
   std::optional<Samples> samples_;  // --create without --schema: the first records
   std::optional<Acknowledger> acks_;
   bool input_done_ = false;
-  int input_fd_ = -1;
   std::unique_ptr<cql::Session> session_;
   Target target_;
   cql::Consistency consistency_ = cql::Consistency::local_quorum;
@@ -133,7 +122,6 @@ void Loader::setup() {
   check_inputs(o_.inputs);
   intake_.emplace(o_.inputs, o_.intake, kRules, rejects_, ctx_.stats);
   acks_.emplace(*intake_, ctx_.stats);
-  input_fd_ = pollable_input(o_.inputs);
   if (o_.create && o_.schema_file.empty()) {
     // Read ahead up to --infer-records records (or until the input pauses
     // for a second after the first) to learn the columns; they load first.
@@ -346,8 +334,7 @@ void Loader::wait(bool reading, bool idle_input) {
   if (window_.can_send()) timeout = std::min(timeout, 10);  // waiting for a connection
   bool want_input = !input_done_ && !window_.failed() && !stop_requested() && window_.has_room() && idle_input;
   if (reading && !idle_input) timeout = 0;  // more to read at once
-  if (want_input && input_fd_ < 0) timeout = std::min(timeout, 10);
-  session_->poll(timeout, want_input ? input_fd_ : -1, POLLIN);
+  session_->poll(timeout, want_input ? intake_->input_fd() : -1, POLLIN);
   acks_->flush();
   if (session_->alive() == 0 && window_.in_flight() == 0 && !window_.ready().empty()) {
     // Every node is down: the requests wait with backoff.

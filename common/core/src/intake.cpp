@@ -114,7 +114,6 @@ Intake::Intake(std::vector<std::string> inputs, const IntakeOptions& opts, Intak
                Stats& stats)
     : inputs_(inputs.empty() ? std::vector<std::string>{"-"} : std::move(inputs)),
       opts_(opts),
-      rules_(rules),
       rejects_(rejects),
       stats_(stats),
       parser_(opts, rules) {
@@ -157,7 +156,6 @@ ReadStatus Intake::next(Record& record, int timeout_ms) {
       stats_.bytes.store(bytes_read(), std::memory_order_relaxed);
       return st;
     }
-    ++records_;
     stats_.records_in.fetch_add(1, std::memory_order_relaxed);
     stats_.bytes.store(bytes_read(), std::memory_order_relaxed);
     auto refusal = parser_.parse(line, record);

@@ -83,24 +83,26 @@ namespace detail {
 // Declares old_name as a hidden alias whose value `set` stores; warns once.
 void add_alias(CLI::App& app, const std::string& old_name, CLI::Option* option,
                std::function<void(const std::string&)> set);
+// An alias's value as the whole number the option takes.
+template <typename Int>
+Int alias_count(const std::string& text, const std::string& old_name) {
+  return static_cast<Int>(parse_count(text, old_name, 0, static_cast<uint64_t>(std::numeric_limits<Int>::max())));
+}
 }  // namespace detail
 
 template <typename Int>
   requires std::is_integral_v<Int>
 void add_deprecated_alias(CLI::App& app, const std::string& old_name, CLI::Option* option, Int& value) {
-  detail::add_alias(app, old_name, option, [&value, old_name](const std::string& v) {
-    uint64_t n = parse_count(v, old_name, 0, static_cast<uint64_t>(std::numeric_limits<Int>::max()));
-    value = static_cast<Int>(n);
-  });
+  detail::add_alias(app, old_name, option,
+                    [&value, old_name](const std::string& v) { value = detail::alias_count<Int>(v, old_name); });
 }
 
 template <typename Int>
   requires std::is_integral_v<Int>
 void add_deprecated_alias(CLI::App& app, const std::string& old_name, CLI::Option* option,
                           std::optional<Int>& value) {
-  detail::add_alias(app, old_name, option, [&value, old_name](const std::string& v) {
-    value = static_cast<Int>(parse_count(v, old_name, 0, static_cast<uint64_t>(std::numeric_limits<Int>::max())));
-  });
+  detail::add_alias(app, old_name, option,
+                    [&value, old_name](const std::string& v) { value = detail::alias_count<Int>(v, old_name); });
 }
 
 }  // namespace pipekit

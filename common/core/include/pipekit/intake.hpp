@@ -127,9 +127,12 @@ class Intake {
   void acknowledge(const std::vector<Ack>& batch);
   bool acks_enabled() const { return acks_.enabled(); }
 
-  uint64_t records() const { return records_; }        // lines read, rejects included
   uint64_t malformed() const { return malformed_; }    // rejected by the intake itself
   uint64_t bytes_read() const;
+  // The descriptor of the input being read, for a tool's own poll(2) loop
+  // (cqlload waits on it and on its connections at once). It changes when
+  // next() moves on to the next input.
+  int input_fd() const { return fd_; }
   const std::vector<std::string>& inputs() const { return inputs_; }
 
  private:
@@ -138,7 +141,6 @@ class Intake {
 
   std::vector<std::string> inputs_;
   const IntakeOptions& opts_;
-  IntakeRules rules_;
   RejectSink& rejects_;
   Stats& stats_;
   AckWriter acks_;
@@ -148,7 +150,7 @@ class Intake {
   std::unique_ptr<LineReader> reader_;
   uint64_t bytes_before_ = 0;  // bytes of the inputs already finished
   RecordParser parser_;
-  uint64_t records_ = 0, malformed_ = 0;
+  uint64_t malformed_ = 0;
 };
 
 }  // namespace pipekit

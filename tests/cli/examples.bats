@@ -51,5 +51,5 @@ EX=$PIPEKIT_ROOT/examples
   run env -i PATH="$PATH" HOME="$BATS_TEST_TMPDIR" pipekit load --dry-run --config "$EX/pipelines/users.env" \
     --schema "$PIPEKIT_ROOT/tests/data/pipeline/user-flat.test.schema.json"
   assert_success
-  assert_output --partial "ksub: ksub -b localhost:9092 -t users -G users-postgres"
+  assert_output --partial "ksub: ksub --brokers localhost:9092 --topic users --group users-postgres"
 }

@@ -60,16 +60,16 @@ last_json() { tail -1 <<<"$output" | jq -r "$1"; }
   run pk load --dry-run "${ARGS[@]}" -t people -G g1 --table people
   assert_success
   ksub=$(grep '^ksub: ' <<<"$output"); jv=$(grep '^jvalidate: ' <<<"$output"); pg=$(grep '^pgload: ' <<<"$output")
-  [[ $ksub == *"-t people -G g1 --envelope --commit-acks "* ]]
+  [[ $ksub == *"--topic people --group g1 --envelope --commit-acks "* ]]
   to_ksub=$(grep -oP -- '--commit-acks \K\S+' <<<"$ksub")
   from_sinks=$(grep -oP -- '--ack \K\S+' <<<"$jv")
   [ "$from_sinks" = "$to_ksub" ]
   [[ $pg == *"--table people --envelope --mode upsert --key id --ack $from_sinks "* ]]
   [[ $jv == *"--rejects "* ]]
   # streaming unless --once
-  [[ $ksub != *" -e "* ]]
+  [[ $ksub != *" --exit-at-end "* ]]
   run pk load --dry-run --once --empty-exit 99 "${ARGS[@]}"
-  grep -q -- '^ksub: .* -e --empty-exit 99 ' <<<"$output"
+  grep -q -- '^ksub: .* --exit-at-end --empty-exit 99 ' <<<"$output"
 }
 
 @test "settings: flag > environment > config file > default" {
@@ -82,14 +82,14 @@ PGHOST=/tmp/from-file
 EOT
   run pk load --dry-run "${ARGS[@]}" --config "$W/p.env"
   assert_success
-  assert_output --partial "-t from_file -G file-group"
+  assert_output --partial "--topic from_file --group file-group"
   assert_output --partial "pgload --table file_table"
   run env PIPEKIT_TOPIC=from_env PATH=$FAKEPATH "$PK" load --dry-run "${ARGS[@]}" --config "$W/p.env"
-  assert_output --partial "-t from_env -G file-group"
+  assert_output --partial "--topic from_env --group file-group"
   run env PIPEKIT_TOPIC=from_env PATH=$FAKEPATH "$PK" load --dry-run "${ARGS[@]}" --config "$W/p.env" -t from_flag
-  assert_output --partial "-t from_flag -G file-group"
+  assert_output --partial "--topic from_flag --group file-group"
   run pk load --dry-run "${ARGS[@]}"
-  assert_output --partial "-t users -G pipekit-load"
+  assert_output --partial "--topic users --group pipekit-load"
 }
 
 @test "config file: unknown keys and secrets are refused, the secret is not echoed" {
@@ -179,7 +179,7 @@ EOT
   run pk -q load --once "${ARGS[@]}"
   assert_success
   assert_output ""
-  grep -q -- ' -q ' "$W/log/pgload.argv"
+  grep -q -- ' --quiet ' "$W/log/pgload.argv"
   FAKE_FAIL_pgload=2 run --separate-stderr pk -q load --once "${ARGS[@]}"
   [ "$status" -eq 2 ]
   [ "$(last_json .status)" = 2 ]
@@ -242,7 +242,7 @@ EOT
   run pk ingest --once -n 25 --seed s1 "${ARGS[@]}"
   assert_success
   grep -q -- '--shape flat --count 25 --seed s1' "$W/log/ru-fetch.argv"
-  grep -q -- '-t users -k id' "$W/log/kpub.argv"
+  grep -q -- '--topic users --key id' "$W/log/kpub.argv"
   [ "$(last_json .published)" = 3 ]
   printf '{"id":"a"}\n{"id":"b"}\n' >"$W/in.ndjson"
   run pk ingest --once --no-validate --input "$W/in.ndjson" "${ARGS[@]}"

@@ -470,9 +470,8 @@ node_stat() {  # node_stat INDEX FIELD: the peer's counter for that node
   paced_load "127.0.0.1:$port1: reconnected"
   peer_cmd down 1
   wait_for_line "$BATS_TEST_TMPDIR/err" "STATUS_CHANGE DOWN 127.0.0.1:$port1" 10
-  sleep 2
+  wait_until 5 '[ "$(node_stat 1 state)" = "\"down\"" ]'
   rows=$(node_stat 1 rows)
-  [ "$(node_stat 1 state)" = '"down"' ]
   peer_cmd up 1
   # The DOWN event put the next attempt 30 s away; UP brings it forward.
   wait_for_line "$BATS_TEST_TMPDIR/err" "127.0.0.1:$port1: reconnected" 8

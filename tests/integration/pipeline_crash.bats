@@ -28,7 +28,8 @@ setup() {
 
 teardown() {
   if [ -n "${LOAD_PID:-}" ] && kill -0 "$LOAD_PID" 2>/dev/null; then
-    kill -TERM "$LOAD_PID"; sleep 2; kill -KILL "$LOAD_PID" 2>/dev/null
+    kill -TERM "$LOAD_PID"
+    wait_until 5 '! kill -0 "$LOAD_PID" 2>/dev/null' || kill -KILL "$LOAD_PID" 2>/dev/null
   fi
   return 0
 }

@@ -339,12 +339,15 @@ class Orchestrator {
 
   int load() {
     const Sink& sink = sink_of(s_);
+    // Built (and so checked by each tool's parser) before anything starts.
+    StageContext planned = ctx();
+    std::string planned_ack = "$RUN_DIR/acks";
+    Argv consume = consume_command(planned, planned_ack), validate = load_validate_command(planned, planned_ack),
+         load = sink.build(planned, planned_ack);
     if (dry_run()) {
-      StageContext c = ctx();
-      std::string ack = "$RUN_DIR/acks";
-      print_dry("ksub", consume_command(c, ack));
-      print_dry("jvalidate", load_validate_command(c, ack));
-      print_dry(sink.tool, sink.build(c, ack));
+      print_dry("ksub", consume);
+      print_dry("jvalidate", validate);
+      print_dry(sink.tool, load);
       return 0;
     }
     if (!in_run_)

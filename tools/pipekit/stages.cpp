@@ -2,78 +2,93 @@
 
 #include <algorithm>
 
+#include "cqlload/cli.hpp"
+#include "fileload/cli.hpp"
+#include "jvalidate/cli.hpp"
+#include "kpub/cli.hpp"
+#include "ksub/cli.hpp"
+#include "pgload/cli.hpp"
+#include "ru-fetch/cli.hpp"
+#include "tool_command.hpp"
+
 namespace pipekit::orchestrator {
 
 namespace {
 
-void add_if(Argv& a, const std::string& flag, const std::string& value) {
-  if (!value.empty()) a.insert(a.end(), {flag, value});
+ToolCommand pgload_command() { return ToolCommand::of<pgload::Options>("pgload", pgload::command_line); }
+ToolCommand cqlload_command() { return ToolCommand::of<cqlload::Options>("cqlload", cqlload::command_line); }
+ToolCommand fileload_command() { return ToolCommand::of<fileload::Options>("fileload", fileload::command_line); }
+ToolCommand jvalidate_command() { return ToolCommand::of<jvalidate::Options>("jvalidate", jvalidate::command_line); }
+ToolCommand kpub_command() { return ToolCommand::of<kpub::Options>("kpub", kpub::command_line); }
+ToolCommand ksub_command() { return ToolCommand::of<ksub::Options>("ksub", ksub::command_line); }
+ToolCommand rufetch_command() { return ToolCommand::of<rufetch::Options>("ru-fetch", rufetch::command_line); }
+
+// Options every stage gets, then its --stats file; the finished argv.
+Argv with_common_options(ToolCommand& a, const StageContext& c, const std::string& tool) {
+  if (c.cl.has("quiet")) a.flag("--quiet");
+  a.option_if("--log-format", c.cl.opt("log-format"));
+  for (int i = 0; i < c.cl.verbose; ++i) a.flag("--verbose");
+  a.flag("--no-progress");
+  a.option("--stats", c.run_dir + "/" + tool + ".stats.json");
+  return a.finish();
 }
 
-// Flags every stage gets, then its --stats file.
-void common_tool_args(Argv& a, const StageContext& c, const std::string& tool) {
-  if (c.cl.has("quiet")) a.push_back("-q");
-  add_if(a, "--log-format", c.cl.opt("log-format"));
-  for (int i = 0; i < c.cl.verbose; ++i) a.push_back("-v");
-  a.push_back("--no-progress");
-  a.insert(a.end(), {"--stats", c.run_dir + "/" + tool + ".stats.json"});
+void kafka_options(ToolCommand& a, const Settings& s) {
+  a.option("--brokers", s["KAFKA_BROKERS"]);
+  a.option_if("-F", s["PIPEKIT_KAFKA_CONFIG"]);
 }
 
-void kafka_args(Argv& a, const Settings& s) {
-  a.insert(a.end(), {"-b", s["KAFKA_BROKERS"]});
-  add_if(a, "-F", s["PIPEKIT_KAFKA_CONFIG"]);
+void validate_options(ToolCommand& a, const Settings& s) {
+  if (s.on("PIPEKIT_ASSERT_FORMATS")) a.flag("--assert-formats");
+  a.option_if("--max-rejects", s["PIPEKIT_MAX_REJECTS"]);
+  a.option_if("--max-reject-rate", s["PIPEKIT_MAX_REJECT_RATE"]);
 }
 
-void validate_args(Argv& a, const Settings& s) {
-  if (s.on("PIPEKIT_ASSERT_FORMATS")) a.push_back("--assert-formats");
-  add_if(a, "--max-rejects", s["PIPEKIT_MAX_REJECTS"]);
-  add_if(a, "--max-reject-rate", s["PIPEKIT_MAX_REJECT_RATE"]);
-}
-
-std::string sink_rejects(const Settings& s) {
-  return s["PIPEKIT_STATE_DIR"] + "/rejects/" + s["PIPEKIT_TOPIC"] + "." + s["PIPEKIT_SINK"] + ".ndjson";
+// A sink's rejects: appended to one file per topic and sink.
+void sink_rejects(ToolCommand& a, const Settings& s) {
+  a.option("--rejects", s["PIPEKIT_STATE_DIR"] + "/rejects/" + s["PIPEKIT_TOPIC"] + "." + s["PIPEKIT_SINK"] + ".ndjson");
+  a.flag("--rejects-append");
 }
 
 Argv postgres_sink(const StageContext& c, const std::string& ack) {
   const Settings& s = c.s;
-  Argv a{"pgload"};
-  add_if(a, "-d", s["PIPEKIT_PG_DSN"]);
-  a.insert(a.end(), {"--table", s["PIPEKIT_TABLE"], "--envelope", "--mode", "upsert", "--key", s["PIPEKIT_KEY"],
-                     "--ack", ack});
+  ToolCommand a = pgload_command();
+  a.option_if("--dsn", s["PIPEKIT_PG_DSN"]);
+  a.option("--table", s["PIPEKIT_TABLE"]).flag("--envelope").option("--mode", "upsert");
+  a.option("--key", s["PIPEKIT_KEY"]).option("--ack", ack);
   if (s.on("PIPEKIT_CREATE"))
-    a.insert(a.end(), {"--create", "--schema", s["PIPEKIT_SCHEMA"], "--primary-key", s["PIPEKIT_KEY"]});
-  add_if(a, "--batch-rows", s["PIPEKIT_BATCH_ROWS"]);
-  add_if(a, "--flush-interval", s["PIPEKIT_FLUSH_INTERVAL"]);
-  add_if(a, "--retries", s["PIPEKIT_SINK_RETRIES"]);
-  a.insert(a.end(), {"--rejects", sink_rejects(s), "--rejects-append"});
-  common_tool_args(a, c, "pgload");
-  return a;
+    a.flag("--create").option("--schema", s["PIPEKIT_SCHEMA"]).option("--primary-key", s["PIPEKIT_KEY"]);
+  a.option_if("--batch-rows", s["PIPEKIT_BATCH_ROWS"]);
+  a.option_if("--flush-interval", s["PIPEKIT_FLUSH_INTERVAL"]);
+  a.option_if("--retries", s["PIPEKIT_SINK_RETRIES"]);
+  sink_rejects(a, s);
+  return with_common_options(a, c, "pgload");
 }
 
 Argv cassandra_sink(const StageContext& c, const std::string& ack) {
   const Settings& s = c.s;
-  Argv a{"cqlload", "--hosts", s["PIPEKIT_CQL_HOSTS"]};
-  add_if(a, "--port", s["PIPEKIT_CQL_PORT"]);
-  a.insert(a.end(), {"--keyspace", s["PIPEKIT_CQL_KEYSPACE"], "--table", s["PIPEKIT_TABLE"], "--envelope", "--ack",
-                     ack, "--primary-key", s["PIPEKIT_KEY"]});
-  if (s.on("PIPEKIT_CREATE")) a.insert(a.end(), {"--create", "--schema", s["PIPEKIT_SCHEMA"]});
-  add_if(a, "--user", s["PIPEKIT_CQL_USER"]);
-  add_if(a, "--password-file", s["CQL_PASSWORD_FILE"]);
-  a.insert(a.end(), {"--rejects", sink_rejects(s), "--rejects-append"});
-  common_tool_args(a, c, "cqlload");
-  return a;
+  ToolCommand a = cqlload_command();
+  a.option("--hosts", s["PIPEKIT_CQL_HOSTS"]);
+  a.option_if("--port", s["PIPEKIT_CQL_PORT"]);
+  a.option("--keyspace", s["PIPEKIT_CQL_KEYSPACE"]).option("--table", s["PIPEKIT_TABLE"]);
+  a.flag("--envelope").option("--ack", ack).option("--primary-key", s["PIPEKIT_KEY"]);
+  if (s.on("PIPEKIT_CREATE")) a.flag("--create").option("--schema", s["PIPEKIT_SCHEMA"]);
+  a.option_if("--user", s["PIPEKIT_CQL_USER"]);
+  a.option_if("--password-file", s["CQL_PASSWORD_FILE"]);
+  sink_rejects(a, s);
+  return with_common_options(a, c, "cqlload");
 }
 
 // Files under --dir: each acknowledged once its file is complete and durable.
 Argv files_sink(const StageContext& c, const std::string& ack) {
   const Settings& s = c.s;
-  Argv a{"fileload", "--dir", s["PIPEKIT_FILES_DIR"], "--format", s["PIPEKIT_FILES_FORMAT"], "--schema",
-         s["PIPEKIT_SCHEMA"], "--envelope", "--ack", ack};
-  add_if(a, "--roll-records", s["PIPEKIT_FILES_ROLL_RECORDS"]);
-  add_if(a, "--roll-age", s["PIPEKIT_FILES_ROLL_AGE"]);
-  a.insert(a.end(), {"--rejects", sink_rejects(s), "--rejects-append"});
-  common_tool_args(a, c, "fileload");
-  return a;
+  ToolCommand a = fileload_command();
+  a.option("--dir", s["PIPEKIT_FILES_DIR"]).option("--format", s["PIPEKIT_FILES_FORMAT"]);
+  a.option("--schema", s["PIPEKIT_SCHEMA"]).flag("--envelope").option("--ack", ack);
+  a.option_if("--roll-records", s["PIPEKIT_FILES_ROLL_RECORDS"]);
+  a.option_if("--roll-age", s["PIPEKIT_FILES_ROLL_AGE"]);
+  sink_rejects(a, s);
+  return with_common_options(a, c, "fileload");
 }
 
 }  // namespace
@@ -102,73 +117,75 @@ std::string sink_names() {
 
 Argv fetch_command(const StageContext& c) {
   const Settings& s = c.s;
-  Argv a{"ru-fetch", "--shape", "flat"};
+  ToolCommand a = rufetch_command();
+  a.option("--shape", "flat");
   // --once: COUNT users in all; streaming: COUNT users (one request) every tick
   if (c.once()) {
-    a.insert(a.end(), {"--count", s["PIPEKIT_COUNT"]});
-    add_if(a, "--results", s["PIPEKIT_RESULTS"]);
+    a.option("--count", s["PIPEKIT_COUNT"]);
+    a.option_if("--results", s["PIPEKIT_RESULTS"]);
   } else {
-    a.insert(a.end(), {"--every", s["PIPEKIT_EVERY"], "--results",
-                       s["PIPEKIT_RESULTS"].empty() ? s["PIPEKIT_COUNT"] : s["PIPEKIT_RESULTS"]});
+    a.option("--every", s["PIPEKIT_EVERY"]);
+    a.option("--results", s["PIPEKIT_RESULTS"].empty() ? s["PIPEKIT_COUNT"] : s["PIPEKIT_RESULTS"]);
   }
-  add_if(a, "--seed", s["PIPEKIT_SEED"]);
-  add_if(a, "--url", s["PIPEKIT_URL"]);
-  add_if(a, "--timeout", s["PIPEKIT_FETCH_TIMEOUT"]);
-  add_if(a, "--rate", s["PIPEKIT_FETCH_RATE"]);
-  common_tool_args(a, c, "ru-fetch");
-  return a;
+  a.option_if("--seed", s["PIPEKIT_SEED"]);
+  a.option_if("--url", s["PIPEKIT_URL"]);
+  a.option_if("--timeout", s["PIPEKIT_FETCH_TIMEOUT"]);
+  a.option_if("--rate", s["PIPEKIT_FETCH_RATE"]);
+  return with_common_options(a, c, "ru-fetch");
 }
 
 Argv ingest_validate_command(const StageContext& c) {
-  Argv a{"jvalidate", "--schema", c.s["PIPEKIT_SCHEMA"], "--rejects", c.s["PIPEKIT_INGEST_REJECTS"], "--rejects-append"};
-  validate_args(a, c.s);
-  common_tool_args(a, c, "jvalidate");
-  return a;
+  ToolCommand a = jvalidate_command();
+  a.option("--schema", c.s["PIPEKIT_SCHEMA"]).option("--rejects", c.s["PIPEKIT_INGEST_REJECTS"]);
+  a.flag("--rejects-append");
+  validate_options(a, c.s);
+  return with_common_options(a, c, "jvalidate");
 }
 
 Argv publish_command(const StageContext& c) {
   const Settings& s = c.s;
   std::string rejects = s["PIPEKIT_STATE_DIR"] + "/rejects/" + s["PIPEKIT_TOPIC"];
-  Argv a{"kpub"};
-  kafka_args(a, s);
-  a.insert(a.end(), {"-t", s["PIPEKIT_TOPIC"], "-k", s["PIPEKIT_KEY"], "-H", "source=pipekit", "--rejects",
-                     rejects + ".publish.ndjson", "--rejects-append", "--failed", rejects + ".failed.ndjson"});
-  common_tool_args(a, c, "kpub");
-  return a;
+  ToolCommand a = kpub_command();
+  kafka_options(a, s);
+  a.option("--topic", s["PIPEKIT_TOPIC"]).option("--key", s["PIPEKIT_KEY"]).option("--header", "source=pipekit");
+  a.option("--rejects", rejects + ".publish.ndjson").flag("--rejects-append");
+  a.option("--failed", rejects + ".failed.ndjson");
+  return with_common_options(a, c, "kpub");
 }
 
 Argv consume_command(const StageContext& c, const std::string& ack) {
   const Settings& s = c.s;
-  Argv a{"ksub"};
-  kafka_args(a, s);
-  a.insert(a.end(), {"-t", s["PIPEKIT_TOPIC"], "-G", s["PIPEKIT_GROUP"], "--envelope", "--commit-acks", ack});
-  add_if(a, "--ack-timeout", s["PIPEKIT_ACK_TIMEOUT"]);
+  ToolCommand a = ksub_command();
+  kafka_options(a, s);
+  a.option("--topic", s["PIPEKIT_TOPIC"]).option("--group", s["PIPEKIT_GROUP"]);
+  a.flag("--envelope").option("--commit-acks", ack);
+  a.option_if("--ack-timeout", s["PIPEKIT_ACK_TIMEOUT"]);
   // A SIGKILLed ksub stays in the group until its session times out, and the
   // restarted one waits for it (librdkafka's default: 45 s): keep it short.
   long session = static_cast<long>(session_timeout_ms(s));
-  a.insert(a.end(), {"-X", "session.timeout.ms=" + std::to_string(session), "-X",
-                     "heartbeat.interval.ms=" + std::to_string(std::max(1L, session / 6))});
+  a.option("-X", "session.timeout.ms=" + std::to_string(session));
+  a.option("-X", "heartbeat.interval.ms=" + std::to_string(std::max(1L, session / 6)));
   if (c.once()) {
-    a.push_back("-e");
-    add_if(a, "--empty-exit", c.cl.opt("empty-exit"));
+    a.flag("--exit-at-end");
+    a.option_if("--empty-exit", c.cl.opt("empty-exit"));
   }
-  common_tool_args(a, c, "ksub");
-  return a;
+  return with_common_options(a, c, "ksub");
 }
 
 Argv load_validate_command(const StageContext& c, const std::string& ack) {
-  Argv a{"jvalidate", "--envelope", "--schema", c.s["PIPEKIT_SCHEMA"], "--ack", ack, "--rejects",
-         c.s["PIPEKIT_REJECTS"], "--rejects-append"};
-  validate_args(a, c.s);
-  common_tool_args(a, c, "jvalidate");
-  return a;
+  ToolCommand a = jvalidate_command();
+  a.flag("--envelope").option("--schema", c.s["PIPEKIT_SCHEMA"]).option("--ack", ack);
+  a.option("--rejects", c.s["PIPEKIT_REJECTS"]).flag("--rejects-append");
+  validate_options(a, c.s);
+  return with_common_options(a, c, "jvalidate");
 }
 
 Argv status_offsets_command(const Settings& s) {
-  Argv a{"ksub"};
-  kafka_args(a, s);
-  a.insert(a.end(), {"-t", s["PIPEKIT_TOPIC"], "-G", s["PIPEKIT_GROUP"], "--offsets", "--json", "-q"});
-  return a;
+  ToolCommand a = ksub_command();
+  kafka_options(a, s);
+  a.option("--topic", s["PIPEKIT_TOPIC"]).option("--group", s["PIPEKIT_GROUP"]);
+  a.flag("--offsets").flag("--json").flag("--quiet");
+  return a.finish();
 }
 
 std::string shell_quote(const std::string& word) {

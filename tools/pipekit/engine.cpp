@@ -142,10 +142,15 @@ class Orchestrator {
     if (!metrics_) return;
     for (const auto& st : sup.stages()) metrics_->set_up(st.name, up && !st.status);
   }
-  void count_records(const std::string& tool) {
+  // The metrics read the attempt's stages' live --stats files.
+  void metrics_begin(const Supervisor& sup) {
     if (!metrics_) return;
-    metrics_->add_records(tool, stat_of(run_dir_, tool, "records_in"), stat_of(run_dir_, tool, "records_out"),
-                          stat_of(run_dir_, tool, "rejected"));
+    std::vector<std::string> names;
+    for (const auto& st : sup.stages()) names.push_back(st.name);
+    metrics_->begin_attempt(run_dir_, names);
+  }
+  void metrics_end() {
+    if (metrics_) metrics_->end_attempt();
   }
 
   void need_tools(const std::vector<std::string>& tools) const {
@@ -244,9 +249,10 @@ class Orchestrator {
     if (head.empty()) head = "kpub";
     sup.set_head(head);
     stages_up(sup, true);
+    metrics_begin(sup);
     sup.supervise();
     stages_up(sup, false);
-    for (const auto& st : sup.stages()) count_records(st.name);
+    metrics_end();
     int status = sup.fail_status();
     int64_t published = stat_of(run_dir_, "kpub", "records_out");
     int64_t read = !fetch.empty()      ? stat_of(run_dir_, "ru-fetch", "records_out")
@@ -300,10 +306,11 @@ class Orchestrator {
     auto [r2, w2] = make_pipe();
     sup.start("jvalidate", load_validate_command(c, ack), r1, w2, run_dir_);
     sup.start(sink.tool, sink.build(c, ack), r2, -1, run_dir_);
+    metrics_begin(sup);
   }
 
   void add_attempt(LoadTotals& t, const Supervisor& sup, const Sink& sink) {
-    for (const auto& st : sup.stages()) count_records(st.name);
+    metrics_end();
     t.consumed += stat_of(run_dir_, "ksub", "records_out");
     t.rejected += stat_of(run_dir_, "jvalidate", "rejected") + stat_of(run_dir_, sink.tool, "rejected");
     t.written += stat_of(run_dir_, sink.tool, "records_out");

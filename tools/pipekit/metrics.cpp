@@ -8,6 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -24,8 +27,13 @@ namespace pipekit::orchestrator {
 
 namespace {
 
-constexpr auto kOffsetsMaxAge = std::chrono::seconds(5);
+constexpr auto kOffsetsEvery = std::chrono::seconds(5);
 constexpr int64_t kOffsetsTimeoutMs = 5000;
+// A client has this long for its whole exchange (request and response), not
+// per byte: a slow or silent client cannot hold the endpoint.
+constexpr auto kConnectionDeadline = std::chrono::seconds(5);
+constexpr size_t kMaxConnections = 64;  // beyond: the oldest is dropped
+constexpr size_t kMaxRequestBytes = 8192;
 
 std::string label(const std::string& v) {  // a label value, escaped
   std::string out;
@@ -104,25 +112,85 @@ MetricsServer::MetricsServer(const std::string& addr, const Settings& s, bool wi
   getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &len);
   port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
                                             : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  fcntl(listen_fd_, F_SETFL, fcntl(listen_fd_, F_GETFL) | O_NONBLOCK);
   wake_fd_ = eventfd(0, EFD_CLOEXEC);
   say(fmt::format("metrics on http://{}:{}/metrics", host.empty() ? "0.0.0.0" : host, port_));
   thread_ = std::thread([this] { serve(); });
+  if (with_lag_) lag_thread_ = std::thread([this] { lag_loop(); });
 }
 
 MetricsServer::~MetricsServer() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
   uint64_t one = 1;
   [[maybe_unused]] auto n = write(wake_fd_, &one, sizeof one);
   if (thread_.joinable()) thread_.join();
+  if (lag_thread_.joinable()) lag_thread_.join();
   close(wake_fd_);
   close(listen_fd_);
 }
 
-void MetricsServer::add_records(const std::string& stage, int64_t in, int64_t out, int64_t rejected) {
+void StageCounts::add(const StageCounts& other) {
+  for (const auto& [name, value] : other.counters) counters[name] += value;
+  newest_committed_ms = std::max(newest_committed_ms, other.newest_committed_ms);
+  if (latency_buckets.empty()) {
+    latency_buckets = other.latency_buckets;
+  } else if (latency_buckets.size() == other.latency_buckets.size()) {
+    for (size_t i = 0; i < latency_buckets.size(); ++i) latency_buckets[i].second += other.latency_buckets[i].second;
+  }
+  latency_sum += other.latency_sum;
+  latency_count += other.latency_count;
+}
+
+std::optional<StageCounts> parse_stage_counts(const std::string& json_text) {
+  auto j = nlohmann::json::parse(json_text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  StageCounts c;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& name = it.key();
+    const auto& v = it.value();
+    if (name == "newest_committed_timestamp_ms" && v.is_number_integer()) {
+      c.newest_committed_ms = v.get<int64_t>();
+    } else if (name == "commit_latency_seconds" && v.is_object()) {
+      for (const auto& b : v.value("buckets", nlohmann::json::array()))
+        if (b.is_array() && b.size() == 2 && b[0].is_number() && b[1].is_number())
+          c.latency_buckets.emplace_back(b[0].get<double>(), b[1].get<double>());
+      c.latency_sum = v.value("sum", 0.0);
+      c.latency_count = v.value("count", 0.0);
+    } else if (v.is_number() && name != "seconds" && name != "records_per_second" && name != "exit_code") {
+      c.counters[name] = v.get<double>();
+    }
+  }
+  return c;
+}
+
+void MetricsServer::begin_attempt(const std::string& run_dir, const std::vector<std::string>& stages) {
   std::lock_guard lock(mutex_);
-  auto& r = records_[stage];
-  r[0] += in;
-  r[1] += out;
-  r[2] += rejected;
+  run_dir_ = run_dir;
+  stages_ = stages;
+  live_.clear();
+  attempt_running_ = true;
+}
+
+void MetricsServer::end_attempt() {
+  std::lock_guard lock(mutex_);
+  if (!attempt_running_) return;
+  read_live();  // the final files, where the stages wrote them
+  for (const auto& [stage, counts] : live_) ended_[stage].add(counts);
+  live_.clear();
+  attempt_running_ = false;
+}
+
+void MetricsServer::read_live() {
+  for (const auto& stage : stages_) {
+    std::string text;
+    if (!read_file(run_dir_ + "/" + stage + ".stats.json", text)) continue;
+    // A file that does not parse keeps the last reading: counters never go back.
+    if (auto counts = parse_stage_counts(text)) live_[stage] = std::move(*counts);
+  }
 }
 
 void MetricsServer::set_up(const std::string& stage, bool up) {
@@ -135,10 +203,18 @@ void MetricsServer::set_restarts(int restarts) {
   restarts_ = restarts;
 }
 
+void MetricsServer::lag_loop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    refresh_lag();
+    lock.lock();
+    stop_cv_.wait_for(lock, kOffsetsEvery, [this] { return stopping_; });
+  }
+}
+
 void MetricsServer::refresh_lag() {
   auto now = std::chrono::steady_clock::now();
-  if (offsets_read_ && now - *offsets_read_ < kOffsetsMaxAge) return;
-  offsets_read_ = now;
   Finished f = run_program(status_offsets_command(settings_), -1, -1, -1, true, true, kOffsetsTimeoutMs, false);
   if (f.status != 0) return;
   std::map<std::string, std::pair<int64_t, int64_t>> offsets;
@@ -161,17 +237,75 @@ void MetricsServer::refresh_lag() {
   }
 }
 
+namespace {
+
+// Prometheus renders numbers as Go does: integers without a fraction.
+std::string number(double v) { return fmt::format("{}", v); }
+
+bool is_records_counter(const std::string& name) {
+  return name == "records_in" || name == "records_out" || name == "rejected" || name == "bytes";
+}
+
+// A tool's own counter that is a peak, not a count (cqlload's max_in_flight).
+bool is_peak(const std::string& name) { return name.rfind("max_", 0) == 0; }
+
+}  // namespace
+
+std::string MetricsServer::stage_text() {
+  std::map<std::string, StageCounts> total = ended_;
+  for (const auto& [stage, counts] : live_) total[stage].add(counts);
+  std::string o;
+  o += "# HELP pipekit_records_total Records per stage and outcome (in, out, rejected), live while the stage runs.\n"
+       "# TYPE pipekit_records_total counter\n";
+  static const std::pair<const char*, const char*> outcomes[] = {
+      {"in", "records_in"}, {"out", "records_out"}, {"rejected", "rejected"}};
+  for (const auto& [stage, c] : total)
+    for (const auto& [outcome, field] : outcomes) {
+      auto it = c.counters.find(field);
+      o += fmt::format("pipekit_records_total{{stage=\"{}\",outcome=\"{}\"}} {}\n", label(stage), outcome,
+                       number(it == c.counters.end() ? 0 : it->second));
+    }
+  o += "# HELP pipekit_stage_input_bytes_total Bytes each stage read.\n# TYPE pipekit_stage_input_bytes_total counter\n";
+  for (const auto& [stage, c] : total) {
+    auto it = c.counters.find("bytes");
+    o += fmt::format("pipekit_stage_input_bytes_total{{stage=\"{}\"}} {}\n", label(stage),
+                     number(it == c.counters.end() ? 0 : it->second));
+  }
+  o += "# HELP pipekit_stage_events_total Each stage's own counters (requests, batches, retries, reconnects, "
+       "failed, ...), from its --stats.\n# TYPE pipekit_stage_events_total counter\n";
+  for (const auto& [stage, c] : total)
+    for (const auto& [name, value] : c.counters)
+      if (!is_records_counter(name) && !is_peak(name))
+        o += fmt::format("pipekit_stage_events_total{{stage=\"{}\",event=\"{}\"}} {}\n", label(stage), label(name),
+                         number(value));
+  o += "# HELP pipekit_sink_last_committed_record_timestamp_seconds Kafka timestamp of the newest record the sink "
+       "made durable.\n# TYPE pipekit_sink_last_committed_record_timestamp_seconds gauge\n";
+  for (const auto& [stage, c] : total)
+    if (c.newest_committed_ms >= 0)
+      o += fmt::format("pipekit_sink_last_committed_record_timestamp_seconds{{stage=\"{}\"}} {:.3f}\n", label(stage),
+                       static_cast<double>(c.newest_committed_ms) / 1000.0);
+  o += "# HELP pipekit_sink_commit_latency_seconds Time from a record's Kafka timestamp until the sink made it "
+       "durable.\n# TYPE pipekit_sink_commit_latency_seconds histogram\n";
+  for (const auto& [stage, c] : total) {
+    if (c.latency_buckets.empty()) continue;
+    for (const auto& [le, count] : c.latency_buckets)
+      o += fmt::format("pipekit_sink_commit_latency_seconds_bucket{{stage=\"{}\",le=\"{}\"}} {}\n", label(stage),
+                       number(le), number(count));
+    o += fmt::format("pipekit_sink_commit_latency_seconds_bucket{{stage=\"{}\",le=\"+Inf\"}} {}\n", label(stage),
+                     number(c.latency_count));
+    o += fmt::format("pipekit_sink_commit_latency_seconds_sum{{stage=\"{}\"}} {}\n", label(stage),
+                     number(c.latency_sum));
+    o += fmt::format("pipekit_sink_commit_latency_seconds_count{{stage=\"{}\"}} {}\n", label(stage),
+                     number(c.latency_count));
+  }
+  return o;
+}
+
 std::string MetricsServer::render() {
-  if (with_lag_) refresh_lag();
   ProcessSample p = sample_process();
   std::lock_guard lock(mutex_);
-  std::string o;
-  o += "# HELP pipekit_records_total Records per stage and outcome, from the stages' stats (ended attempts).\n"
-       "# TYPE pipekit_records_total counter\n";
-  static const char* outcomes[] = {"in", "out", "rejected"};
-  for (const auto& [stage, r] : records_)
-    for (int i = 0; i < 3; ++i)
-      o += fmt::format("pipekit_records_total{{stage=\"{}\",outcome=\"{}\"}} {}\n", label(stage), outcomes[i], r[i]);
+  if (attempt_running_) read_live();
+  std::string o = stage_text();
   o += "# HELP pipekit_stage_up Whether the stage is running.\n# TYPE pipekit_stage_up gauge\n";
   for (const auto& [stage, up] : up_) o += fmt::format("pipekit_stage_up{{stage=\"{}\"}} {}\n", label(stage), up ? 1 : 0);
   o += fmt::format("# HELP pipekit_restarts_total Restarts of the load after a crash.\n"
@@ -192,11 +326,11 @@ std::string MetricsServer::render() {
       o += fmt::format("pipekit_committed_offset{{topic=\"{}\",partition=\"{}\"}} {}\n", label(key.substr(0, tab)),
                        key.substr(tab + 1), v.first);
     }
+    o += "# HELP pipekit_last_commit_age_seconds Seconds since the group's committed offsets last advanced.\n"
+         "# TYPE pipekit_last_commit_age_seconds gauge\n";
     if (last_commit_) {
       double age = std::chrono::duration<double>(std::chrono::steady_clock::now() - *last_commit_).count();
-      o += fmt::format("# HELP pipekit_last_commit_age_seconds Seconds since the group's committed offsets last "
-                       "advanced.\n# TYPE pipekit_last_commit_age_seconds gauge\npipekit_last_commit_age_seconds {:.3f}\n",
-                       age);
+      o += fmt::format("pipekit_last_commit_age_seconds {:.3f}\n", age);
     }
   }
   o += fmt::format("# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n"
@@ -209,48 +343,91 @@ std::string MetricsServer::render() {
   return o;
 }
 
+// ---- the endpoint: one thread, many clients, a deadline per connection ----
+
+struct MetricsServer::Connection {
+  int fd = -1;
+  std::string request, response;
+  size_t sent = 0;
+  std::chrono::steady_clock::time_point deadline;
+};
+
+namespace {
+
+std::string http_response(const std::string& status, const std::string& type, const std::string& body) {
+  return fmt::format("HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}", status,
+                     type, body.size(), body);
+}
+
+bool request_complete(const std::string& r) {
+  return r.find("\r\n\r\n") != std::string::npos || r.find("\n\n") != std::string::npos;
+}
+
+}  // namespace
+
 void MetricsServer::serve() {
+  std::vector<Connection> conns;
+  auto drop = [&conns](size_t i) {
+    close(conns[i].fd);
+    conns.erase(conns.begin() + static_cast<long>(i));
+  };
   for (;;) {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) {
+    auto now = std::chrono::steady_clock::now();
+    for (size_t i = conns.size(); i-- > 0;)
+      if (conns[i].deadline <= now) drop(i);
+    std::vector<pollfd> fds = {{listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    int timeout_ms = -1;
+    for (const auto& c : conns) {
+      fds.push_back({c.fd, static_cast<short>(c.response.empty() ? POLLIN : POLLOUT), 0});
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline - now).count() + 1;
+      timeout_ms = timeout_ms < 0 ? static_cast<int>(left) : std::min(timeout_ms, static_cast<int>(left));
+    }
+    if (poll(fds.data(), fds.size(), timeout_ms) < 0) {
       if (errno == EINTR) continue;
       return;
     }
-    if (fds[1].revents) return;
-    int c = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (c < 0) continue;
-    // One request per connection, read for at most 2 s, at most 8 KiB.
-    std::string req;
-    char buf[2048];
-    pollfd rp{c, POLLIN, 0};
-    while (req.find("\r\n\r\n") == std::string::npos && req.find("\n\n") == std::string::npos && req.size() < 8192 &&
-           poll(&rp, 1, 2000) > 0) {
-      ssize_t n = read(c, buf, sizeof buf);
-      if (n <= 0) break;
-      req.append(buf, static_cast<size_t>(n));
+    if (fds[1].revents) break;
+    // Clients in the order they came; a new one may drop the oldest.
+    for (size_t i = conns.size(); i-- > 0;) {
+      short ev = fds[i + 2].revents;
+      if (!ev) continue;
+      Connection& c = conns[i];
+      if (c.response.empty()) {
+        char buf[2048];
+        ssize_t n = read(c.fd, buf, sizeof buf);
+        if (n <= 0) {
+          if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+          drop(i);
+          continue;
+        }
+        c.request.append(buf, static_cast<size_t>(n));
+        if (c.request.size() > kMaxRequestBytes) {
+          c.response = http_response("431 Request Header Fields Too Large", "text/plain; charset=utf-8",
+                                     "request too large\n");
+        } else if (request_complete(c.request)) {
+          const std::string& r = c.request;
+          if (r.rfind("GET /metrics", 0) == 0 && r.size() > 12 && (r[12] == ' ' || r[12] == '?'))
+            c.response = http_response("200 OK", "text/plain; version=0.0.4; charset=utf-8", render());
+          else if (r.rfind("GET ", 0) == 0)
+            c.response = http_response("404 Not Found", "text/plain; charset=utf-8", "pipekit serves /metrics only\n");
+          else
+            c.response = http_response("405 Method Not Allowed", "text/plain; charset=utf-8", "GET /metrics\n");
+        }
+      } else {
+        ssize_t n = send(c.fd, c.response.data() + c.sent, c.response.size() - c.sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (n <= 0 || (c.sent += static_cast<size_t>(n)) == c.response.size()) drop(i);
+      }
     }
-    std::string status = "200 OK", type = "text/plain; version=0.0.4; charset=utf-8", body;
-    if (req.rfind("GET /metrics", 0) == 0 && req.size() > 12 && (req[12] == ' ' || req[12] == '?')) {
-      body = render();
-    } else if (req.rfind("GET ", 0) == 0) {
-      status = "404 Not Found";
-      body = "pipekit serves /metrics only\n";
-      type = "text/plain; charset=utf-8";
-    } else {
-      status = "405 Method Not Allowed";
-      body = "GET /metrics\n";
-      type = "text/plain; charset=utf-8";
+    if (fds[0].revents & POLLIN) {
+      int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (fd >= 0) {
+        if (conns.size() >= kMaxConnections) drop(0);  // the oldest: new clients always get in
+        conns.push_back(Connection{fd, {}, {}, 0, std::chrono::steady_clock::now() + kConnectionDeadline});
+      }
     }
-    std::string resp = fmt::format("HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
-                                   status, type, body.size(), body);
-    size_t done = 0;
-    while (done < resp.size()) {
-      ssize_t n = send(c, resp.data() + done, resp.size() - done, MSG_NOSIGNAL);
-      if (n <= 0) break;
-      done += static_cast<size_t>(n);
-    }
-    close(c);
   }
+  for (auto& c : conns) close(c.fd);
 }
 
 }  // namespace pipekit::orchestrator

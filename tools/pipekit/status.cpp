@@ -6,10 +6,14 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <signal.h>
+
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <sstream>
 
+#include "metrics.hpp"
 #include "output.hpp"
 #include "pipekit/cli.hpp"
 #include "process.hpp"
@@ -28,6 +32,50 @@ void prefixed(const std::string& name, const std::string& text) {
   std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) say_always("[" + name + "] " + line);
+}
+
+// The live counts of the stages of every pipeline running from this state
+// dir: each run directory whose pipekit is alive, its STAGE.stats.json files
+// (rewritten every second by the stages), by stage name.
+std::map<std::string, StageCounts> running_stages(const std::string& state_dir) {
+  namespace fs = std::filesystem;
+  std::map<std::string, StageCounts> out;
+  std::error_code ec;
+  for (const auto& run : fs::directory_iterator(state_dir, ec)) {
+    if (run.path().filename().string().rfind("run.", 0) != 0) continue;
+    std::string pid_text;
+    if (!read_file((run.path() / "pipekit.pid").string(), pid_text)) continue;
+    int pid = std::atoi(pid_text.c_str());
+    if (pid <= 0 || kill(pid, 0) != 0) continue;
+    for (const auto& f : fs::directory_iterator(run.path(), ec)) {
+      std::string name = f.path().filename().string();
+      const std::string suffix = ".stats.json";
+      if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+        continue;
+      std::string text;
+      if (!read_file(f.path().string(), text)) continue;
+      if (auto counts = parse_stage_counts(text)) out[name.substr(0, name.size() - suffix.size())].add(*counts);
+    }
+  }
+  return out;
+}
+
+std::string stage_lines(const std::map<std::string, StageCounts>& stages, bool tty, const std::string& when) {
+  std::string out;
+  if (stages.empty()) return out;
+  if (tty) out += fmt::format("\n{:<24} {:>12} {:>12} {:>12}\n", "stage", "in", "out", "rejected");
+  for (const auto& [stage, c] : stages) {
+    auto get = [&c](const char* k) {
+      auto it = c.counters.find(k);
+      return it == c.counters.end() ? int64_t{0} : static_cast<int64_t>(it->second);
+    };
+    if (tty)
+      out += fmt::format("{:<24} {:>12} {:>12} {:>12}\n", stage, get("records_in"), get("records_out"), get("rejected"));
+    else
+      out += fmt::format("{} stage={} in={} out={} rejected={}\n", when, stage, get("records_in"), get("records_out"),
+                         get("rejected"));
+  }
+  return out;
 }
 
 }  // namespace
@@ -128,6 +176,7 @@ int watch_status(const Settings& s, const CommandLine& cl) {
       out += fmt::format("{}{} lag={} rows={} rows/s={}\n", tty ? "\n" : "", tty ? "total" : when + " total", total_lag,
                          rows, row_rate);
     }
+    out += stage_lines(running_stages(s["PIPEKIT_STATE_DIR"]), tty, when);
     write_all(1, out);
     pollfd p{sigfd, POLLIN, 0};
     if (poll(&p, 1, static_cast<int>(interval_ms)) > 0) {

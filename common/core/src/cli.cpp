@@ -37,8 +37,15 @@ void add_common_options(CLI::App& app, CommonOptions& opts) {
   app.add_option("--log-format", opts.log_format, "Log lines as text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
-  app.add_option("--stats", opts.stats_file, "Write a JSON summary of the run to FILE at exit")
+  app.add_option("--stats", opts.stats_file,
+                 "Write a JSON summary of the run to FILE at exit, and while running every --stats-interval")
       ->type_name("FILE");
+  app.add_option_function<std::string>(
+         "--stats-interval",
+         [&opts](const std::string& v) { opts.stats_interval_ms = parse_duration_ms(v, "--stats-interval"); },
+         "How often the --stats file is rewritten while running (0: only at exit)")
+      ->type_name("DURATION")
+      ->default_str("1s");
   app.add_flag_callback("--progress", [&opts] { opts.progress = true; },
                         "Show a progress line on stderr even when it is not a TTY");
   app.add_flag_callback("--no-progress", [&opts] { opts.progress = false; },
@@ -75,14 +82,11 @@ void detail::add_alias(CLI::App& app, const std::string& old_name, CLI::Option* 
 
 namespace {
 
-// False when the file could not be written in full (checked at close: a full
-// disk only shows when the buffer is flushed).
+// False when the file could not be written in full. Replaced in one step,
+// like the live file: pipekit may be reading it.
 bool write_stats_file(const std::string& path, const Stats& stats, int code) {
   if (path.empty()) return true;
-  std::ofstream out(path, std::ios::trunc);
-  out << stats.to_json(code) << '\n';
-  out.close();
-  if (out) return true;
+  if (stats.write_file(path, code)) return true;
   log::error("cannot write --stats file {}", path);
   return false;
 }
@@ -140,6 +144,8 @@ int run_tool(CLI::App& app, int argc, char** argv, CommonOptions& common,
   bool progress = common.progress.value_or(isatty(STDERR_FILENO) == 1) && !common.quiet;
   if (progress) stats.start_progress();
 
+  stats.start_live_file(common.stats_file, common.stats_interval_ms);
+
   RunContext ctx{common, stats};
   int code = static_cast<int>(ExitCode::internal);
   try {
@@ -164,6 +170,7 @@ int run_tool(CLI::App& app, int argc, char** argv, CommonOptions& common,
     log::error("internal error: {}", e.what());
   }
   stats.stop_progress();
+  stats.stop_live_file();
   if (!common.quiet) log::info("{}", stats.summary_line());
   // A run that was fine otherwise fails on its --stats file: a local I/O error.
   if (!write_stats_file(common.stats_file, stats, code) && code == 0) code = static_cast<int>(ExitCode::io);

@@ -34,7 +34,7 @@ void add_intake_options(CLI::App& app, IntakeOptions& opts, IntakeFlags flags) {
 
 std::optional<Ack> Record::coordinates() const {
   if (envelope == nullptr || !envelope->has_coordinates()) return std::nullopt;
-  return Ack{envelope->topic, envelope->partition, envelope->offset};
+  return Ack{envelope->topic, envelope->partition, envelope->offset, envelope->timestamp};
 }
 
 namespace {
@@ -189,7 +189,11 @@ void Intake::reject(const KeptRecord& record, RejectCode code, std::string_view 
 void Intake::acknowledge(const std::vector<Ack>& batch) {
   if (!acks_.enabled() || batch.empty()) return;
   rejects_.flush();
-  for (const auto& a : batch) acks_.add(a.topic, a.partition, a.offset);
+  int64_t now_ms = Stats::now_ms();
+  for (const auto& a : batch) {
+    acks_.add(a.topic, a.partition, a.offset);
+    stats_.record_committed(a.timestamp_ms, now_ms);  // durable now: the sink's freshness
+  }
   acks_.flush();
   log::trace("acknowledged {} record(s)", batch.size());
 }

@@ -1,7 +1,11 @@
 #include "pipekit/stats.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
 
 #include <nlohmann/json.hpp>
 
@@ -32,9 +36,36 @@ std::string human_bytes(uint64_t b) {
 }
 }  // namespace
 
-Stats::Stats() : start_(std::chrono::steady_clock::now()) {}
+Stats::Stats() : start_(std::chrono::steady_clock::now()), latency_counts_(latency_bounds().size() + 1, 0) {}
 
-Stats::~Stats() { stop_progress(); }
+Stats::~Stats() {
+  stop_progress();
+  stop_live_file();
+}
+
+const std::vector<double>& Stats::latency_bounds() {
+  // From sub-second (a streaming load) to ten minutes (a load catching up).
+  static const std::vector<double> bounds = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600};
+  return bounds;
+}
+
+int64_t Stats::now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void Stats::record_committed(int64_t timestamp_ms, int64_t now_ms) {
+  if (timestamp_ms < 0) return;
+  // A producer's clock ahead of ours gives a negative age: counted as 0.
+  double age = static_cast<double>(std::max<int64_t>(0, now_ms - timestamp_ms)) / 1000.0;
+  const auto& bounds = latency_bounds();
+  size_t bucket = std::lower_bound(bounds.begin(), bounds.end(), age) - bounds.begin();
+  std::lock_guard lock(mutex_);
+  newest_committed_ms_ = std::max(newest_committed_ms_, timestamp_ms);
+  ++latency_counts_[bucket];
+  latency_sum_ += age;
+  ++latency_count_;
+}
 
 void Stats::set(const std::string& name, uint64_t value) {
   std::lock_guard lock(mutex_);
@@ -85,8 +116,81 @@ std::string Stats::to_json(int exit_code) const {
   {
     std::lock_guard lock(mutex_);
     for (const auto& [name, value] : extra_) j[name] = value;
+    if (latency_count_ > 0) {
+      j["newest_committed_timestamp_ms"] = newest_committed_ms_;
+      nlohmann::json buckets = nlohmann::json::array();
+      uint64_t cumulative = 0;
+      const auto& bounds = latency_bounds();
+      for (size_t i = 0; i < bounds.size(); ++i) {
+        cumulative += latency_counts_[i];
+        buckets.push_back({bounds[i], cumulative});
+      }
+      j["commit_latency_seconds"] = {{"buckets", buckets}, {"sum", latency_sum_}, {"count", latency_count_}};
+    }
   }
   return j.dump();
+}
+
+std::string Stats::to_json_running() const {
+  nlohmann::json j = nlohmann::json::parse(to_json(0));
+  j["exit_code"] = nullptr;
+  return j.dump();
+}
+
+namespace {
+
+// PATH's content replaced by TEXT in one step: a temporary file beside it,
+// then rename(2). False when it could not be written.
+bool replace_file(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  bool ok = ::close(fd) == 0 && done == text.size();
+  return ok && ::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+}  // namespace
+
+bool Stats::write_file(const std::string& path, int exit_code) const {
+  return replace_file(path, to_json(exit_code) + "\n");
+}
+
+void Stats::start_live_file(const std::string& path, int64_t interval_ms) {
+  if (path.empty() || interval_ms <= 0) return;
+  {
+    std::lock_guard lock(live_mutex_);
+    if (live_running_) return;
+    live_running_ = true;
+  }
+  live_thread_ = std::thread([this, path, interval_ms] {
+    block_stop_signals_in_this_thread();
+    bool warned = false;
+    std::unique_lock lock(live_mutex_);
+    while (live_running_) {
+      if (live_wake_.wait_for(lock, std::chrono::milliseconds(interval_ms), [this] { return !live_running_; })) break;
+      lock.unlock();
+      bool ok = replace_file(path, to_json_running() + "\n");
+      if (!ok && !warned) log::warn("cannot write the --stats file {} while running; it is written at exit", path);
+      warned |= !ok;
+      lock.lock();
+    }
+  });
+}
+
+void Stats::stop_live_file() {
+  {
+    std::lock_guard lock(live_mutex_);
+    if (!live_running_) return;
+    live_running_ = false;
+  }
+  live_wake_.notify_all();
+  if (live_thread_.joinable()) live_thread_.join();
 }
 
 void Stats::start_progress() {

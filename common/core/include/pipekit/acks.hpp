@@ -17,6 +17,7 @@ struct Ack {
   std::string topic;
   int32_t partition = -1;
   int64_t offset = -1;
+  int64_t timestamp_ms = -1;  // the record's Kafka timestamp, for freshness; not sent
 };
 
 std::string format_ack(std::string_view topic, int32_t partition, int64_t offset);

@@ -19,10 +19,12 @@ struct CommonOptions {
   int verbose = 0;
   std::string log_format = "text";
   std::string stats_file;
+  int64_t stats_interval_ms = 1000;  // --stats-interval: the live --stats file; 0: at exit only
   std::optional<bool> progress;  // unset: only when stderr is a TTY
 };
 
-// --help, --version, -q, -v, --log-format, --stats, --progress/--no-progress.
+// --help, --version, -q, -v, --log-format, --stats, --stats-interval,
+// --progress/--no-progress.
 // man fragment: man/fragments/common-options.roff
 void add_common_options(CLI::App& app, CommonOptions& opts);
 

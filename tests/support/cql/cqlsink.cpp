@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -42,6 +43,7 @@ struct State {
   std::vector<Col> cols;
   std::string prepared_id = std::string("cqlsink-insert-1", 16);
   std::vector<int> bind_cols;  // INSERT order -> cols index
+  bool timestamp_marker = false;  // USING TIMESTAMP ?: one more bind value, a bigint
   std::unordered_map<std::string, std::string> rows;
   uint64_t executes = 0, batches = 0, values = 0, frames = 0;
   size_t max_pending = 0;
@@ -199,7 +201,7 @@ void prepared_result(std::string& b) {
   wire::i32(b, 4);
   wire::short_bytes(b, st.prepared_id);
   wire::i32(b, 1);
-  wire::i32(b, static_cast<int32_t>(st.bind_cols.size()));
+  wire::i32(b, static_cast<int32_t>(st.bind_cols.size() + (st.timestamp_marker ? 1 : 0)));
   std::vector<uint16_t> pk;
   for (size_t i = 0; i < st.bind_cols.size(); ++i)
     if (st.cols[static_cast<size_t>(st.bind_cols[i])].pk) pk.push_back(static_cast<uint16_t>(i));
@@ -210,6 +212,10 @@ void prepared_result(std::string& b) {
   for (int ci : st.bind_cols) {
     wire::string(b, st.cols[static_cast<size_t>(ci)].name);
     write_type(b, type_from(st.cols[static_cast<size_t>(ci)].type));
+  }
+  if (st.timestamp_marker) {
+    wire::string(b, "[timestamp]");  // the name Cassandra gives it
+    write_type(b, type_from("bigint"));
   }
   wire::i32(b, 4);
   wire::i32(b, 0);
@@ -224,6 +230,9 @@ uint8_t answer_prepare(Reader& r, std::string& b) {
     return 0;
   }
   st.bind_cols.clear();
+  std::string upper = q;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  st.timestamp_marker = upper.find("TIMESTAMP ?") != std::string::npos;
   std::stringstream ss(q.substr(open + 1, close - open - 1));
   std::string name;
   while (std::getline(ss, name, ',')) {

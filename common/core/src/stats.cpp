@@ -1,10 +1,12 @@
 #include "pipekit/stats.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 
 #include <nlohmann/json.hpp>
@@ -139,20 +141,43 @@ std::string Stats::to_json_running() const {
 
 namespace {
 
-// PATH's content replaced by TEXT in one step: a temporary file beside it,
-// then rename(2). False when it could not be written.
-bool replace_file(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return false;
+bool write_all_to(int fd, const std::string& text) {
   size_t done = 0;
   while (done < text.size()) {
     ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n <= 0) break;
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
     done += static_cast<size_t>(n);
   }
-  bool ok = ::close(fd) == 0 && done == text.size();
-  return ok && ::rename(tmp.c_str(), path.c_str()) == 0;
+  return true;
+}
+
+// Whether PATH is (or would be) a regular file: only those are replaced by
+// rename(2). A device, FIFO or /dev/stdout is written in place, never
+// replaced by a file of the same name.
+bool is_regular_or_absent(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return errno == ENOENT;
+  return S_ISREG(st.st_mode);
+}
+
+// PATH's content replaced by TEXT: in one step (a temporary file beside it,
+// then rename) for a regular file, in place otherwise. False on failure.
+bool replace_file(const std::string& path, const std::string& text) {
+  if (!is_regular_or_absent(path)) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0) return false;
+    bool ok = write_all_to(fd, text);
+    return ::close(fd) == 0 && ok;
+  }
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  bool ok = write_all_to(fd, text);
+  ok = ::close(fd) == 0 && ok;
+  if (ok && ::rename(tmp.c_str(), path.c_str()) == 0) return true;
+  ::unlink(tmp.c_str());
+  return false;
 }
 
 }  // namespace
@@ -162,7 +187,8 @@ bool Stats::write_file(const std::string& path, int exit_code) const {
 }
 
 void Stats::start_live_file(const std::string& path, int64_t interval_ms) {
-  if (path.empty() || interval_ms <= 0) return;
+  // Rewritten while running only when it is a file: not a device or FIFO.
+  if (path.empty() || interval_ms <= 0 || !is_regular_or_absent(path)) return;
   {
     std::lock_guard lock(live_mutex_);
     if (live_running_) return;

@@ -1,5 +1,6 @@
 // Stats: the live --stats file and a sink's freshness.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -88,4 +89,18 @@ TEST(Stats, IntervalZeroWritesNothingWhileRunning) {
   s.start_live_file(path, 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_EQ(access(path.c_str(), F_OK), -1);
+}
+
+TEST(Stats, ADeviceIsWrittenInPlaceNeverReplacedByAFile) {
+  Stats s;
+  ASSERT_TRUE(s.write_file("/dev/null", 0));
+  struct stat st {};
+  ASSERT_EQ(stat("/dev/null", &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+  EXPECT_EQ(access("/dev/null.tmp", F_OK), -1);
+  if (access("/dev/full", W_OK) == 0) {
+    EXPECT_FALSE(s.write_file("/dev/full", 0));  // no space: a failure, not a rename
+    ASSERT_EQ(stat("/dev/full", &st), 0);
+    EXPECT_TRUE(S_ISCHR(st.st_mode));
+  }
 }

@@ -10,6 +10,7 @@ bats_require_minimum_version 1.5.0
 
 TOOLS=("${PIPELINE_TOOLS[@]}" prometheus)
 
+# pipeline_setup_file: the dataset, kafka_engine + start_kmock (the run's Kafka, or kmock), PostgreSQL
 setup_file() { pipeline_setup_file 8000; }
 
 teardown_file() {

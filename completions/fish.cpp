@@ -46,6 +46,35 @@ std::string lines(const std::string& tool, const std::string& condition, const s
   return out;
 }
 
+// pipekit: __pipekit_subcommand prints the subcommand on the line so far
+// (an option's value is skipped, so `pipekit -t load` has none).
+std::string subcommand_function(const Tool& t) {
+  std::vector<std::string> valued, subs;
+  for (const auto& o : every_opt(t))
+    if (o.value != Value::none) valued.insert(valued.end(), o.names.begin(), o.names.end());
+  for (const auto& s : t.subs) subs.push_back(s.name);
+  return fmt::format(
+      "function __pipekit_subcommand\n"
+      "    set -l words (commandline -opc)\n"
+      "    set -l skip 1\n"
+      "    for w in $words\n"
+      "        if test $skip = 1\n"
+      "            set skip 0\n"
+      "            continue\n"
+      "        end\n"
+      "        switch $w\n"
+      "            case {}\n"
+      "                set skip 1\n"
+      "            case {}\n"
+      "                echo $w\n"
+      "                return 0\n"
+      "        end\n"
+      "    end\n"
+      "    return 1\n"
+      "end\n",
+      join(valued, " "), join(subs, " "));
+}
+
 }  // namespace
 
 std::string fish_script(const Tool& t) {
@@ -53,12 +82,12 @@ std::string fish_script(const Tool& t) {
   // Files only where the tool takes them as arguments.
   if (!t.files) out += fmt::format("complete -c {} -f\n", t.name);
   out += lines(t.name, "", t.opts);
+  if (t.subs.empty()) return out;
+  out += subcommand_function(t);
   for (const auto& s : t.subs)
-    out += fmt::format("complete -c {} -n __fish_use_subcommand -a {} -d {}\n", t.name, s.name, quote(s.help));
-  for (const auto& s : t.subs) {
-    if (s.opts.empty()) continue;
-    out += lines(t.name, " -n " + quote("__fish_seen_subcommand_from " + s.name), s.opts);
-  }
+    out += fmt::format("complete -c {} -n 'not __pipekit_subcommand' -a {} -d {}\n", t.name, s.name, quote(s.help));
+  for (const auto& s : t.subs)
+    if (!s.opts.empty()) out += lines(t.name, " -n " + quote("test \"$(__pipekit_subcommand)\" = " + s.name), s.opts);
   return out;
 }
 

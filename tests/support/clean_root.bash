@@ -6,7 +6,7 @@
 #   root_tarball SUITE         the cached tarball (made when missing)
 #   unpack_root SUITE DIR      a fresh root in DIR from it
 #   in_root DIR CMD...         runs CMD chrooted in DIR, in a mount namespace
-#                              of its own with /proc, /dev/shm and apt's cache
+#                              of its own with /proc, /dev/shm, /dev/pts and apt's cache
 #                              mounted: the mounts end with CMD, whatever happens
 #   remove_root DIR            kills what still runs in DIR, checks that nothing
 #                              is mounted under it, removes it
@@ -33,11 +33,11 @@ root_tarball() {
   tar=$ROOTS_CACHE/$suite-apt-r$ROOTS_RECIPE-$(date -u +%G-W%V).tar
   if [ ! -s "$tar" ]; then
     mkdir -p "$ROOTS_CACHE"
-    tmp=$tar.tmp.$$
+    tmp=${tar%.tar}.tmp$$.tar  # mmdebstrap makes a tarball of a *.tar target
     local -a sources
     mapfile -t sources < <(mirrors_of "$suite")
     mmdebstrap --variant=apt --mode=root --quiet "$suite" "$tmp" "${sources[@]}" >&2 ||
-      { rm -f "$tmp"; echo "mmdebstrap $suite failed (network? run scripts/setup for mmdebstrap)" >&2; return 1; }
+      { rm -rf "$tmp"; echo "mmdebstrap $suite failed (network? run scripts/setup for mmdebstrap)" >&2; return 1; }
     mv "$tmp" "$tar"
     # older weeks' roots of this suite
     find "$ROOTS_CACHE" -maxdepth 1 -name "$suite-apt-*.tar" ! -path "$tar" -delete
@@ -48,11 +48,11 @@ root_tarball() {
 unpack_root() {
   local suite=$1 dir=$2 tar
   tar=$(root_tarball "$suite") || return 1
-  mkdir -p "$dir"
-  tar -xf "$tar" -C "$dir" --numeric-owner
-  cp /etc/resolv.conf "$dir/etc/resolv.conf"
+  mkdir -p "$dir" || return 1
+  tar -xf "$tar" -C "$dir" --numeric-owner || return 1
+  cp /etc/resolv.conf "$dir/etc/resolv.conf" || return 1
   # No service starts in the root (postgresql's package would start its cluster).
-  printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d"
+  printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d" || return 1
   chmod 755 "$dir/usr/sbin/policy-rc.d"
   mkdir -p "$ROOTS_CACHE/archives-$suite/partial"
 }
@@ -66,6 +66,7 @@ in_root() {
     dir=$1 archives=$2; shift 2
     mount -t proc proc "$dir/proc" &&
     mount -t tmpfs -o mode=1777 shm "$dir/dev/shm" &&
+    mount --bind /dev/pts "$dir/dev/pts" &&
     mount --bind "$archives" "$dir/var/cache/apt/archives" &&
     exec chroot "$dir" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
       DEBIAN_FRONTEND=noninteractive "$@"' _ "$dir" "$ROOTS_CACHE/archives-$suite" "$@"

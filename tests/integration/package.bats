@@ -48,7 +48,7 @@ setup_file() {
   start=$SECONDS
   in_root "$R12" apt-get install -y -q "$DEB_IN_ROOT" >>"$BATS_FILE_TMPDIR/apt12.log" 2>&1 ||
     { tail -40 "$BATS_FILE_TMPDIR/apt12.log" >&2; echo "apt-get install of the package failed" >&2; return 1; }
-  echo "# Debian 12: apt-get install ./${DEB##*/} took $((SECONDS - start)) s ($(grep -cE '^(Get|Selecting previously)' "$BATS_FILE_TMPDIR/apt12.log") apt lines of downloads and unpacks)" >&3
+  echo "# Debian 12: apt-get install ./${DEB##*/} took $((SECONDS - start)) s ($(grep -E '^[0-9]+ upgraded, [0-9]+ newly installed|^Need to get' "$BATS_FILE_TMPDIR/apt12.log" | paste -sd';' -))" >&3
   in_root "$R12" dpkg -L pipekit >"$BATS_FILE_TMPDIR/pipekit.files"
 }
 

@@ -4,7 +4,8 @@ execute_process(COMMAND git -C ${SRC} describe --always --dirty --tags
 if(NOT rc EQUAL 0 OR describe STREQUAL "")
   set(describe "unknown")
 endif()
-set(content "#pragma once\n#define PIPEKIT_VERSION \"${PROJECT_VERSION}\"\n#define PIPEKIT_GIT_DESCRIBE \"${describe}\"\n")
+# RDKAFKA_VERSION: the librdkafka the build compiled against (pkg-config).
+set(content "#pragma once\n#define PIPEKIT_VERSION \"${PROJECT_VERSION}\"\n#define PIPEKIT_GIT_DESCRIBE \"${describe}\"\n#define PIPEKIT_RDKAFKA_VERSION \"${RDKAFKA_VERSION}\"\n")
 if(EXISTS ${OUT})
   file(READ ${OUT} old)
 endif()

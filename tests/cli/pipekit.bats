@@ -27,7 +27,7 @@ last_json() { tail -1 <<<"$output" | jq -r "$1"; }
   run pk --version
   assert_success
   want=$(grep -oP 'project\(pipekit VERSION \K[0-9.]+' "$PIPEKIT_ROOT/CMakeLists.txt")
-  assert_output "pipekit $want"
+  assert_output --regexp "^pipekit $want \\(.*\\) \\(built with librdkafka [0-9]+\\.[0-9]+\\.[0-9]+\\)\$"
 }
 
 @test "usage errors exit 2 with a message" {

@@ -28,3 +28,21 @@ setup() {
   [ "$(ls -d /tmp/pipekit-pg.* 2>/dev/null | wc -l)" -le "$before_pg" ]
   [ -z "$(ls -d /tmp/pipekit-demo.* 2>/dev/null)" ]
 }
+
+# The demo's set-up is the tools' only (scripts/setup tools): once those are
+# installed it needs no network, even for a new build folder (the test
+# engines, venvs and jars are the test command's: scripts/setup all).
+@test "scripts/demo --offline runs with no network at all, and its set-up makes nothing for the tests" {
+  command -v unshare >/dev/null || fail "unshare (util-linux) is missing"
+  local fresh=$BATS_TEST_TMPDIR/fresh-build
+  run timeout 120 unshare --net -- env BUILD_DIR="$fresh" "$PIPEKIT_ROOT/scripts/setup" tools
+  assert_success
+  assert_output --partial "setup: done (tools)"
+  [ ! -e "$fresh/venv" ] || fail "scripts/setup tools made a venv"
+  [ ! -e "$fresh/venv-airflow3" ] || fail "scripts/setup tools made an Airflow venv"
+  run timeout 300 unshare --net -- sh -c 'ip link set lo up && exec "$0" --offline' "$PIPEKIT_ROOT/scripts/demo"
+  echo "$output" | tail -20
+  assert_success
+  assert_output --partial "rows in table users: 500"
+  assert_output --partial "3 rejected"
+}

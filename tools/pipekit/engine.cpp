@@ -18,8 +18,8 @@
 #include "lock.hpp"
 #include "metrics.hpp"
 #include "output.hpp"
+#include "pipekit/cli.hpp"
 #include "pipekit/errors.hpp"
-#include "pipekit/version_info.hpp"
 #include "process.hpp"
 #include "settings.hpp"
 #include "stages.hpp"
@@ -532,7 +532,7 @@ int main(const std::vector<std::string>& args) {
   try {
     CommandLine cl = parse_command_line(args);
     if (cl.version) {
-      write_all(1, std::string("pipekit ") + PIPEKIT_VERSION + "\n");
+      write_all(1, version_line("pipekit") + "\n");
       return 0;
     }
     if (cl.help) {

@@ -29,9 +29,12 @@ std::string version_string() {
   return fmt::format("{} ({})", PIPEKIT_VERSION, PIPEKIT_GIT_DESCRIBE);
 }
 
+std::string version_line(const std::string& tool) {
+  return fmt::format("{} {} (built with librdkafka {})", tool, version_string(), PIPEKIT_RDKAFKA_VERSION);
+}
+
 void add_common_options(CLI::App& app, CommonOptions& opts) {
-  app.set_version_flag("--version", std::string(app.get_name()) + " " + version_string(),
-                       "Print the version and exit");
+  app.set_version_flag("--version", version_line(app.get_name()), "Print the version and exit");
   app.add_flag("-q,--quiet", opts.quiet, "Only errors on stderr (no summary, no progress)");
   app.add_flag("-v,--verbose", opts.verbose, "More detail on stderr: -v debug, -vv trace (every reject and ack)");
   app.add_option("--log-format", opts.log_format, "Log lines as text or json")

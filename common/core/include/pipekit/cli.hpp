@@ -29,6 +29,9 @@ struct CommonOptions {
 void add_common_options(CLI::App& app, CommonOptions& opts);
 
 std::string version_string();
+// "TOOL VERSION (DESCRIBE) (built with librdkafka X.Y.Z)": --version of a tool
+// that does not load librdkafka itself (the Kafka tools name the one they run with).
+std::string version_line(const std::string& tool);
 // The tool's examples as --help shows them ("Examples:\n..."), generated
 // from its man page's EXAMPLES; empty in programs that are not tools.
 std::string help_examples();

@@ -26,10 +26,11 @@ setup_file() {
   export DEB=${PIPEKIT_PACKAGE:-}
   local start=$SECONDS
   if [ -z "$DEB" ]; then
-    DEB=$(PACKAGE_OUT="${PIPEKIT_PACKAGE_BUILD:-$PIPEKIT_ROOT/build-package}" \
-          PACKAGE_BUILD_DIR="${PIPEKIT_PACKAGE_BUILD:-$PIPEKIT_ROOT/build-package}" \
-          "$PIPEKIT_ROOT/scripts/package" 2>"$BATS_FILE_TMPDIR/package.log" | tail -n1) ||
-      { tail -40 "$BATS_FILE_TMPDIR/package.log" >&2; echo "scripts/package failed" >&2; return 1; }
+    PACKAGE_OUT="${PIPEKIT_PACKAGE_BUILD:-$PIPEKIT_ROOT/build-package}" \
+      PACKAGE_BUILD_DIR="${PIPEKIT_PACKAGE_BUILD:-$PIPEKIT_ROOT/build-package}" \
+      "$PIPEKIT_ROOT/scripts/package" >"$BATS_FILE_TMPDIR/package.out" 2>"$BATS_FILE_TMPDIR/package.log" ||
+      { grep -v '^\[' "$BATS_FILE_TMPDIR/package.log" | tail -40 >&2; echo "scripts/package failed" >&2; return 1; }
+    DEB=$(tail -n1 "$BATS_FILE_TMPDIR/package.out")
     echo "# scripts/package: $((SECONDS - start)) s, $(stat -c %s "$DEB") bytes: $DEB" >&3
   fi
   [ -f "$DEB" ] || { echo "no package at $DEB" >&2; return 1; }

@@ -41,10 +41,7 @@ std::string value_arms(const Tool& t) {
 
 // pipekit: which subcommand the line has so far (an option's value is skipped).
 std::string find_subcommand(const Tool& t) {
-  std::vector<std::string> valued, subs;
-  for (const auto& o : every_opt(t))
-    if (o.value != Value::none) valued.insert(valued.end(), o.names.begin(), o.names.end());
-  for (const auto& s : t.subs) subs.push_back(s.name);
+  std::vector<std::string> valued = valued_names(t), subs = sub_names(t);
   return fmt::format(
       "  local i sub=\n"
       "  for ((i = 1; i < COMP_CWORD; i++)); do\n"

@@ -49,10 +49,7 @@ std::string lines(const std::string& tool, const std::string& condition, const s
 // pipekit: __pipekit_subcommand prints the subcommand on the line so far
 // (an option's value is skipped, so `pipekit -t load` has none).
 std::string subcommand_function(const Tool& t) {
-  std::vector<std::string> valued, subs;
-  for (const auto& o : every_opt(t))
-    if (o.value != Value::none) valued.insert(valued.end(), o.names.begin(), o.names.end());
-  for (const auto& s : t.subs) subs.push_back(s.name);
+  std::vector<std::string> valued = valued_names(t), subs = sub_names(t);
   return fmt::format(
       "function __pipekit_subcommand\n"
       "    set -l words (commandline -opc)\n"

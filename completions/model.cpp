@@ -182,6 +182,19 @@ std::vector<Opt> every_opt(const Tool& t) {
   return all;
 }
 
+std::vector<std::string> valued_names(const Tool& t) {
+  std::vector<std::string> out;
+  for (const auto& o : every_opt(t))
+    if (o.value != Value::none) out.insert(out.end(), o.names.begin(), o.names.end());
+  return out;
+}
+
+std::vector<std::string> sub_names(const Tool& t) {
+  std::vector<std::string> out;
+  for (const auto& s : t.subs) out.push_back(s.name);
+  return out;
+}
+
 std::string ident(const std::string& name) {
   std::string out;
   for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';

@@ -41,6 +41,10 @@ std::string fish_script(const Tool& t);
 std::string join(const std::vector<std::string>& v, const std::string& sep);
 std::vector<std::string> names_of(const std::vector<Opt>& opts);
 std::vector<Opt> every_opt(const Tool& t);  // the tool's and its subcommands'
+// pipekit: the names of every option that takes a value (skipped, with its
+// value, when looking for the subcommand on the line), and the subcommands.
+std::vector<std::string> valued_names(const Tool& t);
+std::vector<std::string> sub_names(const Tool& t);
 std::string ident(const std::string& name);  // ru-fetch -> ru_fetch
 std::string header(const std::string& shell, const std::string& tool);
 

@@ -49,10 +49,7 @@ std::string subcommand_spec(const Tool& t) {
 
 // pipekit: the subcommand on the line so far (an option's value is skipped).
 std::string find_subcommand(const Tool& t) {
-  std::vector<std::string> valued, subs;
-  for (const auto& o : every_opt(t))
-    if (o.value != Value::none) valued.insert(valued.end(), o.names.begin(), o.names.end());
-  for (const auto& s : t.subs) subs.push_back(s.name);
+  std::vector<std::string> valued = valued_names(t), subs = sub_names(t);
   return fmt::format(
       "local i sub=\n"
       "for ((i = 2; i < CURRENT; i++)); do\n"

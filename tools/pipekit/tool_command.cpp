@@ -1,6 +1,5 @@
 #include "tool_command.hpp"
 
-#include <algorithm>
 
 #include "pipekit/cli.hpp"
 #include "pipekit/errors.hpp"

@@ -103,7 +103,11 @@ std::string Stats::summary_line() const {
   return line;
 }
 
-std::string Stats::to_json(int exit_code) const {
+std::string Stats::to_json(int exit_code) const { return json_text(exit_code); }
+
+std::string Stats::to_json_running() const { return json_text(std::nullopt); }
+
+std::string Stats::json_text(std::optional<int> exit_code) const {
   double secs = seconds();
   uint64_t in = records_in.load(), out = records_out.load();
   nlohmann::json j;
@@ -114,7 +118,7 @@ std::string Stats::to_json(int exit_code) const {
   j["bytes"] = bytes.load();
   j["seconds"] = secs;
   j["records_per_second"] = secs > 0 ? static_cast<double>(std::max(in, out)) / secs : 0.0;
-  j["exit_code"] = exit_code;
+  j["exit_code"] = exit_code ? nlohmann::json(*exit_code) : nlohmann::json(nullptr);
   {
     std::lock_guard lock(mutex_);
     for (const auto& [name, value] : extra_) j[name] = value;
@@ -130,12 +134,6 @@ std::string Stats::to_json(int exit_code) const {
       j["commit_latency_seconds"] = {{"buckets", buckets}, {"sum", latency_sum_}, {"count", latency_count_}};
     }
   }
-  return j.dump();
-}
-
-std::string Stats::to_json_running() const {
-  nlohmann::json j = nlohmann::json::parse(to_json(0));
-  j["exit_code"] = nullptr;
   return j.dump();
 }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,6 +58,8 @@ class Stats {
   void stop_progress();
 
  private:
+  std::string json_text(std::optional<int> exit_code) const;  // null while running
+
   std::chrono::steady_clock::time_point start_;
   mutable std::mutex mutex_;
   std::map<std::string, uint64_t> extra_;
